@@ -1,0 +1,147 @@
+//! Plays recorded exchanges through the real `.wasm` under the wasmtime host, the way Envoy would deliver them,
+//! and returns what the filter exported, decoded from the OTLP it sent. Used by the `replay` CLI and the tests.
+
+use crate::exchange_file::ExchangeFile;
+use crate::host::{Host, HostOptions};
+use crate::otlp_json;
+use anyhow::{Context as _, Result};
+use serde_json::Value;
+
+/// How the response body is cut into chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunking {
+    /// One chunk.
+    Whole,
+    /// Chunks of this many bytes.
+    Fixed(usize),
+    /// Random sizes (1..=256 bytes) from this seed.
+    Random(u64),
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub plugin_config: String,
+    pub chunking: Chunking,
+    pub upstream_latency_ms: u64,
+    pub chunk_interval_ms: u64,
+}
+
+/// A configuration that exports to the host's default collector cluster.
+pub const DEFAULT_PLUGIN_CONFIG: &str = r#"{"service_name":"llm-trace-replay","exporter":{"cluster":"otel_collector"}}"#;
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            plugin_config: DEFAULT_PLUGIN_CONFIG.to_string(),
+            chunking: Chunking::Whole,
+            upstream_latency_ms: 0,
+            chunk_interval_ms: 0,
+        }
+    }
+}
+
+/// Splits `body` as the options say. Deterministic for a given seed.
+pub fn chunk_sizes(len: usize, chunking: Chunking) -> Vec<usize> {
+    match chunking {
+        Chunking::Whole if len == 0 => Vec::new(),
+        Chunking::Whole => vec![len],
+        Chunking::Fixed(n) => {
+            let n = n.max(1);
+            (0..len.div_ceil(n)).map(|i| n.min(len - i * n)).collect()
+        }
+        Chunking::Random(seed) => {
+            let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
+            let mut sizes = Vec::new();
+            let mut left = len;
+            while left > 0 {
+                // SplitMix64: enough randomness to vary split points, reproducible from the seed.
+                state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                z ^= z >> 31;
+                let size = ((z % 256) as usize + 1).min(left);
+                sizes.push(size);
+                left -= size;
+            }
+            sizes
+        }
+    }
+}
+
+fn pairs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// Plays one exchange on an existing host (request, response in chunks, log phase). Returns the forwarded
+/// response body, so callers can check the filter did not alter it.
+pub fn play(host: &mut Host, exchange: &ExchangeFile, options: &ReplayOptions) -> Result<Vec<u8>> {
+    let request_body = exchange.request_body()?;
+    let response_body = exchange.response_body()?;
+    let stream = host.new_stream()?;
+    host.request_headers(stream, &pairs(&exchange.request_headers()?), request_body.is_empty())?;
+    if !request_body.is_empty() {
+        host.request_body(stream, &request_body, true)?;
+    }
+    host.advance_ms(options.upstream_latency_ms);
+    host.response_headers(stream, &pairs(&exchange.response_headers()), response_body.is_empty())?;
+    let mut forwarded = Vec::with_capacity(response_body.len());
+    let mut offset = 0;
+    let sizes = chunk_sizes(response_body.len(), options.chunking);
+    for (i, size) in sizes.iter().enumerate() {
+        host.advance_ms(options.chunk_interval_ms);
+        let chunk = &response_body[offset..offset + size];
+        let (_, out) = host.response_body(stream, chunk, i + 1 == sizes.len())?;
+        forwarded.extend_from_slice(&out);
+        offset += size;
+    }
+    host.log(stream)?;
+    host.done(stream)?;
+    Ok(forwarded)
+}
+
+/// Ticks the exporter, answers every export call with 200, and returns the exported spans as JSON objects.
+pub fn flush_exports(host: &mut Host) -> Result<Vec<Value>> {
+    let mut spans = Vec::new();
+    host.tick()?;
+    for call in host.take_http_calls() {
+        let encoding = call.headers.iter().find(|(k, _)| k == "content-encoding").map(|(_, v)| v.as_str());
+        let request = otlp_json::decode_export_request(&call.body, encoding)
+            .with_context(|| format!("decoding export call to `{}`", call.upstream))?;
+        spans.extend(otlp_json::spans_to_json(&request));
+        host.respond_http_call(call.token, &[(":status", "200")], b"")?;
+    }
+    Ok(spans)
+}
+
+/// Plays one exchange on a fresh host and returns its exported spans, each tagged with the exchange name.
+pub fn replay_exchange(exchange: &ExchangeFile, options: &ReplayOptions, seed: u64) -> Result<Vec<Value>> {
+    let mut host = Host::with_options(HostOptions { plugin_config: options.plugin_config.clone(), seed, ..Default::default() })?;
+    play(&mut host, exchange, options)?;
+    let mut spans = flush_exports(&mut host)?;
+    for span in &mut spans {
+        if let Value::Object(map) = span {
+            map.insert("exchange".to_string(), Value::String(exchange.name.clone()));
+        }
+    }
+    Ok(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_sizes_cover_the_body_exactly() {
+        assert_eq!(chunk_sizes(10, Chunking::Whole), vec![10]);
+        assert_eq!(chunk_sizes(0, Chunking::Whole), Vec::<usize>::new());
+        assert_eq!(chunk_sizes(10, Chunking::Fixed(4)), vec![4, 4, 2]);
+        assert_eq!(chunk_sizes(0, Chunking::Fixed(4)), Vec::<usize>::new());
+        for seed in 0..20 {
+            let sizes = chunk_sizes(5000, Chunking::Random(seed));
+            assert_eq!(sizes.iter().sum::<usize>(), 5000);
+            assert!(sizes.iter().all(|&s| (1..=256).contains(&s)));
+            assert_eq!(sizes, chunk_sizes(5000, Chunking::Random(seed)));
+        }
+    }
+}

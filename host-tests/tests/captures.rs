@@ -1,0 +1,94 @@
+//! Conformance against real provider traffic: every recorded exchange in `../shared/captures` is replayed through
+//! the real `.wasm`, and the exported span must carry the figures the provider itself reported.
+//! Skipped (with a message) when the corpus is not present; set `LLM_TRACE_CAPTURES` to point elsewhere.
+
+use host_tests::exchange_file::{split_url, ExchangeFile};
+use host_tests::replay::{replay_exchange, Chunking, ReplayOptions};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+fn captures_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("LLM_TRACE_CAPTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures"));
+    dir.is_dir().then_some(dir)
+}
+
+fn load_captures(keep: impl Fn(&ExchangeFile) -> bool) -> Vec<ExchangeFile> {
+    let Some(dir) = captures_dir() else {
+        eprintln!("SKIPPED: no capture corpus at ../shared/captures (set LLM_TRACE_CAPTURES)");
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files.into_iter().map(|p| ExchangeFile::load(&p).unwrap()).filter(|x| keep(x)).collect()
+}
+
+fn is_openai_chat_with_usage(x: &ExchangeFile) -> bool {
+    let Some(e) = &x.expect else { return false };
+    let path = split_url(&x.request.url).unwrap().path;
+    e.provider == "openai"
+        && e.operation == "chat"
+        && path.split('?').next().unwrap().ends_with("/chat/completions")
+        && e.input_tokens.is_some()
+}
+
+fn attr<'a>(span: &'a Value, key: &str) -> &'a Value {
+    span["attributes"].get(key).unwrap_or(&Value::Null)
+}
+
+#[test]
+fn openai_chat_completions_captures_match_the_provider_figures_at_every_chunking() {
+    let captures = load_captures(is_openai_chat_with_usage);
+    if captures.is_empty() {
+        return;
+    }
+    let mut checked = 0;
+    for exchange in &captures {
+        let e = exchange.expect.as_ref().unwrap();
+        for chunking in [Chunking::Fixed(1), Chunking::Fixed(7), Chunking::Fixed(64), Chunking::Whole] {
+            let options = ReplayOptions { chunking, chunk_interval_ms: 1, ..Default::default() };
+            let spans = replay_exchange(exchange, &options, 7).unwrap();
+            let ctx = format!("{} at {:?}", exchange.name, chunking);
+            assert_eq!(spans.len(), 1, "{ctx}: one span per exchange");
+            let span = &spans[0];
+            assert_eq!(attr(span, "gen_ai.operation.name"), "chat", "{ctx}");
+            assert_eq!(attr(span, "gen_ai.usage.input_tokens"), &json!(e.input_tokens), "{ctx}");
+            assert_eq!(attr(span, "gen_ai.usage.output_tokens"), &json!(e.output_tokens), "{ctx}");
+            assert_eq!(attr(span, "gen_ai.response.model"), &json!(e.response_model), "{ctx}");
+            assert_eq!(attr(span, "gen_ai.request.model"), &json!(e.request_model), "{ctx}");
+            let reasons = attr(span, "gen_ai.response.finish_reasons");
+            match &e.finish_reason {
+                Some(reason) => assert_eq!(reasons[0], json!(reason), "{ctx}: finish reasons {reasons}"),
+                None => assert_eq!(reasons, &Value::Null, "{ctx}"),
+            }
+            if e.streaming {
+                assert_eq!(attr(span, "gen_ai.request.stream"), true, "{ctx}");
+            }
+            assert_eq!(span["kind"], "CLIENT", "{ctx}");
+            assert_eq!(span["status"]["code"], if e.status < 400 { "UNSET" } else { "ERROR" }, "{ctx}");
+        }
+        checked += 1;
+    }
+    eprintln!("checked {checked} OpenAI Chat Completions captures at 4 chunkings");
+    assert!(checked >= 20, "expected the corpus to hold at least 20 such captures, found {checked}");
+}
+
+#[test]
+fn the_filter_never_alters_the_forwarded_response() {
+    let captures = load_captures(|x| x.expect.is_some());
+    for exchange in captures.iter().take(40) {
+        let mut host = host_tests::host::Host::with_options(host_tests::host::HostOptions {
+            plugin_config: host_tests::replay::DEFAULT_PLUGIN_CONFIG.into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let options = ReplayOptions { chunking: Chunking::Fixed(5), ..Default::default() };
+        let forwarded = host_tests::replay::play(&mut host, exchange, &options).unwrap();
+        assert!(forwarded == exchange.response_body().unwrap(), "{}: forwarded bytes changed", exchange.name);
+    }
+}

@@ -1,0 +1,306 @@
+//! The real `.wasm` under the wasmtime host, driven like Envoy drives it; every assertion is on the decoded OTLP
+//! payloads the filter dispatched, the logs it wrote, or the stats it defined.
+
+use host_tests::host::{Host, HostOptions};
+use host_tests::replay::flush_exports;
+use serde_json::{json, Value};
+
+const CONFIG: &str = r#"{"service_name":"filter-tests","exporter":{"cluster":"otel_collector","authority":"collector:4318"}}"#;
+
+fn host(config: &str) -> Host {
+    Host::with_options(HostOptions { plugin_config: config.to_string(), ..Default::default() }).unwrap()
+}
+
+const CHAT_REQUEST: &str = r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hi"}],"temperature":0.3,"max_tokens":40}"#;
+const CHAT_RESPONSE: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini-2024-07-18",
+  "choices":[{"index":0,"message":{"role":"assistant","content":"Hi!"},"finish_reason":"stop"}],
+  "usage":{"prompt_tokens":11,"completion_tokens":2,"total_tokens":13,"prompt_tokens_details":{"cached_tokens":0}}}"#;
+
+fn request_headers<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut h = vec![
+        (":method", "POST"),
+        (":scheme", "https"),
+        (":authority", "api.openai.com"),
+        (":path", "/v1/chat/completions"),
+        ("content-type", "application/json"),
+    ];
+    h.extend_from_slice(extra);
+    h
+}
+
+/// One non-streaming chat call: request, response after `latency_ms`, log phase.
+fn chat_call(host: &mut Host, extra_headers: &[(&str, &str)], status: &str, body: &str, latency_ms: u64) {
+    let s = host.new_stream().unwrap();
+    host.request_headers(s, &request_headers(extra_headers), false).unwrap();
+    host.request_body(s, CHAT_REQUEST.as_bytes(), true).unwrap();
+    host.advance_ms(latency_ms);
+    host.response_headers(s, &[(":status", status), ("content-type", "application/json")], false).unwrap();
+    host.response_body(s, body.as_bytes(), true).unwrap();
+    host.log(s).unwrap();
+    host.done(s).unwrap();
+}
+
+fn attr<'a>(span: &'a Value, key: &str) -> &'a Value {
+    span["attributes"].get(key).unwrap_or(&Value::Null)
+}
+
+#[test]
+fn non_streaming_chat_exports_one_client_span_with_genai_attributes() {
+    let mut h = host(CONFIG);
+    chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1500);
+    assert!(h.take_http_calls().is_empty(), "nothing is exported before the flush tick");
+    let spans = flush_exports(&mut h).unwrap();
+    assert_eq!(spans.len(), 1);
+    let s = &spans[0];
+    assert_eq!(s["name"], "chat gpt-4o-mini");
+    assert_eq!(s["kind"], "CLIENT");
+    assert_eq!(s["status"]["code"], "UNSET");
+    assert_eq!(s["end_time_unix_nano"].as_u64().unwrap() - s["start_time_unix_nano"].as_u64().unwrap(), 1_500_000_000);
+    assert_eq!(s["resource"]["service.name"], "filter-tests");
+    assert_eq!(s["scope"]["name"], "llm-trace");
+    for (key, value) in [
+        ("gen_ai.operation.name", json!("chat")),
+        ("gen_ai.provider.name", json!("openai")),
+        ("gen_ai.request.model", json!("gpt-4o-mini")),
+        ("gen_ai.request.temperature", json!(0.3)),
+        ("gen_ai.request.max_tokens", json!(40)),
+        ("gen_ai.response.id", json!("chatcmpl-1")),
+        ("gen_ai.response.model", json!("gpt-4o-mini-2024-07-18")),
+        ("gen_ai.response.finish_reasons", json!(["stop"])),
+        ("gen_ai.usage.input_tokens", json!(11)),
+        ("gen_ai.usage.output_tokens", json!(2)),
+        ("gen_ai.usage.cache_read.input_tokens", json!(0)),
+        ("server.address", json!("api.openai.com")),
+        ("server.port", json!(443)),
+        ("openai.api.type", json!("chat_completions")),
+        ("http.response.status_code", json!(200)),
+        ("llm.usage.source", json!("reported")),
+    ] {
+        assert_eq!(attr(s, key), &value, "{key}");
+    }
+    assert_eq!(attr(s, "gen_ai.request.stream"), &Value::Null, "only streaming requests say stream=true");
+    assert_eq!(attr(s, "error.type"), &Value::Null);
+    assert_eq!(h.counter("llm_trace.requests"), Some(1));
+    assert_eq!(h.counter("llm_trace.spans_created"), Some(1));
+    assert_eq!(h.counter("llm_trace.spans_exported"), Some(1));
+}
+
+#[test]
+fn export_call_targets_the_collector_cluster_as_otlp_http_protobuf() {
+    let config = r#"{"exporter":{"cluster":"otel_collector","authority":"collector:4318","path":"/otlp/v1/traces",
+        "timeout_ms":2500,"headers":{"X-Api-Key":"secret"}}}"#;
+    let mut h = host(config);
+    chat_call(&mut h, &[], "200", CHAT_RESPONSE, 10);
+    h.tick().unwrap();
+    let calls = h.take_http_calls();
+    assert_eq!(calls.len(), 1);
+    let c = &calls[0];
+    assert_eq!(c.upstream, "otel_collector");
+    assert_eq!(c.timeout_ms, 2500);
+    let header = |name: &str| c.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    assert_eq!(header(":method"), Some("POST"));
+    assert_eq!(header(":path"), Some("/otlp/v1/traces"));
+    assert_eq!(header(":authority"), Some("collector:4318"));
+    assert_eq!(header("content-type"), Some("application/x-protobuf"));
+    assert_eq!(header("x-api-key"), Some("secret"));
+}
+
+#[test]
+fn traceparent_joins_the_callers_trace_and_absent_one_starts_a_new_trace() {
+    let mut h = host(CONFIG);
+    chat_call(&mut h, &[("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")], "200", CHAT_RESPONSE, 1);
+    chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
+    chat_call(&mut h, &[("traceparent", "00-00000000000000000000000000000000-00f067aa0ba902b7-01")], "200", CHAT_RESPONSE, 1);
+    let spans = flush_exports(&mut h).unwrap();
+    assert_eq!(spans.len(), 3);
+    assert_eq!(spans[0]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(spans[0]["parent_span_id"], "00f067aa0ba902b7");
+    for s in &spans[1..] {
+        assert_eq!(s["parent_span_id"], Value::Null);
+        let id = s["trace_id"].as_str().unwrap();
+        assert_eq!(id.len(), 32);
+        assert_ne!(id, "00000000000000000000000000000000");
+        assert_ne!(id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    }
+    assert_ne!(spans[1]["trace_id"], spans[2]["trace_id"]);
+    let span_ids: std::collections::HashSet<_> = spans.iter().map(|s| s["span_id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(span_ids.len(), 3);
+}
+
+#[test]
+fn provider_error_gives_error_status_and_type() {
+    let mut h = host(CONFIG);
+    let body = r#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
+    chat_call(&mut h, &[], "429", body, 5);
+    let s = &flush_exports(&mut h).unwrap()[0];
+    assert_eq!(s["status"]["code"], "ERROR");
+    assert_eq!(s["status"]["message"], "Rate limit reached");
+    assert_eq!(attr(s, "error.type"), "rate_limit_exceeded");
+    assert_eq!(attr(s, "http.response.status_code"), 429);
+}
+
+const STREAM_CHUNKS: [&str; 5] = [
+    "data: {\"id\":\"c9\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}],\"usage\":null}\n\n",
+    "data: {\"id\":\"c9\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel",
+    "lo\"},\"finish_reason\":null}],\"usage\":null}\n\ndata: {\"id\":\"c9\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}],\"usage\":null}\n\n",
+    "data: {\"id\":\"c9\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[],\"usage\":{\"prompt_tokens\":21,\"completion_tokens\":5,\"total_tokens\":26,\"completion_tokens_details\":{\"reasoning_tokens\":0}}}\n\n",
+    "data: [DONE]\n\n",
+];
+
+fn start_stream(h: &mut Host) -> u32 {
+    let s = h.new_stream().unwrap();
+    h.request_headers(s, &request_headers(&[]), false).unwrap();
+    let body = r#"{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]}"#;
+    h.request_body(s, body.as_bytes(), true).unwrap();
+    h.advance_ms(200);
+    h.response_headers(s, &[(":status", "200"), ("content-type", "text/event-stream")], false).unwrap();
+    s
+}
+
+#[test]
+fn stream_records_time_to_first_token_from_the_first_content_chunk() {
+    let mut h = host(CONFIG);
+    let s = start_stream(&mut h);
+    for (i, chunk) in STREAM_CHUNKS.iter().enumerate() {
+        h.advance_ms(100);
+        let (_, forwarded) = h.response_body(s, chunk.as_bytes(), i + 1 == STREAM_CHUNKS.len()).unwrap();
+        assert_eq!(forwarded, chunk.as_bytes(), "the filter forwards every chunk unchanged");
+    }
+    h.log(s).unwrap();
+    h.done(s).unwrap();
+    let span = &flush_exports(&mut h).unwrap()[0];
+    // Role chunk at 300 ms (first byte); the content event completes with the third chunk at 500 ms; end at 700 ms.
+    assert_eq!(attr(span, "llm.response.time_to_first_byte"), 0.3);
+    assert_eq!(attr(span, "gen_ai.response.time_to_first_chunk"), 0.5);
+    assert_eq!(span["end_time_unix_nano"].as_u64().unwrap() - span["start_time_unix_nano"].as_u64().unwrap(), 700_000_000);
+    assert_eq!(attr(span, "gen_ai.request.stream"), true);
+    assert_eq!(attr(span, "gen_ai.response.finish_reasons"), &json!(["length"]));
+    assert_eq!(attr(span, "gen_ai.usage.input_tokens"), 21);
+    assert_eq!(attr(span, "gen_ai.usage.output_tokens"), 5);
+    assert_eq!(attr(span, "gen_ai.usage.reasoning.output_tokens"), 0);
+    assert_eq!(span["status"]["code"], "UNSET");
+}
+
+#[test]
+fn client_abort_mid_stream_exports_a_partial_span_ending_at_the_cut() {
+    let mut h = host(CONFIG);
+    let s = start_stream(&mut h);
+    h.advance_ms(100);
+    h.response_body(s, STREAM_CHUNKS[0].as_bytes(), false).unwrap();
+    h.advance_ms(100);
+    h.response_body(s, STREAM_CHUNKS[1].as_bytes(), false).unwrap();
+    h.advance_ms(50);
+    h.set_stream_property(s, &["response", "code_details"], b"downstream_remote_disconnect".to_vec());
+    h.log(s).unwrap();
+    h.done(s).unwrap();
+    let span = &flush_exports(&mut h).unwrap()[0];
+    assert_eq!(attr(span, "llm.partial"), true);
+    assert_eq!(attr(span, "error.type"), "stream_cut");
+    assert_eq!(attr(span, "llm.error.message"), "downstream_remote_disconnect");
+    assert_eq!(span["status"]["code"], "ERROR");
+    assert_eq!(attr(span, "gen_ai.response.model"), "gpt-4o-2024-08-06");
+    assert_eq!(span["end_time_unix_nano"].as_u64().unwrap() - span["start_time_unix_nano"].as_u64().unwrap(), 450_000_000);
+    assert_eq!(h.counter("llm_trace.partial_exchanges"), Some(1));
+}
+
+#[test]
+fn upstream_reset_before_any_response_still_exports_a_span() {
+    let mut h = host(CONFIG);
+    let s = h.new_stream().unwrap();
+    h.request_headers(s, &request_headers(&[]), false).unwrap();
+    h.request_body(s, CHAT_REQUEST.as_bytes(), true).unwrap();
+    h.advance_ms(30);
+    h.log(s).unwrap();
+    h.done(s).unwrap();
+    let span = &flush_exports(&mut h).unwrap()[0];
+    assert_eq!(attr(span, "error.type"), "no_response");
+    assert_eq!(attr(span, "llm.partial"), true);
+    assert_eq!(attr(span, "gen_ai.request.model"), "gpt-4o-mini");
+}
+
+#[test]
+fn stream_that_ends_without_a_finish_is_an_error() {
+    let mut h = host(CONFIG);
+    let s = start_stream(&mut h);
+    h.response_body(s, STREAM_CHUNKS[0].as_bytes(), false).unwrap();
+    h.response_body(s, b"", true).unwrap();
+    h.log(s).unwrap();
+    h.done(s).unwrap();
+    let span = &flush_exports(&mut h).unwrap()[0];
+    assert_eq!(attr(span, "error.type"), "stream_incomplete");
+    assert_eq!(attr(span, "llm.partial"), Value::Null);
+}
+
+#[test]
+fn non_llm_traffic_is_not_traced() {
+    let mut h = host(CONFIG);
+    let s = h.new_stream().unwrap();
+    h.request_headers(s, &[(":method", "GET"), (":path", "/v1/models"), (":authority", "api.openai.com")], true).unwrap();
+    h.response_headers(s, &[(":status", "200")], false).unwrap();
+    h.response_body(s, b"{}", true).unwrap();
+    h.log(s).unwrap();
+    h.done(s).unwrap();
+    assert!(flush_exports(&mut h).unwrap().is_empty());
+    assert_eq!(h.counter("llm_trace.requests").unwrap_or(0), 0);
+}
+
+#[test]
+fn a_full_batch_is_flushed_by_the_root_context_without_waiting_for_the_tick() {
+    let mut h = host(r#"{"exporter":{"cluster":"otel_collector","max_batch_spans":2,"flush_interval_ms":60000}}"#);
+    chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
+    assert!(h.take_http_calls().is_empty());
+    chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
+    let calls = h.take_http_calls();
+    assert_eq!(calls.len(), 1, "the second span completes a batch");
+    let req = host_tests::otlp_json::decode_export_request(&calls[0].body, None).unwrap();
+    assert_eq!(host_tests::otlp_json::spans_to_json(&req).len(), 2);
+}
+
+#[test]
+fn full_queue_drops_and_counts_and_failed_exports_are_counted() {
+    // Each span encodes to a few hundred bytes: a 1 KiB queue holds only a couple.
+    let mut h = host(r#"{"exporter":{"cluster":"otel_collector","max_queue_bytes":1024}}"#);
+    for _ in 0..10 {
+        chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
+    }
+    let dropped = h.counter("llm_trace.spans_dropped_queue_full").unwrap();
+    assert!(dropped >= 6, "dropped {dropped}");
+    assert_eq!(h.counter("llm_trace.spans_created"), Some(10));
+    h.tick().unwrap();
+    let calls = h.take_http_calls();
+    assert_eq!(calls.len(), 1);
+    h.fail_http_call(calls[0].token).unwrap();
+    let queued = 10 - dropped;
+    assert_eq!(h.counter("llm_trace.spans_dropped_export_failed"), Some(queued));
+    assert_eq!(h.counter("llm_trace.export_failures"), Some(1));
+    assert!(h.logs().iter().any(|(_, m)| m.contains("export to cluster `otel_collector` failed")), "{:?}", h.logs());
+    // Every created span is accounted for.
+    let exported = h.counter("llm_trace.spans_exported").unwrap_or(0);
+    assert_eq!(exported + dropped + queued, 10);
+}
+
+#[test]
+fn collector_error_status_counts_the_batch_as_failed() {
+    let mut h = host(CONFIG);
+    chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
+    h.tick().unwrap();
+    let call = h.take_http_calls().remove(0);
+    h.respond_http_call(call.token, &[(":status", "503")], b"").unwrap();
+    assert_eq!(h.counter("llm_trace.export_failures"), Some(1));
+    assert_eq!(h.counter("llm_trace.spans_exported").unwrap_or(0), 0);
+}
+
+#[test]
+fn invalid_configuration_is_rejected_with_one_clear_log_line() {
+    let err = Host::with_options(HostOptions {
+        plugin_config: r#"{"exporter":{"cluster":"otel_collector","timeout_ms":"5s"}}"#.into(),
+        ..Default::default()
+    })
+    .err()
+    .expect("configuration must be rejected");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("Invalid llm-trace configuration: `exporter.timeout_ms`: invalid type: string \"5s\", expected u64."),
+        "{message}"
+    );
+}

@@ -1,0 +1,74 @@
+//! Every attribute name the filter emits, in one place.
+//!
+//! GenAI names follow OpenTelemetry semantic conventions v1.41 (the last released set that contains GenAI). Names in
+//! the `llm.` namespace are this project's own and documented in `docs/attributes.md`.
+
+// GenAI semantic conventions v1.41.
+pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
+pub const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
+pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
+pub const GEN_AI_REQUEST_TEMPERATURE: &str = "gen_ai.request.temperature";
+pub const GEN_AI_REQUEST_TOP_P: &str = "gen_ai.request.top_p";
+pub const GEN_AI_REQUEST_MAX_TOKENS: &str = "gen_ai.request.max_tokens";
+pub const GEN_AI_REQUEST_STREAM: &str = "gen_ai.request.stream";
+pub const GEN_AI_REQUEST_SEED: &str = "gen_ai.request.seed";
+pub const GEN_AI_REQUEST_FREQUENCY_PENALTY: &str = "gen_ai.request.frequency_penalty";
+pub const GEN_AI_REQUEST_PRESENCE_PENALTY: &str = "gen_ai.request.presence_penalty";
+pub const GEN_AI_REQUEST_STOP_SEQUENCES: &str = "gen_ai.request.stop_sequences";
+pub const GEN_AI_REQUEST_CHOICE_COUNT: &str = "gen_ai.request.choice.count";
+pub const GEN_AI_OUTPUT_TYPE: &str = "gen_ai.output.type";
+pub const GEN_AI_RESPONSE_ID: &str = "gen_ai.response.id";
+pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
+pub const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+pub const GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
+pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+pub const GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
+pub const GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: &str = "gen_ai.usage.cache_creation.input_tokens";
+pub const GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+pub const GEN_AI_SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
+pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
+pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+
+// OpenAI refinements (semconv `openai.md`).
+pub const OPENAI_API_TYPE: &str = "openai.api.type";
+pub const OPENAI_REQUEST_SERVICE_TIER: &str = "openai.request.service_tier";
+pub const OPENAI_RESPONSE_SERVICE_TIER: &str = "openai.response.service_tier";
+pub const OPENAI_RESPONSE_SYSTEM_FINGERPRINT: &str = "openai.response.system_fingerprint";
+
+// Stable general conventions.
+pub const SERVER_ADDRESS: &str = "server.address";
+pub const SERVER_PORT: &str = "server.port";
+pub const ERROR_TYPE: &str = "error.type";
+pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+
+// This project's namespace.
+/// `true` when the exchange was cut (client abort, upstream reset, timeout) before the response ended.
+pub const LLM_PARTIAL: &str = "llm.partial";
+/// Why the exchange was cut or failed, in the provider's or Envoy's words (e.g. `downstream_remote_disconnect`).
+pub const LLM_ERROR_MESSAGE: &str = "llm.error.message";
+/// Seconds from the request start to the first response body byte.
+pub const LLM_RESPONSE_TIME_TO_FIRST_BYTE: &str = "llm.response.time_to_first_byte";
+/// `reported` when the provider gave token usage, `estimated` when the filter had to count.
+pub const LLM_USAGE_SOURCE: &str = "llm.usage.source";
+/// Input and output tokens exactly as the provider reported them (Anthropic's input excludes cache tokens,
+/// Gemini's output excludes thinking tokens); the `gen_ai.usage.*` figures follow the conventions' totals.
+pub const LLM_USAGE_PROVIDER_INPUT_TOKENS: &str = "llm.usage.provider.input_tokens";
+pub const LLM_USAGE_PROVIDER_OUTPUT_TOKENS: &str = "llm.usage.provider.output_tokens";
+/// Seconds from the request start to the first streamed reasoning (thinking) chunk.
+pub const LLM_RESPONSE_TIME_TO_FIRST_REASONING_CHUNK: &str = "llm.response.time_to_first_reasoning_chunk";
+/// Seconds per output token after the first: (last content chunk − first content chunk) / (output tokens − 1).
+pub const LLM_RESPONSE_TIME_PER_OUTPUT_TOKEN: &str = "llm.response.time_per_output_token";
+/// Provider's total token figure when it reports one.
+pub const LLM_USAGE_TOTAL_TOKENS: &str = "llm.usage.total_tokens";
+/// Bytes of the request or response body the filter did not inspect because they were over the configured cap.
+pub const LLM_BODY_TRUNCATED: &str = "llm.body_truncated";
+/// Why the response body could not be read (unsupported or corrupt `content-encoding`, decoded size over the cap).
+pub const LLM_RESPONSE_UNREADABLE: &str = "llm.response.unreadable";
+
+// Resource attributes.
+pub const SERVICE_NAME: &str = "service.name";
+pub const SERVICE_VERSION: &str = "service.version";
+
+/// Schema URL stamped on the exported scope: the semantic conventions version the attribute names follow.
+pub const SCHEMA_URL_V1_41: &str = "https://opentelemetry.io/schemas/1.41.0";

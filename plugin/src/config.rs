@@ -1,0 +1,283 @@
+//! Plugin configuration: the JSON given to the filter in Envoy's `configuration` (or Istio's `pluginConfig`).
+//!
+//! Parsed once per worker in `on_configure`: serde with unknown fields rejected, then validated. Every error names
+//! the field (as a dotted path) and the problem, so one log line tells the operator what to fix.
+//! The reference of every field, with defaults, is `docs/configuration.md`.
+
+use serde::Deserialize;
+use std::fmt;
+
+/// Validated, immutable configuration shared by every exchange of a worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub service_name: String,
+    pub exporter: ExporterConfig,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExporterConfig {
+    /// Envoy cluster of the OTLP collectors.
+    pub cluster: String,
+    /// `:authority` of export requests.
+    pub authority: String,
+    pub path: String,
+    pub timeout_ms: u64,
+    pub flush_interval_ms: u64,
+    pub max_batch_spans: usize,
+    pub max_queue_bytes: usize,
+    /// Extra headers on every export request (e.g. a backend API key).
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Request body bytes kept for parsing; beyond this the request is still forwarded untouched.
+    pub max_request_body_bytes: usize,
+    /// Non-streaming response body bytes kept for parsing.
+    pub max_response_body_bytes: usize,
+    /// Largest single SSE event; a longer one is skipped and counted.
+    pub max_sse_event_bytes: usize,
+}
+
+/// A configuration the filter refuses, with the dotted path of the offending field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub field: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() || self.field == "." {
+            write!(f, "Invalid llm-trace configuration: {}.", self.problem)
+        } else {
+            write!(f, "Invalid llm-trace configuration: `{}`: {}.", self.field, self.problem)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default = "default_service_name")]
+    service_name: String,
+    exporter: RawExporter,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExporter {
+    cluster: String,
+    #[serde(default)]
+    authority: Option<String>,
+    #[serde(default = "default_path")]
+    path: String,
+    #[serde(default = "default_timeout_ms")]
+    timeout_ms: u64,
+    #[serde(default = "default_flush_interval_ms")]
+    flush_interval_ms: u64,
+    #[serde(default = "default_max_batch_spans")]
+    max_batch_spans: usize,
+    #[serde(default = "default_max_queue_bytes")]
+    max_queue_bytes: usize,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLimits {
+    max_request_body_bytes: usize,
+    max_response_body_bytes: usize,
+    max_sse_event_bytes: usize,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        RawLimits {
+            max_request_body_bytes: 1 << 20,
+            max_response_body_bytes: 4 << 20,
+            max_sse_event_bytes: 1 << 20,
+        }
+    }
+}
+
+fn default_service_name() -> String {
+    "llm-trace".to_string()
+}
+fn default_path() -> String {
+    "/v1/traces".to_string()
+}
+fn default_timeout_ms() -> u64 {
+    5_000
+}
+fn default_flush_interval_ms() -> u64 {
+    1_000
+}
+fn default_max_batch_spans() -> usize {
+    256
+}
+fn default_max_queue_bytes() -> usize {
+    4 << 20
+}
+
+/// Headers a user may not set on export requests: the host owns them.
+const RESERVED_EXPORT_HEADERS: [&str; 4] = [":method", ":path", ":authority", "content-type"];
+
+impl Config {
+    /// Parses and validates the plugin configuration JSON.
+    pub fn from_json(bytes: &[u8]) -> Result<Config, ConfigError> {
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(ConfigError {
+                field: String::new(),
+                problem: "the plugin configuration is empty; at least `exporter.cluster` is required".into(),
+            });
+        }
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| ConfigError {
+            field: e.path().to_string(),
+            problem: strip_position(&e.inner().to_string()),
+        })?;
+        if let Err(e) = de.end() {
+            return Err(ConfigError { field: String::new(), problem: strip_position(&e.to_string()) });
+        }
+        raw.validate()
+    }
+}
+
+/// serde_json appends " at line L column C"; the field path already locates the problem.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+fn invalid(field: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { field: field.to_string(), problem: problem.into() }
+}
+
+fn check_range(field: &str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if value < min || value > max {
+        return Err(invalid(field, format!("{value} is out of range; allowed {min}..={max}")));
+    }
+    Ok(())
+}
+
+impl RawConfig {
+    fn validate(self) -> Result<Config, ConfigError> {
+        if self.service_name.trim().is_empty() {
+            return Err(invalid("service_name", "must not be empty"));
+        }
+        let e = self.exporter;
+        if e.cluster.trim().is_empty() {
+            return Err(invalid("exporter.cluster", "must name the Envoy cluster of the OTLP collectors"));
+        }
+        if !e.path.starts_with('/') {
+            return Err(invalid("exporter.path", format!("`{}` must start with `/`", e.path)));
+        }
+        check_range("exporter.timeout_ms", e.timeout_ms, 1, 300_000)?;
+        check_range("exporter.flush_interval_ms", e.flush_interval_ms, 10, 3_600_000)?;
+        check_range("exporter.max_batch_spans", e.max_batch_spans as u64, 1, 100_000)?;
+        check_range("exporter.max_queue_bytes", e.max_queue_bytes as u64, 1 << 10, 1 << 30)?;
+        for name in e.headers.keys() {
+            let lower = name.to_ascii_lowercase();
+            if RESERVED_EXPORT_HEADERS.contains(&lower.as_str()) || lower.is_empty() {
+                return Err(invalid(&format!("exporter.headers.{name}"), "is set by the filter and cannot be overridden"));
+            }
+        }
+        let l = self.limits;
+        check_range("limits.max_request_body_bytes", l.max_request_body_bytes as u64, 0, 1 << 30)?;
+        check_range("limits.max_response_body_bytes", l.max_response_body_bytes as u64, 0, 1 << 30)?;
+        check_range("limits.max_sse_event_bytes", l.max_sse_event_bytes as u64, 256, 1 << 30)?;
+        Ok(Config {
+            service_name: self.service_name,
+            exporter: ExporterConfig {
+                authority: e.authority.unwrap_or_else(|| e.cluster.clone()),
+                cluster: e.cluster,
+                path: e.path,
+                timeout_ms: e.timeout_ms,
+                flush_interval_ms: e.flush_interval_ms,
+                max_batch_spans: e.max_batch_spans,
+                max_queue_bytes: e.max_queue_bytes,
+                headers: e.headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect(),
+            },
+            limits: Limits {
+                max_request_body_bytes: l.max_request_body_bytes,
+                max_response_body_bytes: l.max_response_body_bytes,
+                max_sse_event_bytes: l.max_sse_event_bytes,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(json: &str) -> String {
+        Config::from_json(json.as_bytes()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn minimal_config_gets_documented_defaults() {
+        let c = Config::from_json(br#"{"exporter":{"cluster":"otel"}}"#).unwrap();
+        assert_eq!(c.service_name, "llm-trace");
+        assert_eq!(c.exporter.authority, "otel");
+        assert_eq!(c.exporter.path, "/v1/traces");
+        assert_eq!(c.exporter.timeout_ms, 5000);
+        assert_eq!(c.exporter.flush_interval_ms, 1000);
+        assert_eq!(c.exporter.max_batch_spans, 256);
+        assert_eq!(c.exporter.max_queue_bytes, 4 << 20);
+        assert_eq!(c.limits.max_request_body_bytes, 1 << 20);
+        assert_eq!(c.limits.max_response_body_bytes, 4 << 20);
+        assert_eq!(c.limits.max_sse_event_bytes, 1 << 20);
+    }
+
+    #[test]
+    fn unknown_field_is_named_with_its_path() {
+        assert_eq!(
+            err(r#"{"exporter":{"cluster":"otel","timeout":5}}"#),
+            "Invalid llm-trace configuration: `exporter.timeout`: unknown field `timeout`, expected one of `cluster`, \
+             `authority`, `path`, `timeout_ms`, `flush_interval_ms`, `max_batch_spans`, `max_queue_bytes`, `headers`."
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        let e = err(r#"{"exporter":{"cluster":"otel","timeout_ms":"5s"}}"#);
+        assert!(e.contains("`exporter.timeout_ms`: invalid type: string \"5s\", expected u64"), "{e}");
+    }
+
+    #[test]
+    fn missing_exporter_and_empty_config_are_rejected() {
+        assert!(err("{}").contains("missing field `exporter`"));
+        assert!(err("  ").contains("the plugin configuration is empty"));
+        assert!(err("{").contains("EOF while parsing"));
+    }
+
+    #[test]
+    fn validation_rules_name_the_field() {
+        assert!(err(r#"{"exporter":{"cluster":" "}}"#).contains("`exporter.cluster`: must name"));
+        assert!(err(r#"{"exporter":{"cluster":"c","path":"v1"}}"#).contains("`exporter.path`: `v1` must start"));
+        assert!(err(r#"{"exporter":{"cluster":"c","timeout_ms":0}}"#).contains("`exporter.timeout_ms`: 0 is out of range"));
+        assert!(err(r#"{"exporter":{"cluster":"c","flush_interval_ms":1}}"#).contains("`exporter.flush_interval_ms`"));
+        assert!(err(r#"{"exporter":{"cluster":"c","max_batch_spans":0}}"#).contains("`exporter.max_batch_spans`"));
+        assert!(err(r#"{"exporter":{"cluster":"c","max_queue_bytes":10}}"#).contains("`exporter.max_queue_bytes`"));
+        assert!(err(r#"{"exporter":{"cluster":"c","headers":{":path":"/x"}}}"#).contains("`exporter.headers.:path`"));
+        assert!(err(r#"{"exporter":{"cluster":"c"},"limits":{"max_sse_event_bytes":1}}"#)
+            .contains("`limits.max_sse_event_bytes`"));
+        assert!(err(r#"{"exporter":{"cluster":"c"},"service_name":""}"#).contains("`service_name`: must not be empty"));
+    }
+
+    #[test]
+    fn export_headers_are_lower_cased() {
+        let c = Config::from_json(br#"{"exporter":{"cluster":"c","headers":{"X-Api-Key":"k"}}}"#).unwrap();
+        assert_eq!(c.exporter.headers, vec![("x-api-key".to_string(), "k".to_string())]);
+    }
+}

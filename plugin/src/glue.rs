@@ -1,0 +1,409 @@
+//! The only code that talks to the proxy-wasm host. It reads what the domain needs (headers, body chunks, clock),
+//! calls [`Exchange`], and turns the export queue's batches into `dispatch_http_call`s from the root context.
+//! Every host call goes through `hostcalls` (which return `Result`), never through the SDK's unwrapping helpers.
+
+use crate::attributes as attr;
+use crate::config::Config;
+use crate::exchange::{Clock, Exchange, RequestHead, ResponseHead};
+use crate::export::{ExportOutcome, ExportQueue, ExportStats};
+use crate::metrics;
+use crate::otlp::{encode_span, ExportEnvelope};
+use crate::provider::Api;
+use crate::span::AttrValue;
+use crate::trace_context::IdGenerator;
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
+}}
+
+fn log(level: LogLevel, message: &str) {
+    let _ = hostcalls::log(level, message);
+}
+
+fn request_header(name: &str) -> Option<String> {
+    hostcalls::get_map_value(MapType::HttpRequestHeaders, name).ok().flatten()
+}
+
+fn response_header(name: &str) -> Option<String> {
+    hostcalls::get_map_value(MapType::HttpResponseHeaders, name).ok().flatten()
+}
+
+/// Envoy stat ids, defined once per worker; `None` when the host refused one (the filter works without it).
+#[derive(Default)]
+struct Stats {
+    requests: Option<u32>,
+    spans_created: Option<u32>,
+    spans_exported: Option<u32>,
+    dropped_queue_full: Option<u32>,
+    dropped_export_failed: Option<u32>,
+    export_requests: Option<u32>,
+    export_failures: Option<u32>,
+    queue_bytes: Option<u32>,
+    partial_exchanges: Option<u32>,
+    unreadable_bodies: Option<u32>,
+    oversized_events: Option<u32>,
+}
+
+impl Stats {
+    fn define() -> Stats {
+        let counter = |name| hostcalls::define_metric(MetricType::Counter, name).ok();
+        Stats {
+            requests: counter(metrics::REQUESTS),
+            spans_created: counter(metrics::SPANS_CREATED),
+            spans_exported: counter(metrics::SPANS_EXPORTED),
+            dropped_queue_full: counter(metrics::SPANS_DROPPED_QUEUE_FULL),
+            dropped_export_failed: counter(metrics::SPANS_DROPPED_EXPORT_FAILED),
+            export_requests: counter(metrics::EXPORT_REQUESTS),
+            export_failures: counter(metrics::EXPORT_FAILURES),
+            queue_bytes: hostcalls::define_metric(MetricType::Gauge, metrics::QUEUE_BYTES).ok(),
+            partial_exchanges: counter(metrics::PARTIAL_EXCHANGES),
+            unreadable_bodies: counter(metrics::UNREADABLE_BODIES),
+            oversized_events: counter(metrics::OVERSIZED_EVENTS),
+        }
+    }
+
+    fn add(id: Option<u32>, delta: u64) {
+        if let (Some(id), true) = (id, delta > 0) {
+            let _ = hostcalls::increment_metric(id, i64::try_from(delta).unwrap_or(i64::MAX));
+        }
+    }
+}
+
+/// Per-worker state shared by the root context and every HTTP context of that worker (same thread).
+struct Worker {
+    config: Config,
+    ids: RefCell<IdGenerator>,
+    queue: RefCell<ExportQueue>,
+    envelope: ExportEnvelope,
+    stats: Stats,
+    /// Export statistics already mirrored into Envoy stats.
+    synced: Cell<ExportStats>,
+    origin: Instant,
+    /// Private shared queue whose `on_queue_ready` wakes the root context to flush a full batch off the request path.
+    flush_queue: Option<u32>,
+    flush_pending: Cell<bool>,
+    export_failing: Cell<bool>,
+}
+
+impl Worker {
+    fn clock(&self) -> Clock {
+        let unix_ns = hostcalls::get_current_time()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64);
+        Clock { unix_ns, mono_ns: self.origin.elapsed().as_nanos() as u64 }
+    }
+
+    /// Mirrors the queue's running totals into Envoy stats.
+    fn sync_stats(&self) {
+        let now = self.queue.borrow().stats;
+        let was = self.synced.replace(now);
+        let s = &self.stats;
+        Stats::add(s.spans_exported, now.spans_exported - was.spans_exported);
+        Stats::add(s.dropped_queue_full, now.spans_dropped_queue_full - was.spans_dropped_queue_full);
+        Stats::add(s.dropped_export_failed, now.spans_dropped_export_failed - was.spans_dropped_export_failed);
+        Stats::add(s.export_requests, now.export_requests - was.export_requests);
+        Stats::add(s.export_failures, now.export_failures - was.export_failures);
+        if let Some(id) = s.queue_bytes {
+            let _ = hostcalls::record_metric(id, self.queue.borrow().queued_bytes() as u64);
+        }
+    }
+
+    /// Builds, encodes and queues the span of a finished exchange.
+    fn finish(&self, exchange: Exchange, cut_reason: Option<&str>) {
+        let partial = !exchange.response_ended();
+        Stats::add(self.stats.partial_exchanges, u64::from(partial));
+        Stats::add(self.stats.unreadable_bodies, u64::from(exchange.observation().unreadable.is_some()));
+        Stats::add(self.stats.oversized_events, exchange.oversized_events);
+        let span = exchange.finish(self.clock(), cut_reason);
+        Stats::add(self.stats.spans_created, 1);
+        let queued = self.queue.borrow_mut().push(encode_span(&span));
+        if !queued && self.stats.dropped_queue_full.is_none() {
+            log(LogLevel::Warn, "llm-trace: export queue full; span dropped.");
+        }
+        self.sync_stats();
+        if self.queue.borrow().batch_ready() && !self.flush_pending.get() {
+            if let Some(queue_id) = self.flush_queue {
+                if hostcalls::enqueue_shared_queue(queue_id, Some(b"")).is_ok() {
+                    self.flush_pending.set(true);
+                }
+            }
+        }
+    }
+
+    /// Sends every batch the queue will hand out. Runs on the root context only.
+    fn flush(&self) {
+        let e = &self.config.exporter;
+        let timeout = Duration::from_millis(e.timeout_ms);
+        loop {
+            let Some(batch) = self.queue.borrow_mut().take_batch() else {
+                break;
+            };
+            let body = self.envelope.encode_request(batch.iter().map(Vec::as_slice));
+            let mut headers: Vec<(&str, &str)> = vec![
+                (":method", "POST"),
+                (":path", &e.path),
+                (":authority", &e.authority),
+                ("content-type", "application/x-protobuf"),
+            ];
+            headers.extend(e.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            match hostcalls::dispatch_http_call(&e.cluster, headers, Some(&body), vec![], timeout) {
+                Ok(token) => self.queue.borrow_mut().dispatched(token, batch.len()),
+                Err(status) => {
+                    self.queue.borrow_mut().dispatch_refused(batch.len());
+                    self.note_export_result(false, &format!("the host refused the call ({status:?})"));
+                }
+            }
+        }
+        self.sync_stats();
+    }
+
+    /// Logs when exporting starts failing and when it recovers, not on every failure.
+    fn note_export_result(&self, ok: bool, detail: &str) {
+        let now_failing = !ok;
+        let was_failing = self.export_failing.replace(now_failing);
+        if was_failing != now_failing {
+            if ok {
+                log(LogLevel::Info, "llm-trace: export to the collector recovered.");
+            } else {
+                let cluster = &self.config.exporter.cluster;
+                log(LogLevel::Warn, &format!("llm-trace: export to cluster `{cluster}` failed: {detail}; spans dropped."));
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Root {
+    worker: Option<Rc<Worker>>,
+}
+
+impl Root {
+    fn configure(&mut self, config: Config) -> Result<(), String> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| format!("no entropy for trace ids: {e}"))?;
+        hostcalls::set_tick_period(Duration::from_millis(config.exporter.flush_interval_ms))
+            .map_err(|e| format!("cannot set the flush tick: {e:?}"))?;
+        let mut ids = IdGenerator::from_seed(seed);
+        let flush_queue = hostcalls::register_shared_queue(&format!("llm_trace.flush.{:016x}", ids.next_u64())).ok();
+        let envelope = ExportEnvelope::new(
+            &[
+                (attr::SERVICE_NAME, AttrValue::Str(config.service_name.clone())),
+                (attr::SERVICE_VERSION, AttrValue::Str(crate::VERSION.to_string())),
+            ],
+            crate::SCOPE_NAME,
+            crate::VERSION,
+            attr::SCHEMA_URL_V1_41,
+        );
+        let queue = ExportQueue::new(config.exporter.max_queue_bytes, config.exporter.max_batch_spans);
+        log(
+            LogLevel::Info,
+            &format!(
+                "llm-trace {}: exporting spans to cluster `{}` every {} ms.",
+                crate::VERSION,
+                config.exporter.cluster,
+                config.exporter.flush_interval_ms
+            ),
+        );
+        self.worker = Some(Rc::new(Worker {
+            config,
+            ids: RefCell::new(ids),
+            queue: RefCell::new(queue),
+            envelope,
+            stats: Stats::define(),
+            synced: Cell::new(ExportStats::default()),
+            origin: Instant::now(),
+            flush_queue,
+            flush_pending: Cell::new(false),
+            export_failing: Cell::new(false),
+        }));
+        Ok(())
+    }
+}
+
+impl Context for Root {
+    fn on_http_call_response(&mut self, token_id: u32, num_headers: usize, _body_size: usize, _num_trailers: usize) {
+        let Some(worker) = &self.worker else {
+            return;
+        };
+        // No headers means the call never got an answer (timeout, reset, no healthy collector).
+        let status = if num_headers == 0 {
+            None
+        } else {
+            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status").ok().flatten()
+        };
+        let delivered = status.as_deref().is_some_and(|s| s.starts_with('2'));
+        let outcome = if delivered { ExportOutcome::Delivered } else { ExportOutcome::Failed };
+        if worker.queue.borrow_mut().completed(token_id, outcome) {
+            let detail = match &status {
+                Some(s) => format!("collector answered {s}"),
+                None => "no answer (timeout or connection failure)".to_string(),
+            };
+            worker.note_export_result(delivered, &detail);
+        }
+        // A freed in-flight slot may let waiting batches go.
+        worker.flush();
+    }
+}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, plugin_configuration_size: usize) -> bool {
+        let bytes = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, plugin_configuration_size)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let result = Config::from_json(&bytes).map_err(|e| e.to_string()).and_then(|c| self.configure(c));
+        match result {
+            Ok(()) => true,
+            Err(message) => {
+                log(LogLevel::Error, &message);
+                false
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        if let Some(worker) = &self.worker {
+            worker.flush();
+        }
+    }
+
+    fn on_queue_ready(&mut self, queue_id: u32) {
+        let Some(worker) = &self.worker else {
+            return;
+        };
+        while let Ok(Some(_)) = hostcalls::dequeue_shared_queue(queue_id) {}
+        worker.flush_pending.set(false);
+        worker.flush();
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Stream { worker: self.worker.clone(), exchange: None }))
+    }
+}
+
+/// One HTTP stream. Holds an [`Exchange`] only when the request is an LLM call.
+struct Stream {
+    worker: Option<Rc<Worker>>,
+    exchange: Option<Exchange>,
+}
+
+impl Stream {
+    fn finish(&mut self, cut_reason: Option<&str>) {
+        if let (Some(worker), Some(exchange)) = (&self.worker, self.exchange.take()) {
+            worker.finish(exchange, cut_reason);
+        }
+    }
+}
+
+impl Context for Stream {
+    fn on_done(&mut self) -> bool {
+        // `on_log` normally finished the exchange; this covers hosts that skip the log phase.
+        self.finish(Some("stream_destroyed"));
+        true
+    }
+}
+
+impl HttpContext for Stream {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        let Some(worker) = &self.worker else {
+            return Action::Continue;
+        };
+        let (Some(method), Some(path)) = (request_header(":method"), request_header(":path")) else {
+            return Action::Continue;
+        };
+        // Non-LLM traffic leaves after two header reads.
+        if Api::detect(&method, &path).is_none() {
+            return Action::Continue;
+        }
+        let authority = request_header(":authority");
+        let scheme = request_header(":scheme");
+        let traceparent = request_header("traceparent");
+        let tracestate = request_header("tracestate");
+        let head = RequestHead {
+            method: &method,
+            path: &path,
+            authority: authority.as_deref(),
+            scheme: scheme.as_deref(),
+            traceparent: traceparent.as_deref(),
+            tracestate: tracestate.as_deref(),
+        };
+        self.exchange = Exchange::start(&head, worker.clock(), &mut worker.ids.borrow_mut());
+        if let Some(exchange) = &mut self.exchange {
+            Stats::add(worker.stats.requests, 1);
+            if end_of_stream {
+                exchange.on_request_end();
+            }
+        }
+        Action::Continue
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if let (Some(worker), Some(exchange)) = (&self.worker, &mut self.exchange) {
+            let chunk = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size).ok().flatten();
+            exchange.on_request_body(&worker.config, chunk.as_deref().unwrap_or_default(), end_of_stream);
+        }
+        Action::Continue
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        if let Some(exchange) = &mut self.exchange {
+            exchange.on_request_end();
+        }
+        Action::Continue
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        if let (Some(worker), Some(exchange)) = (&self.worker, &mut self.exchange) {
+            let status = response_header(":status").and_then(|s| s.parse().ok()).unwrap_or(0);
+            let content_type = response_header("content-type");
+            let content_encoding = response_header("content-encoding");
+            let head = ResponseHead {
+                status,
+                content_type: content_type.as_deref(),
+                content_encoding: content_encoding.as_deref(),
+            };
+            exchange.on_response_headers(&worker.config, &head, end_of_stream, worker.clock());
+        }
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if let (Some(worker), Some(exchange)) = (&self.worker, &mut self.exchange) {
+            let chunk = hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size).ok().flatten();
+            exchange.on_response_body(&worker.config, chunk.as_deref().unwrap_or_default(), end_of_stream, worker.clock());
+        }
+        Action::Continue
+    }
+
+    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
+        if let (Some(worker), Some(exchange)) = (&self.worker, &mut self.exchange) {
+            exchange.on_response_end(worker.clock());
+        }
+        Action::Continue
+    }
+
+    fn on_log(&mut self) {
+        let cut = self.exchange.as_ref().is_some_and(|x| !x.response_ended());
+        let reason = if cut {
+            hostcalls::get_property(vec!["response", "code_details"])
+                .ok()
+                .flatten()
+                .and_then(|b| String::from_utf8(b).ok())
+        } else {
+            None
+        };
+        self.finish(reason.as_deref().or(if cut { Some("stream_cut") } else { None }));
+    }
+}

@@ -1,0 +1,148 @@
+//! What happened in one LLM call, as plain data: the single place pricing, sampling and span building read from.
+//! Provider decoders fill it; nothing downstream re-parses bodies.
+
+/// Request parameters as the client sent them.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RequestParams {
+    pub model: Option<String>,
+    pub stream: bool,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub max_tokens: Option<i64>,
+    pub seed: Option<i64>,
+    pub frequency_penalty: Option<f64>,
+    pub presence_penalty: Option<f64>,
+    pub stop_sequences: Vec<String>,
+    pub choice_count: Option<i64>,
+    pub output_type: Option<String>,
+    pub service_tier: Option<String>,
+    /// Stream usage was asked for (`stream_options.include_usage`).
+    pub include_usage: bool,
+    /// Number of messages in the prompt (content capture and redaction come later; the count is always safe).
+    pub message_count: usize,
+}
+
+/// Token usage as the provider reported it, normalised to the conventions (input includes cached tokens).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub cache_read_tokens: Option<u64>,
+    pub cache_creation_tokens: Option<u64>,
+    pub reasoning_tokens: Option<u64>,
+    pub total_tokens: Option<u64>,
+    /// Input and output figures exactly as the provider reported them (Anthropic's input excludes cache reads and
+    /// writes; Gemini's output excludes thinking tokens), next to the conventions' totals above.
+    pub provider_input_tokens: Option<u64>,
+    pub provider_output_tokens: Option<u64>,
+}
+
+impl Usage {
+    pub fn is_reported(&self) -> bool {
+        self.input_tokens.is_some() || self.output_tokens.is_some()
+    }
+}
+
+/// Response fields the provider returned.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ResponseInfo {
+    pub id: Option<String>,
+    pub model: Option<String>,
+    /// One entry per choice, ordered by choice index; empty string until a choice reports its reason.
+    pub finish_reasons: Vec<String>,
+    pub system_fingerprint: Option<String>,
+    pub service_tier: Option<String>,
+    /// Characters of generated text seen (content, tool-call arguments, reasoning); feeds token estimates.
+    pub output_chars: u64,
+    /// Stream messages that carried generated content. Providers stream about one token per message, so this is
+    /// the estimate of output tokens when a stream reports no usage.
+    pub output_chunks: u64,
+}
+
+impl ResponseInfo {
+    /// Records the finish reason of choice `index`, keeping the array ordered by index.
+    pub fn set_finish_reason(&mut self, index: usize, reason: &str) {
+        // Cap the index: a hostile body must not make the filter allocate a huge array.
+        let index = index.min(127);
+        if self.finish_reasons.len() <= index {
+            self.finish_reasons.resize(index + 1, String::new());
+        }
+        self.finish_reasons[index] = reason.to_string();
+    }
+}
+
+/// A provider or transport error.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ErrorInfo {
+    /// Low-cardinality type for `error.type`: provider error code, HTTP status, or a filter-defined reason.
+    pub error_type: String,
+    pub message: Option<String>,
+}
+
+/// Monotonic instants (nanoseconds, host clock) of the exchange's milestones.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub start_ns: u64,
+    pub response_headers_ns: Option<u64>,
+    pub first_byte_ns: Option<u64>,
+    /// First chunk carrying generated content (text, tool call, reasoning), not the role-only chunk.
+    pub first_token_ns: Option<u64>,
+    /// First chunk carrying reasoning (thinking) content, where the API streams it.
+    pub first_reasoning_ns: Option<u64>,
+    /// Last chunk carrying generated content; with the first, gives the time per output token.
+    pub last_token_ns: Option<u64>,
+    pub end_ns: Option<u64>,
+}
+
+/// Everything known about one LLM call.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Observation {
+    pub provider: String,
+    pub operation: &'static str,
+    pub api_type: Option<&'static str>,
+    pub server_address: Option<String>,
+    pub server_port: Option<i64>,
+    pub request: RequestParams,
+    pub response: ResponseInfo,
+    pub usage: Usage,
+    pub timing: Timing,
+    pub http_status: Option<u16>,
+    pub error: Option<ErrorInfo>,
+    /// The provider signalled the end of its answer (`[DONE]`, a finish reason, a terminal event).
+    pub response_complete: bool,
+    /// The exchange was cut before the response ended.
+    pub partial: bool,
+    /// Body bytes not inspected because of the configured caps.
+    pub truncated_bytes: u64,
+    /// Why the response body could not be read, when it could not.
+    pub unreadable: Option<String>,
+}
+
+impl Observation {
+    /// Marks generated content arriving; the first instant is kept, the last one updated.
+    pub fn mark_first_token(&mut self, now_ns: u64) {
+        if self.timing.first_token_ns.is_none() {
+            self.timing.first_token_ns = Some(now_ns);
+        }
+        self.timing.last_token_ns = Some(now_ns);
+        self.response.output_chunks += 1;
+    }
+
+    /// Output tokens when the provider reported none: one per content message for streams, else about four
+    /// characters per token (the common rule of thumb for English text with BPE tokenizers).
+    pub fn estimated_output_tokens(&self) -> u64 {
+        if self.request.stream {
+            self.response.output_chunks
+        } else {
+            self.response.output_chars.div_ceil(4)
+        }
+    }
+
+    /// Marks reasoning content arriving (it is also generated content).
+    pub fn mark_reasoning(&mut self, now_ns: u64) {
+        if self.timing.first_reasoning_ns.is_none() {
+            self.timing.first_reasoning_ns = Some(now_ns);
+        }
+        self.mark_first_token(now_ns);
+    }
+}

@@ -1,0 +1,245 @@
+//! Incremental Server-Sent Events decoder (WHATWG "event stream" rules), fed one network chunk at a time.
+//!
+//! Chunks split lines, CRLF pairs and UTF-8 sequences anywhere, so the decoder works on bytes and keeps only the
+//! unfinished line and the event being assembled. Both are capped: an event larger than the cap is skipped (and
+//! counted) instead of growing memory without bound.
+
+/// Decoder state carried between chunks.
+#[derive(Debug)]
+pub struct SseDecoder {
+    /// Bytes of the current line not yet terminated.
+    line: Vec<u8>,
+    /// `data` lines of the current event, joined with `\n`.
+    data: Vec<u8>,
+    /// `event` field of the current event.
+    event: Vec<u8>,
+    has_data: bool,
+    /// The previous chunk ended with `\r`: a leading `\n` in the next chunk completes that CRLF, not a new line.
+    pending_lf: bool,
+    /// The current line or event outgrew the cap; discard until the event ends.
+    oversized: bool,
+    max_event_bytes: usize,
+    /// Events skipped because they were larger than `max_event_bytes`.
+    pub oversized_events: u64,
+}
+
+impl SseDecoder {
+    pub fn new(max_event_bytes: usize) -> Self {
+        SseDecoder {
+            line: Vec::new(),
+            data: Vec::new(),
+            event: Vec::new(),
+            has_data: false,
+            pending_lf: false,
+            oversized: false,
+            max_event_bytes,
+            oversized_events: 0,
+        }
+    }
+
+    /// Bytes held between chunks (bounded by about twice `max_event_bytes`).
+    pub fn buffered_bytes(&self) -> usize {
+        self.line.len() + self.data.len() + self.event.len()
+    }
+
+    /// Feeds one chunk; calls `on_event(event_type, data)` for every event completed by it.
+    pub fn feed(&mut self, chunk: &[u8], on_event: &mut dyn FnMut(&[u8], &[u8])) {
+        let mut rest = chunk;
+        if self.pending_lf {
+            self.pending_lf = false;
+            if let Some(stripped) = rest.strip_prefix(b"\n") {
+                rest = stripped;
+            }
+        }
+        while let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            let (head, tail) = rest.split_at(end);
+            if self.line.is_empty() {
+                self.process_line(head, on_event);
+            } else {
+                self.append_to_line(head);
+                let line = std::mem::take(&mut self.line);
+                self.process_line(&line, on_event);
+                self.line = line;
+                self.line.clear();
+            }
+            rest = &tail[1..];
+            if tail[0] == b'\r' {
+                match rest.first() {
+                    Some(b'\n') => rest = &rest[1..],
+                    None => self.pending_lf = true,
+                    Some(_) => {}
+                }
+            }
+        }
+        self.append_to_line(rest);
+    }
+
+    /// End of stream: an event whose blank line never came is dispatched if its lines were complete, since a
+    /// provider that closes right after the last `data:` line still sent a whole message.
+    pub fn finish(&mut self, on_event: &mut dyn FnMut(&[u8], &[u8])) {
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.process_line(&line, on_event);
+        }
+        self.process_line(b"", on_event);
+    }
+
+    fn append_to_line(&mut self, bytes: &[u8]) {
+        if self.oversized {
+            return;
+        }
+        if self.line.len() + bytes.len() > self.max_event_bytes {
+            self.mark_oversized();
+            return;
+        }
+        self.line.extend_from_slice(bytes);
+    }
+
+    fn mark_oversized(&mut self) {
+        if !self.oversized {
+            self.oversized = true;
+            self.oversized_events += 1;
+        }
+        self.line.clear();
+        self.data.clear();
+        self.has_data = false;
+    }
+
+    fn process_line(&mut self, line: &[u8], on_event: &mut dyn FnMut(&[u8], &[u8])) {
+        if line.is_empty() {
+            if self.has_data && !self.oversized {
+                on_event(&self.event, &self.data);
+            }
+            self.data.clear();
+            self.event.clear();
+            self.has_data = false;
+            self.oversized = false;
+            return;
+        }
+        if self.oversized || line[0] == b':' {
+            return;
+        }
+        let (field, value) = match line.iter().position(|&b| b == b':') {
+            Some(i) => {
+                let value = &line[i + 1..];
+                (&line[..i], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &b""[..]),
+        };
+        match field {
+            b"data" => {
+                if self.data.len() + value.len() + 1 > self.max_event_bytes {
+                    self.mark_oversized();
+                    return;
+                }
+                if self.has_data {
+                    self.data.push(b'\n');
+                }
+                self.data.extend_from_slice(value);
+                self.has_data = true;
+            }
+            b"event" => {
+                self.event.clear();
+                self.event.extend_from_slice(&value[..value.len().min(256)]);
+            }
+            _ => {} // `id`, `retry` and unknown fields carry nothing the filter needs.
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_in_pieces(input: &[u8], split: &[usize], max: usize) -> (Vec<(String, String)>, u64) {
+        let mut d = SseDecoder::new(max);
+        let mut out = Vec::new();
+        let mut push = |e: &[u8], data: &[u8]| {
+            out.push((String::from_utf8(e.to_vec()).unwrap(), String::from_utf8(data.to_vec()).unwrap()))
+        };
+        let mut start = 0;
+        for &end in split.iter().chain(std::iter::once(&input.len())) {
+            d.feed(&input[start..end], &mut push);
+            start = end;
+        }
+        d.finish(&mut push);
+        (out, d.oversized_events)
+    }
+
+    fn events(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(e, d)| (e.to_string(), d.to_string())).collect()
+    }
+
+    const STREAM: &str = ": keep-alive comment\r\n\
+        event: message_start\r\n\
+        data: {\"a\":\"h\u{e9}llo \u{1F600}\"}\r\n\r\n\
+        data:{\"no\":\"space\"}\n\n\
+        data: line1\rdata: line2\r\r\
+        id: 7\nretry: 10\nunknown\ndata: [DONE]\n\n";
+
+    fn expected() -> Vec<(String, String)> {
+        events(&[
+            ("message_start", "{\"a\":\"h\u{e9}llo \u{1F600}\"}"),
+            ("", "{\"no\":\"space\"}"),
+            ("", "line1\nline2"),
+            ("", "[DONE]"),
+        ])
+    }
+
+    #[test]
+    fn decodes_every_line_ending_comment_and_field_form() {
+        assert_eq!(decode_in_pieces(STREAM.as_bytes(), &[], 1 << 20).0, expected());
+    }
+
+    #[test]
+    fn any_single_split_gives_the_same_events() {
+        let bytes = STREAM.as_bytes();
+        for cut in 0..=bytes.len() {
+            assert_eq!(decode_in_pieces(bytes, &[cut], 1 << 20).0, expected(), "split at {cut}");
+        }
+    }
+
+    #[test]
+    fn byte_by_byte_and_every_pair_of_splits_give_the_same_events() {
+        let bytes = STREAM.as_bytes();
+        let all: Vec<usize> = (1..bytes.len()).collect();
+        assert_eq!(decode_in_pieces(bytes, &all, 1 << 20).0, expected());
+        for a in (0..bytes.len()).step_by(3) {
+            for b in (a..bytes.len()).step_by(5) {
+                assert_eq!(decode_in_pieces(bytes, &[a, b], 1 << 20).0, expected(), "splits {a},{b}");
+            }
+        }
+    }
+
+    #[test]
+    fn crlf_split_between_chunks_does_not_create_a_blank_line() {
+        // "\r" ends chunk one, "\n" starts chunk two: one line end, so both data lines join into one event.
+        let (out, _) = decode_in_pieces(b"data: a\r\ndata: b\r\n\r\n", &[8], 1024);
+        assert_eq!(out, events(&[("", "a\nb")]));
+    }
+
+    #[test]
+    fn oversized_event_is_skipped_counted_and_memory_stays_bounded() {
+        let big = format!("data: {}\n\ndata: small\n\n", "x".repeat(5000));
+        let mut d = SseDecoder::new(1024);
+        let mut out = Vec::new();
+        for piece in big.as_bytes().chunks(100) {
+            d.feed(piece, &mut |_, data| out.push(data.to_vec()));
+            assert!(d.buffered_bytes() <= 1024);
+        }
+        assert_eq!(out, vec![b"small".to_vec()]);
+        assert_eq!(d.oversized_events, 1);
+    }
+
+    #[test]
+    fn unterminated_final_event_is_dispatched_at_finish() {
+        assert_eq!(decode_in_pieces(b"data: {\"x\":1}", &[], 1024).0, events(&[("", "{\"x\":1}")]));
+        assert_eq!(decode_in_pieces(b"data: {\"x\":1}\n", &[], 1024).0, events(&[("", "{\"x\":1}")]));
+    }
+
+    #[test]
+    fn event_field_resets_after_dispatch() {
+        let (out, _) = decode_in_pieces(b"event: ping\ndata: {}\n\ndata: x\n\n", &[], 1024);
+        assert_eq!(out, events(&[("ping", "{}"), ("", "x")]));
+    }
+}

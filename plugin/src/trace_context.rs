@@ -1,0 +1,197 @@
+//! W3C Trace Context: joining an incoming `traceparent`, and generating trace and span ids.
+
+/// Where the LLM span sits in a trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceContext {
+    pub trace_id: [u8; 16],
+    /// Span id of the caller's span when the request carried a `traceparent`.
+    pub parent_span_id: Option<[u8; 8]>,
+    /// W3C trace flags (bit 0 = sampled).
+    pub flags: u8,
+    pub trace_state: String,
+}
+
+/// Longest `tracestate` carried over; the W3C limit is 32 members of at most 256 bytes, in practice far less.
+const MAX_TRACE_STATE_BYTES: usize = 512;
+
+impl TraceContext {
+    /// Joins the caller's trace when `traceparent` is valid, else starts a new sampled trace.
+    pub fn from_headers(traceparent: Option<&str>, tracestate: Option<&str>, ids: &mut IdGenerator) -> TraceContext {
+        match traceparent.and_then(parse_traceparent) {
+            Some((trace_id, parent, flags)) => TraceContext {
+                trace_id,
+                parent_span_id: Some(parent),
+                flags,
+                trace_state: tracestate
+                    .filter(|s| s.len() <= MAX_TRACE_STATE_BYTES)
+                    .unwrap_or_default()
+                    .to_string(),
+            },
+            None => TraceContext {
+                trace_id: ids.trace_id(),
+                parent_span_id: None,
+                flags: 0x01,
+                trace_state: String::new(),
+            },
+        }
+    }
+}
+
+/// Parses `version-traceid-parentid-flags`. Version `ff` and all-zero ids are invalid; future versions are accepted
+/// when their first four fields have the version-00 shape, as the specification asks.
+pub fn parse_traceparent(value: &str) -> Option<([u8; 16], [u8; 8], u8)> {
+    let value = value.trim();
+    let bytes = value.as_bytes();
+    if bytes.len() < 55 || bytes[2] != b'-' || bytes[35] != b'-' || bytes[52] != b'-' {
+        return None;
+    }
+    let version = hex_byte(&bytes[0..2])?;
+    if version == 0xff || (version == 0 && bytes.len() != 55) || (bytes.len() > 55 && bytes[55] != b'-') {
+        return None;
+    }
+    let mut trace_id = [0u8; 16];
+    for (i, out) in trace_id.iter_mut().enumerate() {
+        *out = hex_byte(&bytes[3 + 2 * i..5 + 2 * i])?;
+    }
+    let mut parent = [0u8; 8];
+    for (i, out) in parent.iter_mut().enumerate() {
+        *out = hex_byte(&bytes[36 + 2 * i..38 + 2 * i])?;
+    }
+    let flags = hex_byte(&bytes[53..55])?;
+    if trace_id == [0; 16] || parent == [0; 8] {
+        return None;
+    }
+    Some((trace_id, parent, flags))
+}
+
+fn hex_byte(pair: &[u8]) -> Option<u8> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None, // W3C requires lower-case hex.
+    };
+    Some(digit(*pair.first()?)? << 4 | digit(*pair.get(1)?)?)
+}
+
+/// Lower-case hex of an id, for logs and headers.
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 0x0f) as usize] as char);
+    }
+    s
+}
+
+/// Fast id source (xoshiro256++), seeded once per VM from the host's entropy; ids need uniqueness, not secrecy.
+#[derive(Debug, Clone)]
+pub struct IdGenerator {
+    state: [u64; 4],
+}
+
+impl IdGenerator {
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        let mut state = [0u64; 4];
+        for (i, word) in state.iter_mut().enumerate() {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&seed[i * 8..i * 8 + 8]);
+            *word = u64::from_le_bytes(b);
+        }
+        if state == [0; 4] {
+            state[0] = 0x9e37_79b9_7f4a_7c15; // an all-zero state would only ever yield zeros
+        }
+        IdGenerator { state }
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let s = &mut self.state;
+        let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        result
+    }
+
+    pub fn trace_id(&mut self) -> [u8; 16] {
+        loop {
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&self.next_u64().to_be_bytes());
+            id[8..].copy_from_slice(&self.next_u64().to_be_bytes());
+            if id != [0; 16] {
+                return id;
+            }
+        }
+    }
+
+    pub fn span_id(&mut self) -> [u8; 8] {
+        loop {
+            let id = self.next_u64();
+            if id != 0 {
+                return id.to_be_bytes();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn parses_a_valid_traceparent() {
+        let (t, p, f) = parse_traceparent(VALID).unwrap();
+        assert_eq!(to_hex(&t), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(to_hex(&p), "00f067aa0ba902b7");
+        assert_eq!(f, 1);
+    }
+
+    #[test]
+    fn rejects_malformed_traceparents() {
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "0g-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ] {
+            assert!(parse_traceparent(bad).is_none(), "{bad}");
+        }
+        // A future version may append fields after a dash.
+        assert!(parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future").is_some());
+    }
+
+    #[test]
+    fn joins_or_starts_a_trace() {
+        let mut ids = IdGenerator::from_seed([7; 32]);
+        let joined = TraceContext::from_headers(Some(VALID), Some("vendor=x"), &mut ids);
+        assert_eq!(to_hex(&joined.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(joined.parent_span_id.map(|p| to_hex(&p)).as_deref(), Some("00f067aa0ba902b7"));
+        assert_eq!(joined.trace_state, "vendor=x");
+        let fresh = TraceContext::from_headers(Some("garbage"), None, &mut ids);
+        assert_eq!(fresh.parent_span_id, None);
+        assert_ne!(fresh.trace_id, [0; 16]);
+        assert_eq!(fresh.flags, 1);
+    }
+
+    #[test]
+    fn generated_ids_are_distinct_and_deterministic_per_seed() {
+        let mut a = IdGenerator::from_seed([1; 32]);
+        let mut b = IdGenerator::from_seed([1; 32]);
+        let ids: std::collections::HashSet<[u8; 8]> = (0..10_000).map(|_| a.span_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+        let mut a2 = IdGenerator::from_seed([1; 32]);
+        assert_eq!(a2.trace_id(), b.trace_id());
+        assert_ne!(IdGenerator::from_seed([0; 32]).next_u64(), 0);
+    }
+}
