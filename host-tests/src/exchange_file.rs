@@ -16,6 +16,10 @@ pub struct ExchangeFile {
     pub response: RecordedResponse,
     #[serde(default)]
     pub expect: Option<Expect>,
+    /// Fixture extension: the response body ends without end-of-stream (a client abort or upstream reset) and the
+    /// log phase follows, as Envoy does for a cut stream.
+    #[serde(default)]
+    pub cut: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

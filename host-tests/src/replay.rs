@@ -84,14 +84,14 @@ pub fn play(host: &mut Host, exchange: &ExchangeFile, options: &ReplayOptions) -
         host.request_body(stream, &request_body, true)?;
     }
     host.advance_ms(options.upstream_latency_ms);
-    host.response_headers(stream, &pairs(&exchange.response_headers()), response_body.is_empty())?;
+    host.response_headers(stream, &pairs(&exchange.response_headers()), response_body.is_empty() && !exchange.cut)?;
     let mut forwarded = Vec::with_capacity(response_body.len());
     let mut offset = 0;
     let sizes = chunk_sizes(response_body.len(), options.chunking);
     for (i, size) in sizes.iter().enumerate() {
         host.advance_ms(options.chunk_interval_ms);
         let chunk = &response_body[offset..offset + size];
-        let (_, out) = host.response_body(stream, chunk, i + 1 == sizes.len())?;
+        let (_, out) = host.response_body(stream, chunk, i + 1 == sizes.len() && !exchange.cut)?;
         forwarded.extend_from_slice(&out);
         offset += size;
     }

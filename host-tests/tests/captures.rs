@@ -78,6 +78,78 @@ fn openai_chat_completions_captures_match_the_provider_figures_at_every_chunking
     assert!(checked >= 20, "expected the corpus to hold at least 20 such captures, found {checked}");
 }
 
+/// `gen_ai.provider.name` names the vendor; the corpus's `provider` names the API shape. This is the vendor each
+/// recorded host stands for (independent of the filter's own table).
+fn expected_vendor(x: &ExchangeFile, shape: &str) -> String {
+    let host = split_url(&x.request.url).unwrap().authority;
+    let host = host.split(':').next().unwrap().to_string();
+    let vendor = match host.as_str() {
+        "api.groq.com" => "groq",
+        "api.mistral.ai" => "mistral_ai",
+        "api.deepseek.com" => "deepseek",
+        "api.together.xyz" => "together_ai",
+        h if h.ends_with(".openai.azure.com") || h.ends_with(".cognitiveservices.azure.com") => "azure.ai.openai",
+        _ => shape,
+    };
+    vendor.to_string()
+}
+
+/// The conventions name Gemini's operation `generate_content`; the corpus files it under `chat`.
+fn expected_operation(expect_provider: &str, operation: &str) -> String {
+    match (expect_provider, operation) {
+        ("gcp.gemini", "chat") => "generate_content".into(),
+        _ => operation.into(),
+    }
+}
+
+#[test]
+fn every_capture_matches_the_provider_figures_at_every_chunking() {
+    let captures = load_captures(|x| x.expect.is_some());
+    if captures.is_empty() {
+        return;
+    }
+    let chunkings = [Chunking::Fixed(1), Chunking::Fixed(5), Chunking::Fixed(64), Chunking::Random(11), Chunking::Whole];
+    for exchange in &captures {
+        let e = exchange.expect.as_ref().unwrap();
+        for chunking in chunkings {
+            let options = ReplayOptions { chunking, chunk_interval_ms: 1, ..Default::default() };
+            let spans = replay_exchange(exchange, &options, 3).unwrap();
+            let ctx = format!("{} at {:?}", exchange.name, chunking);
+            assert_eq!(spans.len(), 1, "{ctx}");
+            let s = &spans[0];
+            assert_eq!(attr(s, "gen_ai.provider.name"), &json!(expected_vendor(exchange, &e.provider)), "{ctx}");
+            assert_eq!(attr(s, "gen_ai.operation.name"), &json!(expected_operation(&e.provider, &e.operation)), "{ctx}");
+            assert_eq!(attr(s, "gen_ai.request.model"), &json!(e.request_model), "{ctx}");
+            assert_eq!(attr(s, "gen_ai.response.model"), &json!(e.response_model), "{ctx}");
+            assert_eq!(attr(s, "http.response.status_code"), &json!(e.status), "{ctx}");
+            if e.streaming {
+                assert_eq!(attr(s, "gen_ai.request.stream"), true, "{ctx}");
+            }
+            match e.finish_reason.as_deref() {
+                Some(reason) => assert_eq!(attr(s, "gen_ai.response.finish_reasons")[0], json!(reason), "{ctx}"),
+                None => assert_eq!(attr(s, "gen_ai.response.finish_reasons"), &Value::Null, "{ctx}"),
+            }
+            if e.input_tokens.is_some() || e.output_tokens.is_some() {
+                assert_eq!(attr(s, "llm.usage.source"), "reported", "{ctx}");
+                assert_eq!(attr(s, "llm.usage.provider.input_tokens"), &json!(e.input_tokens), "{ctx}");
+                assert_eq!(attr(s, "gen_ai.usage.input_tokens"), &json!(e.input_tokens_total), "{ctx}");
+                assert_eq!(attr(s, "llm.usage.provider.output_tokens"), &json!(e.output_tokens), "{ctx}");
+                if let Some(cached) = e.cache_read_tokens {
+                    assert_eq!(attr(s, "gen_ai.usage.cache_read.input_tokens"), cached, "{ctx}");
+                }
+                if let Some(written) = e.cache_write_tokens {
+                    assert_eq!(attr(s, "gen_ai.usage.cache_creation.input_tokens"), written, "{ctx}");
+                }
+            } else {
+                assert_eq!(attr(s, "llm.usage.source"), "estimated", "{ctx}");
+            }
+            let error = e.status >= 400;
+            assert_eq!(s["status"]["code"], if error { "ERROR" } else { "UNSET" }, "{ctx}");
+        }
+    }
+    eprintln!("checked {} captures at {} chunkings", captures.len(), chunkings.len());
+}
+
 #[test]
 fn the_filter_never_alters_the_forwarded_response() {
     let captures = load_captures(|x| x.expect.is_some());
@@ -90,5 +162,31 @@ fn the_filter_never_alters_the_forwarded_response() {
         let options = ReplayOptions { chunking: Chunking::Fixed(5), ..Default::default() };
         let forwarded = host_tests::replay::play(&mut host, exchange, &options).unwrap();
         assert!(forwarded == exchange.response_body().unwrap(), "{}: forwarded bytes changed", exchange.name);
+    }
+}
+
+/// Streams recorded without usage: the span must say `estimated`, and the estimate must be within 10% of the real
+/// output token count (counted offline with OpenAI's own encodings by `scripts/count_capture_tokens.mjs`).
+#[test]
+fn output_token_estimates_are_within_ten_percent_of_the_real_count() {
+    let truth: std::collections::BTreeMap<String, u64> = serde_json::from_str(include_str!("../testdata/capture_output_tokens.json")).unwrap();
+    let captures = load_captures(|x| truth.contains_key(&x.name));
+    if captures.is_empty() {
+        return;
+    }
+    for exchange in &captures {
+        for chunking in [Chunking::Fixed(7), Chunking::Whole] {
+            // Injection off: the recorded provider answered without usage, which is what is being estimated.
+            let options = ReplayOptions {
+                plugin_config: r#"{"exporter":{"cluster":"otel_collector"},"inject_stream_usage":false}"#.into(),
+                chunking,
+                ..Default::default()
+            };
+            let span = &replay_exchange(exchange, &options, 5).unwrap()[0];
+            let real = truth[&exchange.name] as f64;
+            let estimate = attr(span, "gen_ai.usage.output_tokens").as_f64().unwrap();
+            assert_eq!(attr(span, "llm.usage.source"), "estimated", "{}", exchange.name);
+            assert!((estimate - real).abs() <= 0.1 * real, "{}: estimated {estimate}, real {real}", exchange.name);
+        }
     }
 }

@@ -59,6 +59,9 @@ pub const LLM_USAGE_PROVIDER_OUTPUT_TOKENS: &str = "llm.usage.provider.output_to
 pub const LLM_RESPONSE_TIME_TO_FIRST_REASONING_CHUNK: &str = "llm.response.time_to_first_reasoning_chunk";
 /// Seconds per output token after the first: (last content chunk − first content chunk) / (output tokens − 1).
 pub const LLM_RESPONSE_TIME_PER_OUTPUT_TOKEN: &str = "llm.response.time_per_output_token";
+/// `true` when the filter added `stream_options.include_usage` to the request (and removed the extra usage chunk
+/// from what the client received).
+pub const LLM_USAGE_INJECTED: &str = "llm.usage.injected";
 /// Provider's total token figure when it reports one.
 pub const LLM_USAGE_TOTAL_TOKENS: &str = "llm.usage.total_tokens";
 /// Bytes of the request or response body the filter did not inspect because they were over the configured cap.

@@ -13,6 +13,40 @@ pub struct Config {
     pub service_name: String,
     pub exporter: ExporterConfig,
     pub limits: Limits,
+    /// Add `stream_options.include_usage` to OpenAI-shaped streaming requests that lack it, and remove the extra
+    /// usage-only chunk from the response before the client sees it.
+    pub inject_stream_usage: bool,
+    /// `gen_ai.provider.name` for OpenAI-compatible servers on hosts the filter does not know.
+    pub default_provider: String,
+    /// Per host or path: which API a route speaks and who serves it, when the path alone does not say.
+    pub provider_overrides: Vec<ProviderOverride>,
+}
+
+/// One `provider_overrides` entry: applies when every given matcher matches; the first match wins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderOverride {
+    pub host: Option<String>,
+    pub path_prefix: Option<String>,
+    pub api: Option<crate::provider::Api>,
+    pub provider: Option<String>,
+}
+
+impl ProviderOverride {
+    pub fn matches(&self, host: Option<&str>, path: &str) -> bool {
+        let host_ok = match (&self.host, host) {
+            (Some(want), Some(got)) => want.eq_ignore_ascii_case(got),
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        host_ok && self.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+    }
+}
+
+impl Config {
+    /// The first override matching this request.
+    pub fn provider_override(&self, host: Option<&str>, path: &str) -> Option<&ProviderOverride> {
+        self.provider_overrides.iter().find(|o| o.matches(host, path))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,7 +86,11 @@ impl fmt::Display for ConfigError {
         if self.field.is_empty() || self.field == "." {
             write!(f, "Invalid llm-trace configuration: {}.", self.problem)
         } else {
-            write!(f, "Invalid llm-trace configuration: `{}`: {}.", self.field, self.problem)
+            write!(
+                f,
+                "Invalid llm-trace configuration: `{}`: {}.",
+                self.field, self.problem
+            )
         }
     }
 }
@@ -67,6 +105,25 @@ struct RawConfig {
     exporter: RawExporter,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default = "default_true")]
+    inject_stream_usage: bool,
+    #[serde(default = "default_provider")]
+    default_provider: String,
+    #[serde(default)]
+    provider_overrides: Vec<RawProviderOverride>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProviderOverride {
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    path_prefix: Option<String>,
+    #[serde(default)]
+    api: Option<String>,
+    #[serde(default)]
+    provider: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -107,6 +164,12 @@ impl Default for RawLimits {
     }
 }
 
+fn default_provider() -> String {
+    "openai".to_string()
+}
+fn default_true() -> bool {
+    true
+}
 fn default_service_name() -> String {
     "llm-trace".to_string()
 }
@@ -144,7 +207,10 @@ impl Config {
             problem: strip_position(&e.inner().to_string()),
         })?;
         if let Err(e) = de.end() {
-            return Err(ConfigError { field: String::new(), problem: strip_position(&e.to_string()) });
+            return Err(ConfigError {
+                field: String::new(),
+                problem: strip_position(&e.to_string()),
+            });
         }
         raw.validate()
     }
@@ -159,12 +225,18 @@ fn strip_position(message: &str) -> String {
 }
 
 fn invalid(field: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { field: field.to_string(), problem: problem.into() }
+    ConfigError {
+        field: field.to_string(),
+        problem: problem.into(),
+    }
 }
 
 fn check_range(field: &str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
     if value < min || value > max {
-        return Err(invalid(field, format!("{value} is out of range; allowed {min}..={max}")));
+        return Err(invalid(
+            field,
+            format!("{value} is out of range; allowed {min}..={max}"),
+        ));
     }
     Ok(())
 }
@@ -176,7 +248,10 @@ impl RawConfig {
         }
         let e = self.exporter;
         if e.cluster.trim().is_empty() {
-            return Err(invalid("exporter.cluster", "must name the Envoy cluster of the OTLP collectors"));
+            return Err(invalid(
+                "exporter.cluster",
+                "must name the Envoy cluster of the OTLP collectors",
+            ));
         }
         if !e.path.starts_with('/') {
             return Err(invalid("exporter.path", format!("`{}` must start with `/`", e.path)));
@@ -188,12 +263,57 @@ impl RawConfig {
         for name in e.headers.keys() {
             let lower = name.to_ascii_lowercase();
             if RESERVED_EXPORT_HEADERS.contains(&lower.as_str()) || lower.is_empty() {
-                return Err(invalid(&format!("exporter.headers.{name}"), "is set by the filter and cannot be overridden"));
+                return Err(invalid(
+                    &format!("exporter.headers.{name}"),
+                    "is set by the filter and cannot be overridden",
+                ));
             }
         }
+        if self.default_provider.trim().is_empty() {
+            return Err(invalid("default_provider", "must not be empty"));
+        }
+        let mut provider_overrides = Vec::new();
+        for (i, o) in self.provider_overrides.into_iter().enumerate() {
+            let field = |name: &str| format!("provider_overrides[{i}].{name}");
+            if o.host.is_none() && o.path_prefix.is_none() {
+                return Err(invalid(
+                    &format!("provider_overrides[{i}]"),
+                    "needs `host` or `path_prefix` to match on",
+                ));
+            }
+            if o.api.is_none() && o.provider.is_none() {
+                return Err(invalid(
+                    &format!("provider_overrides[{i}]"),
+                    "sets neither `api` nor `provider`",
+                ));
+            }
+            if o.path_prefix.as_deref().is_some_and(|p| !p.starts_with('/')) {
+                return Err(invalid(&field("path_prefix"), "must start with `/`"));
+            }
+            let api = match &o.api {
+                Some(name) => Some(name.parse().map_err(|e: String| invalid(&field("api"), e))?),
+                None => None,
+            };
+            provider_overrides.push(ProviderOverride {
+                host: o.host,
+                path_prefix: o.path_prefix,
+                api,
+                provider: o.provider,
+            });
+        }
         let l = self.limits;
-        check_range("limits.max_request_body_bytes", l.max_request_body_bytes as u64, 0, 1 << 30)?;
-        check_range("limits.max_response_body_bytes", l.max_response_body_bytes as u64, 0, 1 << 30)?;
+        check_range(
+            "limits.max_request_body_bytes",
+            l.max_request_body_bytes as u64,
+            0,
+            1 << 30,
+        )?;
+        check_range(
+            "limits.max_response_body_bytes",
+            l.max_response_body_bytes as u64,
+            0,
+            1 << 30,
+        )?;
         check_range("limits.max_sse_event_bytes", l.max_sse_event_bytes as u64, 256, 1 << 30)?;
         Ok(Config {
             service_name: self.service_name,
@@ -205,13 +325,20 @@ impl RawConfig {
                 flush_interval_ms: e.flush_interval_ms,
                 max_batch_spans: e.max_batch_spans,
                 max_queue_bytes: e.max_queue_bytes,
-                headers: e.headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect(),
+                headers: e
+                    .headers
+                    .into_iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                    .collect(),
             },
             limits: Limits {
                 max_request_body_bytes: l.max_request_body_bytes,
                 max_response_body_bytes: l.max_response_body_bytes,
                 max_sse_event_bytes: l.max_sse_event_bytes,
             },
+            inject_stream_usage: self.inject_stream_usage,
+            default_provider: self.default_provider,
+            provider_overrides,
         })
     }
 }
@@ -237,6 +364,7 @@ mod tests {
         assert_eq!(c.limits.max_request_body_bytes, 1 << 20);
         assert_eq!(c.limits.max_response_body_bytes, 4 << 20);
         assert_eq!(c.limits.max_sse_event_bytes, 1 << 20);
+        assert!(c.inject_stream_usage);
     }
 
     #[test]
@@ -251,7 +379,10 @@ mod tests {
     #[test]
     fn wrong_type_names_the_field() {
         let e = err(r#"{"exporter":{"cluster":"otel","timeout_ms":"5s"}}"#);
-        assert!(e.contains("`exporter.timeout_ms`: invalid type: string \"5s\", expected u64"), "{e}");
+        assert!(
+            e.contains("`exporter.timeout_ms`: invalid type: string \"5s\", expected u64"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -265,14 +396,50 @@ mod tests {
     fn validation_rules_name_the_field() {
         assert!(err(r#"{"exporter":{"cluster":" "}}"#).contains("`exporter.cluster`: must name"));
         assert!(err(r#"{"exporter":{"cluster":"c","path":"v1"}}"#).contains("`exporter.path`: `v1` must start"));
-        assert!(err(r#"{"exporter":{"cluster":"c","timeout_ms":0}}"#).contains("`exporter.timeout_ms`: 0 is out of range"));
+        assert!(
+            err(r#"{"exporter":{"cluster":"c","timeout_ms":0}}"#).contains("`exporter.timeout_ms`: 0 is out of range")
+        );
         assert!(err(r#"{"exporter":{"cluster":"c","flush_interval_ms":1}}"#).contains("`exporter.flush_interval_ms`"));
         assert!(err(r#"{"exporter":{"cluster":"c","max_batch_spans":0}}"#).contains("`exporter.max_batch_spans`"));
         assert!(err(r#"{"exporter":{"cluster":"c","max_queue_bytes":10}}"#).contains("`exporter.max_queue_bytes`"));
         assert!(err(r#"{"exporter":{"cluster":"c","headers":{":path":"/x"}}}"#).contains("`exporter.headers.:path`"));
-        assert!(err(r#"{"exporter":{"cluster":"c"},"limits":{"max_sse_event_bytes":1}}"#)
-            .contains("`limits.max_sse_event_bytes`"));
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"limits":{"max_sse_event_bytes":1}}"#)
+                .contains("`limits.max_sse_event_bytes`")
+        );
         assert!(err(r#"{"exporter":{"cluster":"c"},"service_name":""}"#).contains("`service_name`: must not be empty"));
+    }
+
+    #[test]
+    fn provider_overrides_are_validated_and_matched_in_order() {
+        let c = Config::from_json(
+            br#"{"exporter":{"cluster":"c"},"default_provider":"vllm","provider_overrides":[
+                {"host":"llm.internal:8000","path_prefix":"/generate","api":"openai_chat","provider":"acme"},
+                {"host":"llm.internal:8000","provider":"acme-other"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.default_provider, "vllm");
+        let first = c.provider_override(Some("LLM.internal:8000"), "/generate/x").unwrap();
+        assert_eq!(
+            (first.api, first.provider.as_deref()),
+            (Some(crate::provider::Api::OpenAiChat), Some("acme"))
+        );
+        assert_eq!(
+            c.provider_override(Some("llm.internal:8000"), "/v1/chat/completions")
+                .unwrap()
+                .provider
+                .as_deref(),
+            Some("acme-other")
+        );
+        assert!(c.provider_override(Some("other"), "/generate").is_none());
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"provider_overrides":[{"provider":"x"}]}"#)
+                .contains("`provider_overrides[0]`: needs `host` or `path_prefix`")
+        );
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"provider_overrides":[{"host":"h","api":"soap"}]}"#)
+                .contains("`provider_overrides[0].api`: unknown API `soap`")
+        );
     }
 
     #[test]

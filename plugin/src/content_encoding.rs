@@ -39,7 +39,11 @@ impl BodyDecoder {
             Some("deflate") => Coding::Deflate(ZlibDecoder::new(Vec::new())),
             Some(other) => return Err(DecodeError::Unsupported(other.to_string())),
         };
-        Ok(BodyDecoder { coding, decoded_total: 0, max_decoded })
+        Ok(BodyDecoder {
+            coding,
+            decoded_total: 0,
+            max_decoded,
+        })
     }
 
     /// Decodes one chunk and hands the decoded bytes to `sink` (for identity, the chunk itself, without copying).
@@ -52,11 +56,15 @@ impl BodyDecoder {
             }
             // `flush` pushes out everything decodable so far: a streamed SSE body must not lag a chunk behind.
             Coding::Gzip(d) => {
-                d.write_all(chunk).and_then(|_| d.flush()).map_err(|_| DecodeError::Corrupt)?;
+                d.write_all(chunk)
+                    .and_then(|_| d.flush())
+                    .map_err(|_| DecodeError::Corrupt)?;
                 d.get_mut()
             }
             Coding::Deflate(d) => {
-                d.write_all(chunk).and_then(|_| d.flush()).map_err(|_| DecodeError::Corrupt)?;
+                d.write_all(chunk)
+                    .and_then(|_| d.flush())
+                    .map_err(|_| DecodeError::Corrupt)?;
                 d.get_mut()
             }
         };
@@ -68,6 +76,10 @@ impl BodyDecoder {
         sink(out);
         out.clear();
         Ok(())
+    }
+
+    pub fn is_identity(&self) -> bool {
+        matches!(self.coding, Coding::Identity)
     }
 
     pub fn decoded_bytes(&self) -> usize {
@@ -104,9 +116,15 @@ mod tests {
         let zl = z.finish().unwrap();
         for size in [1, 7, 64, 100_000] {
             let mut d = BodyDecoder::new(Some("gzip"), 1 << 20).unwrap();
-            assert!(decode_chunks(&mut d, &gz, size).unwrap() == text.as_bytes(), "gzip at {size}");
+            assert!(
+                decode_chunks(&mut d, &gz, size).unwrap() == text.as_bytes(),
+                "gzip at {size}"
+            );
             let mut d = BodyDecoder::new(Some("Deflate"), 1 << 20).unwrap();
-            assert!(decode_chunks(&mut d, &zl, size).unwrap() == text.as_bytes(), "deflate at {size}");
+            assert!(
+                decode_chunks(&mut d, &zl, size).unwrap() == text.as_bytes(),
+                "deflate at {size}"
+            );
         }
     }
 
@@ -114,7 +132,10 @@ mod tests {
     fn identity_passes_through_and_unknown_codings_are_reported() {
         let mut d = BodyDecoder::new(None, 10).unwrap();
         assert_eq!(decode_chunks(&mut d, b"abc", 2).unwrap(), b"abc");
-        assert_eq!(BodyDecoder::new(Some("zstd"), 10).err(), Some(DecodeError::Unsupported("zstd".into())));
+        assert_eq!(
+            BodyDecoder::new(Some("zstd"), 10).err(),
+            Some(DecodeError::Unsupported("zstd".into()))
+        );
     }
 
     #[test]

@@ -34,7 +34,11 @@ pub struct EventStreamDecoder {
 
 impl EventStreamDecoder {
     pub fn new(max_frame_bytes: usize) -> Self {
-        EventStreamDecoder { pending: Vec::new(), max_frame_bytes, failed: None }
+        EventStreamDecoder {
+            pending: Vec::new(),
+            max_frame_bytes,
+            failed: None,
+        }
     }
 
     pub fn error(&self) -> Option<FrameError> {
@@ -93,7 +97,10 @@ fn parse_frame(frame: &[u8]) -> Result<Frame, FrameError> {
     if crc32fast::hash(&frame[..total - 4]) != be_u32(&frame[total - 4..]) {
         return Err(FrameError::Checksum);
     }
-    let mut out = Frame { payload: frame[12 + headers_len..total - 4].to_vec(), ..Default::default() };
+    let mut out = Frame {
+        payload: frame[12 + headers_len..total - 4].to_vec(),
+        ..Default::default()
+    };
     let mut h = &frame[12..12 + headers_len];
     while !h.is_empty() {
         let name_len = h[0] as usize;
@@ -157,7 +164,11 @@ mod tests {
 
     fn stream() -> Vec<u8> {
         let mut s = encode_frame(
-            &[(":event-type", "messageStart"), (":content-type", "application/json"), (":message-type", "event")],
+            &[
+                (":event-type", "messageStart"),
+                (":content-type", "application/json"),
+                (":message-type", "event"),
+            ],
             br#"{"p":"abc","role":"assistant"}"#,
         );
         s.extend(encode_frame(
@@ -165,7 +176,10 @@ mod tests {
             br#"{"usage":{"inputTokens":5,"outputTokens":7}}"#,
         ));
         s.extend(encode_frame(
-            &[(":message-type", "exception"), (":exception-type", "throttlingException")],
+            &[
+                (":message-type", "exception"),
+                (":exception-type", "throttlingException"),
+            ],
             br#"{"message":"slow"}"#,
         ));
         s
@@ -186,10 +200,17 @@ mod tests {
         for size in [1, 3, 16, 17, 100, s.len()] {
             let (frames, err) = decode(&s, size);
             assert_eq!(err, None);
-            let kinds: Vec<_> = frames.iter().map(|f| (f.message_type.as_str(), f.kind.as_str())).collect();
+            let kinds: Vec<_> = frames
+                .iter()
+                .map(|f| (f.message_type.as_str(), f.kind.as_str()))
+                .collect();
             assert_eq!(
                 kinds,
-                vec![("event", "messageStart"), ("event", "metadata"), ("exception", "throttlingException")],
+                vec![
+                    ("event", "messageStart"),
+                    ("event", "metadata"),
+                    ("exception", "throttlingException")
+                ],
                 "size {size}"
             );
             assert_eq!(frames[1].payload, br#"{"usage":{"inputTokens":5,"outputTokens":7}}"#);

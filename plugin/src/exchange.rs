@@ -8,9 +8,14 @@ use crate::content_encoding::{BodyDecoder, DecodeError};
 use crate::event_stream::EventStreamDecoder;
 use crate::json_array::JsonArraySplitter;
 use crate::observation::Observation;
-use crate::provider::{Api, ApiDecoder};
+use crate::provider::{Api, ApiDecoder, Detected};
 use crate::span::{build_span, SpanRecord};
 use crate::sse::SseDecoder;
+use crate::stream_usage::{inject_include_usage, UsageChunkStripper};
+
+/// Largest request the filter holds back to add `include_usage`: well under Envoy's default 1 MiB buffer limit,
+/// so holding it can never turn into a 413.
+pub const MAX_INJECTION_REQUEST_BYTES: usize = 512 << 10;
 use crate::trace_context::{IdGenerator, TraceContext};
 
 /// Request headers the exchange needs.
@@ -75,7 +80,9 @@ impl Framing {
         max_whole: usize,
     ) -> u64 {
         match self {
-            Framing::Sse(sse) => sse.feed(bytes, &mut |event, data| decoder.on_stream_message(event, data, now_ns, obs)),
+            Framing::Sse(sse) => sse.feed(bytes, &mut |event, data| {
+                decoder.on_stream_message(event, data, now_ns, obs)
+            }),
             Framing::EventStream(es) => es.feed(bytes, &mut |frame| {
                 if frame.message_type == "event" {
                     decoder.on_stream_message(frame.kind.as_bytes(), &frame.payload, now_ns, obs);
@@ -84,7 +91,9 @@ impl Framing {
                     decoder.on_stream_message(event.as_bytes(), &frame.payload, now_ns, obs);
                 }
             }),
-            Framing::JsonArray(split) => split.feed(bytes, &mut |element| decoder.on_stream_message(b"", element, now_ns, obs)),
+            Framing::JsonArray(split) => split.feed(bytes, &mut |element| {
+                decoder.on_stream_message(b"", element, now_ns, obs)
+            }),
             Framing::Whole(buf) => {
                 let kept = max_whole.saturating_sub(buf.len()).min(bytes.len());
                 buf.extend_from_slice(&bytes[..kept]);
@@ -110,7 +119,10 @@ struct ResponseReader {
 }
 
 pub struct Exchange {
+    api: Api,
     decoder: Box<dyn ApiDecoder>,
+    /// Removes the usage-only chunk the filter asked for; set while the response needs rewriting.
+    stripper: Option<UsageChunkStripper>,
     /// The path asked for a streamed response (Gemini, Bedrock); other APIs say so in the request body.
     path_streams: bool,
     obs: Observation,
@@ -126,27 +138,63 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// Which API the request speaks: the configured override for its host and path, else the path.
+    pub fn detect(
+        config: &Config,
+        method: &str,
+        path: &str,
+        authority: Option<&str>,
+    ) -> Option<(Detected, Option<String>)> {
+        let by_path = Api::detect(method, path);
+        let Some(o) = config.provider_override(authority, path) else {
+            return by_path.map(|d| (d, None));
+        };
+        let detected = match (o.api, by_path) {
+            (Some(api), Some(d)) => Detected { api, ..d },
+            (Some(api), None) if method.eq_ignore_ascii_case("POST") => Detected {
+                api,
+                path_model: None,
+                path_streams: false,
+            },
+            (None, Some(d)) => d,
+            _ => return None,
+        };
+        Some((detected, o.provider.clone()))
+    }
+
     /// Starts tracing when the request is an LLM call the filter understands; `None` lets it pass untouched.
-    pub fn start(head: &RequestHead<'_>, clock: Clock, ids: &mut IdGenerator) -> Option<Exchange> {
-        let detected = Api::detect(head.method, head.path)?;
+    pub fn start(config: &Config, head: &RequestHead<'_>, clock: Clock, ids: &mut IdGenerator) -> Option<Exchange> {
+        let (detected, provider_override) = Exchange::detect(config, head.method, head.path, head.authority)?;
         let api = detected.api;
         let (server_address, server_port) = match head.authority {
             Some(authority) => split_authority(authority, head.scheme),
             None => (None, None),
         };
+        let provider = provider_override.unwrap_or_else(|| {
+            match api.provider_name(server_address.as_deref(), head.path) {
+                // An OpenAI-compatible server the filter does not know: the operator's default.
+                "openai" if server_address.as_deref() != Some("api.openai.com") => config.default_provider.clone(),
+                known => known.to_string(),
+            }
+        });
         let mut obs = Observation {
-            provider: api.provider_name(server_address.as_deref(), head.path).to_string(),
+            provider,
             operation: api.operation(),
             api_type: api.openai_api_type(),
             server_address,
             server_port,
-            timing: crate::observation::Timing { start_ns: clock.mono_ns, ..Default::default() },
+            timing: crate::observation::Timing {
+                start_ns: clock.mono_ns,
+                ..Default::default()
+            },
             ..Default::default()
         };
         obs.request.model = detected.path_model;
         obs.request.stream = detected.path_streams;
         Some(Exchange {
+            api,
             decoder: api.decoder(detected.path_streams),
+            stripper: None,
             path_streams: detected.path_streams,
             obs,
             trace: TraceContext::from_headers(head.traceparent, head.tracestate, ids),
@@ -171,7 +219,10 @@ impl Exchange {
     /// Copies request body bytes up to the cap; the request is parsed once complete.
     pub fn on_request_body(&mut self, config: &Config, chunk: &[u8], end_of_stream: bool) {
         if !self.request_parsed {
-            let room = config.limits.max_request_body_bytes.saturating_sub(self.request_body.len());
+            let room = config
+                .limits
+                .max_request_body_bytes
+                .saturating_sub(self.request_body.len());
             let kept = room.min(chunk.len());
             self.request_body.extend_from_slice(&chunk[..kept]);
             self.obs.truncated_bytes += (chunk.len() - kept) as u64;
@@ -179,6 +230,35 @@ impl Exchange {
         if end_of_stream {
             self.on_request_end();
         }
+    }
+
+    /// Whether to hold the request back (it is an OpenAI-shaped call of `content_length` bytes) so that
+    /// [`Exchange::on_buffered_request`] can add `include_usage` before it leaves.
+    pub fn wants_usage_injection(&self, config: &Config, content_length: Option<usize>) -> bool {
+        config.inject_stream_usage
+            && matches!(self.api, Api::OpenAiChat | Api::OpenAiCompletions)
+            && !self.request_parsed
+            && content_length
+                .is_some_and(|n| n > 0 && n <= MAX_INJECTION_REQUEST_BYTES.min(config.limits.max_request_body_bytes))
+    }
+
+    /// The whole held-back request body. Returns the body to send instead, when `include_usage` was added.
+    pub fn on_buffered_request(&mut self, config: &Config, body: &[u8]) -> Option<Vec<u8>> {
+        self.on_request_body(config, body, true);
+        let injected = inject_include_usage(body)?;
+        self.obs.usage_injected = true;
+        self.stripper = Some(UsageChunkStripper::new(config.limits.max_sse_event_bytes));
+        Some(injected)
+    }
+
+    /// Whether the response body is being rewritten (the glue drops `content-length` then).
+    pub fn rewrites_response(&self) -> bool {
+        self.stripper.is_some()
+    }
+
+    /// The bytes to forward for this response chunk, when they differ from the chunk received.
+    pub fn forward_response_chunk(&mut self, chunk: &[u8], end_of_stream: bool) -> Option<Vec<u8>> {
+        self.stripper.as_mut().map(|s| s.filter(chunk, end_of_stream))
     }
 
     /// The request is complete (end of body, trailers, or the response started first).
@@ -204,6 +284,11 @@ impl Exchange {
             }
         };
         let framing = Framing::for_response(head.content_type, self.path_streams, limits.max_sse_event_bytes);
+        // Only a plain SSE body can be rewritten; anything else (an error, a compressed stream) passes untouched.
+        let plain_sse = matches!(framing, Framing::Sse(_)) && body.as_ref().is_some_and(BodyDecoder::is_identity);
+        if !plain_sse {
+            self.stripper = None;
+        }
         self.response = Some(ResponseReader { body, framing });
         if end_of_stream {
             self.on_response_end(now);
@@ -216,8 +301,18 @@ impl Exchange {
             self.obs.timing.first_byte_ns = Some(now.mono_ns);
         }
         let max_whole = config.limits.max_response_body_bytes;
-        let Exchange { decoder, obs, response, oversized_events, .. } = self;
-        if let Some(ResponseReader { body: Some(body), framing }) = response {
+        let Exchange {
+            decoder,
+            obs,
+            response,
+            oversized_events,
+            ..
+        } = self;
+        if let Some(ResponseReader {
+            body: Some(body),
+            framing,
+        }) = response
+        {
             let mut truncated = 0u64;
             let result = body.decode(chunk, &mut |bytes| {
                 truncated += framing.feed(bytes, decoder.as_mut(), obs, now.mono_ns, max_whole);
@@ -248,7 +343,9 @@ impl Exchange {
 
     /// Hands what the framing still holds to the provider decoder.
     fn drain_response(&mut self, now_ns: u64) {
-        let Exchange { decoder, obs, response, .. } = self;
+        let Exchange {
+            decoder, obs, response, ..
+        } = self;
         if let Some(ResponseReader { body: Some(_), framing }) = response {
             match framing {
                 Framing::Sse(sse) => sse.finish(&mut |event, data| decoder.on_stream_message(event, data, now_ns, obs)),
@@ -277,8 +374,10 @@ impl Exchange {
                 match &mut self.obs.error {
                     Some(e) => e.message = e.message.take().or(message),
                     None => {
-                        self.obs.error =
-                            Some(crate::observation::ErrorInfo { error_type: cut_error_type(&self.obs), message })
+                        self.obs.error = Some(crate::observation::ErrorInfo {
+                            error_type: cut_error_type(&self.obs),
+                            message,
+                        })
                     }
                 }
             }
@@ -340,7 +439,10 @@ mod tests {
     }
 
     fn at(ms: u64) -> Clock {
-        Clock { unix_ns: 1_700_000_000_000_000_000 + ms * 1_000_000, mono_ns: 5_000_000_000 + ms * 1_000_000 }
+        Clock {
+            unix_ns: 1_700_000_000_000_000_000 + ms * 1_000_000,
+            mono_ns: 5_000_000_000 + ms * 1_000_000,
+        }
     }
 
     fn head(path: &str) -> RequestHead<'_> {
@@ -367,9 +469,13 @@ data: [DONE]\n\n";
     fn run_stream(chunk_size: usize) -> SpanRecord {
         let cfg = config();
         let mut ids = IdGenerator::from_seed([3; 32]);
-        let mut x = Exchange::start(&head("/v1/chat/completions"), at(0), &mut ids).unwrap();
+        let mut x = Exchange::start(&cfg, &head("/v1/chat/completions"), at(0), &mut ids).unwrap();
         x.on_request_body(&cfg, REQUEST, true);
-        let sse = ResponseHead { status: 200, content_type: Some("text/event-stream; charset=utf-8"), content_encoding: None };
+        let sse = ResponseHead {
+            status: 200,
+            content_type: Some("text/event-stream; charset=utf-8"),
+            content_encoding: None,
+        };
         x.on_response_headers(&cfg, &sse, false, at(100));
         let chunks: Vec<&[u8]> = STREAM.chunks(chunk_size).collect();
         for (i, c) in chunks.iter().enumerate() {
@@ -385,15 +491,28 @@ data: [DONE]\n\n";
         let whole = run_stream(STREAM.len());
         assert_eq!(attr(&whole, "gen_ai.usage.input_tokens"), Some(&AttrValue::Int(8)));
         assert_eq!(attr(&whole, "gen_ai.usage.output_tokens"), Some(&AttrValue::Int(2)));
-        assert_eq!(attr(&whole, "gen_ai.response.model"), Some(&AttrValue::Str("gpt-4o-mini-2024-07-18".into())));
-        assert_eq!(attr(&whole, "gen_ai.response.finish_reasons"), Some(&AttrValue::StrArray(vec!["stop".into()])));
-        assert_eq!(attr(&whole, "server.address"), Some(&AttrValue::Str("api.openai.com".into())));
+        assert_eq!(
+            attr(&whole, "gen_ai.response.model"),
+            Some(&AttrValue::Str("gpt-4o-mini-2024-07-18".into()))
+        );
+        assert_eq!(
+            attr(&whole, "gen_ai.response.finish_reasons"),
+            Some(&AttrValue::StrArray(vec!["stop".into()]))
+        );
+        assert_eq!(
+            attr(&whole, "server.address"),
+            Some(&AttrValue::Str("api.openai.com".into()))
+        );
         assert_eq!(attr(&whole, "server.port"), Some(&AttrValue::Int(443)));
         assert_eq!(whole.status, StatusCode::Unset);
         assert_eq!(whole.end_unix_ns - whole.start_unix_ns, 150_000_000);
         for size in [1, 7, 64] {
             let s = run_stream(size);
-            for key in ["gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.response.finish_reasons"] {
+            for key in [
+                "gen_ai.usage.input_tokens",
+                "gen_ai.usage.output_tokens",
+                "gen_ai.response.finish_reasons",
+            ] {
                 assert_eq!(attr(&s, key), attr(&whole, key), "{key} at chunk size {size}");
             }
             assert_eq!(s.status, StatusCode::Unset);
@@ -413,24 +532,32 @@ data: [DONE]\n\n";
     fn cut_stream_is_partial_with_what_arrived() {
         let cfg = config();
         let mut ids = IdGenerator::from_seed([3; 32]);
-        let mut x = Exchange::start(&head("/v1/chat/completions"), at(0), &mut ids).unwrap();
+        let mut x = Exchange::start(&cfg, &head("/v1/chat/completions"), at(0), &mut ids).unwrap();
         x.on_request_body(&cfg, REQUEST, true);
-        let sse = ResponseHead { status: 200, content_type: Some("text/event-stream"), content_encoding: None };
+        let sse = ResponseHead {
+            status: 200,
+            content_type: Some("text/event-stream"),
+            content_encoding: None,
+        };
         x.on_response_headers(&cfg, &sse, false, at(10));
         x.on_response_body(&cfg, &STREAM[..250], false, at(20));
         let s = x.finish(at(30), Some("downstream_remote_disconnect"));
         assert_eq!(attr(&s, "llm.partial"), Some(&AttrValue::Bool(true)));
         assert_eq!(attr(&s, "error.type"), Some(&AttrValue::Str("stream_cut".into())));
         assert_eq!(s.status_message, "downstream_remote_disconnect");
-        assert_eq!(attr(&s, "gen_ai.response.model"), Some(&AttrValue::Str("gpt-4o-mini-2024-07-18".into())));
+        assert_eq!(
+            attr(&s, "gen_ai.response.model"),
+            Some(&AttrValue::Str("gpt-4o-mini-2024-07-18".into()))
+        );
         assert_eq!(s.end_unix_ns - s.start_unix_ns, 30_000_000);
     }
 
     #[test]
     fn no_response_at_all_and_non_llm_paths() {
+        let cfg = config();
         let mut ids = IdGenerator::from_seed([3; 32]);
-        assert!(Exchange::start(&head("/v1/models"), at(0), &mut ids).is_none());
-        let x = Exchange::start(&head("/v1/chat/completions"), at(0), &mut ids).unwrap();
+        assert!(Exchange::start(&cfg, &head("/v1/models"), at(0), &mut ids).is_none());
+        let x = Exchange::start(&cfg, &head("/v1/chat/completions"), at(0), &mut ids).unwrap();
         let s = x.finish(at(5), Some("upstream_reset_before_response_started"));
         assert_eq!(attr(&s, "error.type"), Some(&AttrValue::Str("no_response".into())));
         assert_eq!(s.status, StatusCode::Error);
@@ -440,7 +567,7 @@ data: [DONE]\n\n";
     fn request_body_over_the_cap_is_counted_and_not_parsed_as_valid_json() {
         let cfg = Config::from_json(br#"{"exporter":{"cluster":"o"},"limits":{"max_request_body_bytes":10}}"#).unwrap();
         let mut ids = IdGenerator::from_seed([3; 32]);
-        let mut x = Exchange::start(&head("/v1/chat/completions"), at(0), &mut ids).unwrap();
+        let mut x = Exchange::start(&cfg, &head("/v1/chat/completions"), at(0), &mut ids).unwrap();
         x.on_request_body(&cfg, REQUEST, true);
         assert_eq!(x.observation().truncated_bytes, REQUEST.len() as u64 - 10);
         assert_eq!(x.observation().request.model, None);
@@ -450,9 +577,13 @@ data: [DONE]\n\n";
     fn unsupported_encoding_keeps_timings_and_says_why() {
         let cfg = config();
         let mut ids = IdGenerator::from_seed([3; 32]);
-        let mut x = Exchange::start(&head("/v1/chat/completions"), at(0), &mut ids).unwrap();
+        let mut x = Exchange::start(&cfg, &head("/v1/chat/completions"), at(0), &mut ids).unwrap();
         x.on_request_body(&cfg, br#"{"model":"m"}"#, true);
-        let h = ResponseHead { status: 200, content_type: Some("application/json"), content_encoding: Some("zstd") };
+        let h = ResponseHead {
+            status: 200,
+            content_type: Some("application/json"),
+            content_encoding: Some("zstd"),
+        };
         x.on_response_headers(&cfg, &h, false, at(10));
         x.on_response_body(&cfg, b"\x28\xb5\x2f\xfd", true, at(20));
         let s = x.finish(at(30), None);
@@ -464,9 +595,107 @@ data: [DONE]\n\n";
     }
 
     #[test]
+    fn usage_is_injected_read_and_its_chunk_removed_from_what_the_client_gets() {
+        let cfg = config();
+        let mut ids = IdGenerator::from_seed([3; 32]);
+        let mut x = Exchange::start(&cfg, &head("/v1/chat/completions"), at(0), &mut ids).unwrap();
+        let body = br#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+        assert!(x.wants_usage_injection(&cfg, Some(body.len())));
+        assert!(
+            !x.wants_usage_injection(&cfg, None),
+            "no content-length: never hold the request"
+        );
+        assert!(!x.wants_usage_injection(&cfg, Some(MAX_INJECTION_REQUEST_BYTES + 1)));
+        let sent = x.on_buffered_request(&cfg, body).unwrap();
+        assert!(sent.starts_with(br#"{"stream_options":{"include_usage":true},"model""#));
+        let sse = ResponseHead {
+            status: 200,
+            content_type: Some("text/event-stream"),
+            content_encoding: None,
+        };
+        x.on_response_headers(&cfg, &sse, false, at(5));
+        assert!(x.rewrites_response());
+        let mut forwarded = Vec::new();
+        for (i, c) in STREAM.chunks(13).enumerate() {
+            let last = (i + 1) * 13 >= STREAM.len();
+            x.on_response_body(&cfg, c, last, at(10));
+            forwarded.extend(x.forward_response_chunk(c, last).unwrap());
+        }
+        let text = String::from_utf8(forwarded).unwrap();
+        assert!(!text.contains("\"usage\":{"), "usage chunk removed: {text}");
+        assert!(text.contains("Hello") && text.ends_with("data: [DONE]\n\n"));
+        let s = x.finish(at(20), None);
+        assert_eq!(attr(&s, "gen_ai.usage.input_tokens"), Some(&AttrValue::Int(8)));
+        assert_eq!(attr(&s, "llm.usage.injected"), Some(&AttrValue::Bool(true)));
+    }
+
+    #[test]
+    fn stream_without_usage_gets_an_estimate_from_its_content_chunks() {
+        let cfg = config();
+        let mut ids = IdGenerator::from_seed([3; 32]);
+        let mut x = Exchange::start(&cfg, &head("/v1/chat/completions"), at(0), &mut ids).unwrap();
+        x.on_request_body(&cfg, br#"{"model":"m","stream":true}"#, true);
+        let sse = ResponseHead {
+            status: 200,
+            content_type: Some("text/event-stream"),
+            content_encoding: None,
+        };
+        x.on_response_headers(&cfg, &sse, false, at(5));
+        let without_usage: Vec<u8> = String::from_utf8(STREAM.to_vec())
+            .unwrap()
+            .split("\n\n")
+            .filter(|e| !e.contains("\"usage\":{"))
+            .map(|e| format!("{e}\n\n"))
+            .collect::<String>()
+            .into_bytes();
+        x.on_response_body(&cfg, &without_usage, true, at(10));
+        let s = x.finish(at(20), None);
+        assert_eq!(attr(&s, "gen_ai.usage.output_tokens"), Some(&AttrValue::Int(1)));
+        assert_eq!(attr(&s, "llm.usage.source"), Some(&AttrValue::Str("estimated".into())));
+        assert_eq!(attr(&s, "gen_ai.usage.input_tokens"), None);
+    }
+
+    #[test]
+    fn configured_override_routes_an_unknown_path_and_names_the_provider() {
+        let cfg = Config::from_json(
+            br#"{"exporter":{"cluster":"o"},"default_provider":"vllm",
+                "provider_overrides":[{"host":"llm.internal","path_prefix":"/generate","api":"openai_chat","provider":"acme"}]}"#,
+        )
+        .unwrap();
+        let mut ids = IdGenerator::from_seed([3; 32]);
+        let mut h = head("/generate");
+        h.authority = Some("llm.internal");
+        let x = Exchange::start(&cfg, &h, at(0), &mut ids).unwrap();
+        assert_eq!(x.observation().provider, "acme");
+        let mut h = head("/v1/chat/completions");
+        h.authority = Some("gpu-box:8000");
+        assert_eq!(
+            Exchange::start(&cfg, &h, at(0), &mut ids)
+                .unwrap()
+                .observation()
+                .provider,
+            "vllm"
+        );
+        h.authority = Some("api.groq.com");
+        assert_eq!(
+            Exchange::start(&cfg, &h, at(0), &mut ids)
+                .unwrap()
+                .observation()
+                .provider,
+            "groq"
+        );
+    }
+
+    #[test]
     fn authority_forms() {
-        assert_eq!(split_authority("api.openai.com", Some("https")), (Some("api.openai.com".into()), Some(443)));
-        assert_eq!(split_authority("LOCALHOST:8080", Some("http")), (Some("localhost".into()), Some(8080)));
+        assert_eq!(
+            split_authority("api.openai.com", Some("https")),
+            (Some("api.openai.com".into()), Some(443))
+        );
+        assert_eq!(
+            split_authority("LOCALHOST:8080", Some("http")),
+            (Some("localhost".into()), Some(8080))
+        );
         assert_eq!(split_authority("[::1]:9000", None), (Some("::1".into()), Some(9000)));
         assert_eq!(split_authority("[::1]", Some("http")), (Some("::1".into()), Some(80)));
         assert_eq!(split_authority("", None), (None, None));

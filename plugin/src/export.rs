@@ -161,7 +161,10 @@ mod tests {
         assert!(q.completed(2, ExportOutcome::Failed));
         assert!(!q.completed(2, ExportOutcome::Delivered), "a token settles once");
         let s = q.stats;
-        assert_eq!((s.spans_queued, s.spans_exported, s.spans_dropped_export_failed), (5, 2, 3));
+        assert_eq!(
+            (s.spans_queued, s.spans_exported, s.spans_dropped_export_failed),
+            (5, 2, 3)
+        );
         assert_eq!((s.export_requests, s.export_failures), (3, 2));
         assert_eq!(q.queued_bytes(), 0);
     }

@@ -28,11 +28,15 @@ fn log(level: LogLevel, message: &str) {
 }
 
 fn request_header(name: &str) -> Option<String> {
-    hostcalls::get_map_value(MapType::HttpRequestHeaders, name).ok().flatten()
+    hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
+        .ok()
+        .flatten()
 }
 
 fn response_header(name: &str) -> Option<String> {
-    hostcalls::get_map_value(MapType::HttpResponseHeaders, name).ok().flatten()
+    hostcalls::get_map_value(MapType::HttpResponseHeaders, name)
+        .ok()
+        .flatten()
 }
 
 /// Envoy stat ids, defined once per worker; `None` when the host refused one (the filter works without it).
@@ -98,7 +102,10 @@ impl Worker {
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos() as u64);
-        Clock { unix_ns, mono_ns: self.origin.elapsed().as_nanos() as u64 }
+        Clock {
+            unix_ns,
+            mono_ns: self.origin.elapsed().as_nanos() as u64,
+        }
     }
 
     /// Mirrors the queue's running totals into Envoy stats.
@@ -107,8 +114,14 @@ impl Worker {
         let was = self.synced.replace(now);
         let s = &self.stats;
         Stats::add(s.spans_exported, now.spans_exported - was.spans_exported);
-        Stats::add(s.dropped_queue_full, now.spans_dropped_queue_full - was.spans_dropped_queue_full);
-        Stats::add(s.dropped_export_failed, now.spans_dropped_export_failed - was.spans_dropped_export_failed);
+        Stats::add(
+            s.dropped_queue_full,
+            now.spans_dropped_queue_full - was.spans_dropped_queue_full,
+        );
+        Stats::add(
+            s.dropped_export_failed,
+            now.spans_dropped_export_failed - was.spans_dropped_export_failed,
+        );
         Stats::add(s.export_requests, now.export_requests - was.export_requests);
         Stats::add(s.export_failures, now.export_failures - was.export_failures);
         if let Some(id) = s.queue_bytes {
@@ -120,7 +133,10 @@ impl Worker {
     fn finish(&self, exchange: Exchange, cut_reason: Option<&str>) {
         let partial = !exchange.response_ended();
         Stats::add(self.stats.partial_exchanges, u64::from(partial));
-        Stats::add(self.stats.unreadable_bodies, u64::from(exchange.observation().unreadable.is_some()));
+        Stats::add(
+            self.stats.unreadable_bodies,
+            u64::from(exchange.observation().unreadable.is_some()),
+        );
         Stats::add(self.stats.oversized_events, exchange.oversized_events);
         let span = exchange.finish(self.clock(), cut_reason);
         Stats::add(self.stats.spans_created, 1);
@@ -174,7 +190,10 @@ impl Worker {
                 log(LogLevel::Info, "llm-trace: export to the collector recovered.");
             } else {
                 let cluster = &self.config.exporter.cluster;
-                log(LogLevel::Warn, &format!("llm-trace: export to cluster `{cluster}` failed: {detail}; spans dropped."));
+                log(
+                    LogLevel::Warn,
+                    &format!("llm-trace: export to cluster `{cluster}` failed: {detail}; spans dropped."),
+                );
             }
         }
     }
@@ -237,10 +256,16 @@ impl Context for Root {
         let status = if num_headers == 0 {
             None
         } else {
-            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status").ok().flatten()
+            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+                .ok()
+                .flatten()
         };
         let delivered = status.as_deref().is_some_and(|s| s.starts_with('2'));
-        let outcome = if delivered { ExportOutcome::Delivered } else { ExportOutcome::Failed };
+        let outcome = if delivered {
+            ExportOutcome::Delivered
+        } else {
+            ExportOutcome::Failed
+        };
         if worker.queue.borrow_mut().completed(token_id, outcome) {
             let detail = match &status {
                 Some(s) => format!("collector answered {s}"),
@@ -259,7 +284,9 @@ impl RootContext for Root {
             .ok()
             .flatten()
             .unwrap_or_default();
-        let result = Config::from_json(&bytes).map_err(|e| e.to_string()).and_then(|c| self.configure(c));
+        let result = Config::from_json(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|c| self.configure(c));
         match result {
             Ok(()) => true,
             Err(message) => {
@@ -289,7 +316,11 @@ impl RootContext for Root {
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Stream { worker: self.worker.clone(), exchange: None }))
+        Some(Box::new(Stream {
+            worker: self.worker.clone(),
+            exchange: None,
+            holding_request: false,
+        }))
     }
 }
 
@@ -297,6 +328,8 @@ impl RootContext for Root {
 struct Stream {
     worker: Option<Rc<Worker>>,
     exchange: Option<Exchange>,
+    /// The request is held until its body is complete, to add `include_usage` (see `stream_usage`).
+    holding_request: bool,
 }
 
 impl Stream {
@@ -323,11 +356,19 @@ impl HttpContext for Stream {
         let (Some(method), Some(path)) = (request_header(":method"), request_header(":path")) else {
             return Action::Continue;
         };
-        // Non-LLM traffic leaves after two header reads.
-        if Api::detect(&method, &path).is_none() {
-            return Action::Continue;
-        }
-        let authority = request_header(":authority");
+        // Non-LLM traffic leaves after two header reads (three when overrides match on the host).
+        let authority = if worker.config.provider_overrides.is_empty() {
+            if Api::detect(&method, &path).is_none() {
+                return Action::Continue;
+            }
+            request_header(":authority")
+        } else {
+            let authority = request_header(":authority");
+            if Exchange::detect(&worker.config, &method, &path, authority.as_deref()).is_none() {
+                return Action::Continue;
+            }
+            authority
+        };
         let scheme = request_header(":scheme");
         let traceparent = request_header("traceparent");
         let tracestate = request_header("tracestate");
@@ -339,21 +380,61 @@ impl HttpContext for Stream {
             traceparent: traceparent.as_deref(),
             tracestate: tracestate.as_deref(),
         };
-        self.exchange = Exchange::start(&head, worker.clock(), &mut worker.ids.borrow_mut());
-        if let Some(exchange) = &mut self.exchange {
-            Stats::add(worker.stats.requests, 1);
-            if end_of_stream {
-                exchange.on_request_end();
-            }
+        self.exchange = Exchange::start(&worker.config, &head, worker.clock(), &mut worker.ids.borrow_mut());
+        let Some(exchange) = &mut self.exchange else {
+            return Action::Continue;
+        };
+        Stats::add(worker.stats.requests, 1);
+        if end_of_stream {
+            exchange.on_request_end();
+            return Action::Continue;
+        }
+        let content_length = request_header("content-length").and_then(|v| v.trim().parse().ok());
+        if exchange.wants_usage_injection(&worker.config, content_length) {
+            // Held only until the (small, bounded) body is complete; the body callback resumes it.
+            self.holding_request = true;
+            return Action::Pause;
         }
         Action::Continue
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        if let (Some(worker), Some(exchange)) = (&self.worker, &mut self.exchange) {
-            let chunk = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size).ok().flatten();
-            exchange.on_request_body(&worker.config, chunk.as_deref().unwrap_or_default(), end_of_stream);
+        let (Some(worker), Some(exchange)) = (&self.worker, &mut self.exchange) else {
+            return Action::Continue;
+        };
+        if self.holding_request {
+            if !end_of_stream {
+                return Action::Pause; // Envoy buffers; the next call sees the whole body so far
+            }
+            self.holding_request = false;
+            let body = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size)
+                .ok()
+                .flatten();
+            let body = body.unwrap_or_default();
+            if let Some(injected) = exchange.on_buffered_request(&worker.config, &body) {
+                let replaced = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, body_size, &injected).is_ok()
+                    && hostcalls::set_map_value(
+                        MapType::HttpRequestHeaders,
+                        "content-length",
+                        Some(&injected.len().to_string()),
+                    )
+                    .is_ok();
+                if replaced {
+                    // An uncompressed stream is the only kind whose usage chunk can be removed.
+                    let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, "accept-encoding", None);
+                } else {
+                    log(
+                        LogLevel::Warn,
+                        "llm-trace: could not rewrite the request to add `include_usage`.",
+                    );
+                }
+            }
+            return Action::Continue;
         }
+        let chunk = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size)
+            .ok()
+            .flatten();
+        exchange.on_request_body(&worker.config, chunk.as_deref().unwrap_or_default(), end_of_stream);
         Action::Continue
     }
 
@@ -361,6 +442,7 @@ impl HttpContext for Stream {
         if let Some(exchange) = &mut self.exchange {
             exchange.on_request_end();
         }
+        self.holding_request = false;
         Action::Continue
     }
 
@@ -375,14 +457,23 @@ impl HttpContext for Stream {
                 content_encoding: content_encoding.as_deref(),
             };
             exchange.on_response_headers(&worker.config, &head, end_of_stream, worker.clock());
+            if exchange.rewrites_response() {
+                let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, "content-length", None);
+            }
         }
         Action::Continue
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         if let (Some(worker), Some(exchange)) = (&self.worker, &mut self.exchange) {
-            let chunk = hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size).ok().flatten();
-            exchange.on_response_body(&worker.config, chunk.as_deref().unwrap_or_default(), end_of_stream, worker.clock());
+            let chunk = hostcalls::get_buffer(BufferType::HttpResponseBody, 0, body_size)
+                .ok()
+                .flatten();
+            let chunk = chunk.as_deref().unwrap_or_default();
+            exchange.on_response_body(&worker.config, chunk, end_of_stream, worker.clock());
+            if let Some(forward) = exchange.forward_response_chunk(chunk, end_of_stream) {
+                let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, body_size, &forward);
+            }
         }
         Action::Continue
     }

@@ -86,7 +86,10 @@ mod tests {
     #[test]
     fn splits_elements_at_any_chunking_with_tricky_strings() {
         let body = "[{\"a\":\"x]}\\\"{\",\"b\":[1,{\"c\":2}]}\r\n,\r\n{\"d\":\"é\"}\n]";
-        let expected = vec!["{\"a\":\"x]}\\\"{\",\"b\":[1,{\"c\":2}]}".to_string(), "{\"d\":\"é\"}".to_string()];
+        let expected = vec![
+            "{\"a\":\"x]}\\\"{\",\"b\":[1,{\"c\":2}]}".to_string(),
+            "{\"d\":\"é\"}".to_string(),
+        ];
         for size in 1..=body.len() {
             let mut s = JsonArraySplitter::new(1024);
             let mut out = Vec::new();

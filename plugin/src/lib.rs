@@ -19,6 +19,7 @@ pub mod otlp;
 pub mod provider;
 pub mod span;
 pub mod sse;
+pub mod stream_usage;
 pub mod trace_context;
 
 #[cfg(target_arch = "wasm32")]

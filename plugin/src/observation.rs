@@ -116,6 +116,8 @@ pub struct Observation {
     pub truncated_bytes: u64,
     /// Why the response body could not be read, when it could not.
     pub unreadable: Option<String>,
+    /// The filter asked the provider for stream usage on the client's behalf.
+    pub usage_injected: bool,
 }
 
 impl Observation {

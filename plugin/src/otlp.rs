@@ -20,7 +20,9 @@ fn any_value(value: &AttrValue) -> AnyValue {
         AttrValue::StrArray(items) => any_value::Value::ArrayValue(ArrayValue {
             values: items
                 .iter()
-                .map(|s| AnyValue { value: Some(any_value::Value::StringValue(s.clone())) })
+                .map(|s| AnyValue {
+                    value: Some(any_value::Value::StringValue(s.clone())),
+                })
                 .collect(),
         }),
     };
@@ -28,7 +30,11 @@ fn any_value(value: &AttrValue) -> AnyValue {
 }
 
 pub fn key_value(key: &str, value: &AttrValue) -> KeyValue {
-    KeyValue { key: key.to_string(), value: Some(any_value(value)), ..Default::default() }
+    KeyValue {
+        key: key.to_string(),
+        value: Some(any_value(value)),
+        ..Default::default()
+    }
 }
 
 /// Encodes one span as an OTLP `Span` message.
@@ -66,13 +72,26 @@ pub struct ExportEnvelope {
 }
 
 impl ExportEnvelope {
-    pub fn new(resource_attributes: &[(&str, AttrValue)], scope_name: &str, scope_version: &str, schema_url: &str) -> Self {
+    pub fn new(
+        resource_attributes: &[(&str, AttrValue)],
+        scope_name: &str,
+        scope_version: &str,
+        schema_url: &str,
+    ) -> Self {
         let resource = Resource {
             attributes: resource_attributes.iter().map(|(k, v)| key_value(k, v)).collect(),
             ..Default::default()
         };
-        let scope = InstrumentationScope { name: scope_name.into(), version: scope_version.into(), ..Default::default() };
-        ExportEnvelope { resource: resource.encode_to_vec(), scope: scope.encode_to_vec(), schema_url: schema_url.into() }
+        let scope = InstrumentationScope {
+            name: scope_name.into(),
+            version: scope_version.into(),
+            ..Default::default()
+        };
+        ExportEnvelope {
+            resource: resource.encode_to_vec(),
+            scope: scope.encode_to_vec(),
+            schema_url: schema_url.into(),
+        }
     }
 
     /// Encodes an `ExportTraceServiceRequest` holding the given encoded spans.
@@ -158,7 +177,12 @@ mod tests {
 
     #[test]
     fn hand_assembled_batch_equals_prost_encoding_of_the_same_request() {
-        let env = ExportEnvelope::new(&[("service.name", AttrValue::Str("svc".into()))], "llm-trace", "0.1.0", "s://u");
+        let env = ExportEnvelope::new(
+            &[("service.name", AttrValue::Str("svc".into()))],
+            "llm-trace",
+            "0.1.0",
+            "s://u",
+        );
         let encoded: Vec<Vec<u8>> = (1..=3).map(|n| encode_span(&record(n))).collect();
         let bytes = env.encode_request(encoded.iter().map(Vec::as_slice));
 

@@ -110,9 +110,15 @@ pub fn build_span(obs: &Observation, trace: &TraceContext, span_id: [u8; 8], sta
     a.str(attr::GEN_AI_OUTPUT_TYPE, r.output_type.as_deref());
     if let Some(api_type) = obs.api_type {
         a.str(attr::OPENAI_API_TYPE, Some(api_type));
-        a.str(attr::OPENAI_REQUEST_SERVICE_TIER, r.service_tier.as_deref().filter(|t| *t != "auto"));
+        a.str(
+            attr::OPENAI_REQUEST_SERVICE_TIER,
+            r.service_tier.as_deref().filter(|t| *t != "auto"),
+        );
         a.str(attr::OPENAI_RESPONSE_SERVICE_TIER, obs.response.service_tier.as_deref());
-        a.str(attr::OPENAI_RESPONSE_SYSTEM_FINGERPRINT, obs.response.system_fingerprint.as_deref());
+        a.str(
+            attr::OPENAI_RESPONSE_SYSTEM_FINGERPRINT,
+            obs.response.system_fingerprint.as_deref(),
+        );
     }
 
     let resp = &obs.response;
@@ -120,13 +126,26 @@ pub fn build_span(obs: &Observation, trace: &TraceContext, span_id: [u8; 8], sta
     a.str(attr::GEN_AI_RESPONSE_MODEL, resp.model.as_deref());
     a.strs(attr::GEN_AI_RESPONSE_FINISH_REASONS, &resp.finish_reasons);
     if r.stream {
-        a.double(attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, seconds_between(t.start_ns, t.first_token_ns));
-        a.double(attr::LLM_RESPONSE_TIME_TO_FIRST_REASONING_CHUNK, seconds_between(t.start_ns, t.first_reasoning_ns));
+        a.double(
+            attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+            seconds_between(t.start_ns, t.first_token_ns),
+        );
+        a.double(
+            attr::LLM_RESPONSE_TIME_TO_FIRST_REASONING_CHUNK,
+            seconds_between(t.start_ns, t.first_reasoning_ns),
+        );
     }
-    a.double(attr::LLM_RESPONSE_TIME_TO_FIRST_BYTE, seconds_between(t.start_ns, t.first_byte_ns));
+    a.double(
+        attr::LLM_RESPONSE_TIME_TO_FIRST_BYTE,
+        seconds_between(t.start_ns, t.first_byte_ns),
+    );
 
     let u = &obs.usage;
-    let output_tokens = if u.is_reported() { u.output_tokens } else { Some(obs.estimated_output_tokens()) };
+    let output_tokens = if u.is_reported() {
+        u.output_tokens
+    } else {
+        Some(obs.estimated_output_tokens())
+    };
     a.uint(attr::GEN_AI_USAGE_INPUT_TOKENS, u.input_tokens);
     a.uint(attr::GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens);
     a.uint(attr::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, u.cache_read_tokens);
@@ -135,10 +154,19 @@ pub fn build_span(obs: &Observation, trace: &TraceContext, span_id: [u8; 8], sta
     a.uint(attr::LLM_USAGE_PROVIDER_INPUT_TOKENS, u.provider_input_tokens);
     a.uint(attr::LLM_USAGE_PROVIDER_OUTPUT_TOKENS, u.provider_output_tokens);
     a.uint(attr::LLM_USAGE_TOTAL_TOKENS, u.total_tokens);
-    a.str(attr::LLM_USAGE_SOURCE, Some(if u.is_reported() { "reported" } else { "estimated" }));
+    a.str(
+        attr::LLM_USAGE_SOURCE,
+        Some(if u.is_reported() { "reported" } else { "estimated" }),
+    );
+    if obs.usage_injected {
+        a.bool(attr::LLM_USAGE_INJECTED, true);
+    }
     if let (true, Some(first), Some(last), Some(n)) = (r.stream, t.first_token_ns, t.last_token_ns, output_tokens) {
         if n > 1 && last > first {
-            a.double(attr::LLM_RESPONSE_TIME_PER_OUTPUT_TOKEN, Some((last - first) as f64 / 1e9 / (n - 1) as f64));
+            a.double(
+                attr::LLM_RESPONSE_TIME_PER_OUTPUT_TOKEN,
+                Some((last - first) as f64 / 1e9 / (n - 1) as f64),
+            );
         }
     }
 
@@ -171,7 +199,11 @@ pub fn build_span(obs: &Observation, trace: &TraceContext, span_id: [u8; 8], sta
         start_unix_ns,
         end_unix_ns,
         attributes: a.0,
-        status: if error_type.is_some() { StatusCode::Error } else { StatusCode::Unset },
+        status: if error_type.is_some() {
+            StatusCode::Error
+        } else {
+            StatusCode::Unset
+        },
         status_message,
     }
 }
@@ -210,7 +242,12 @@ mod tests {
     use crate::observation::{ErrorInfo, Usage};
 
     fn trace() -> TraceContext {
-        TraceContext { trace_id: [1; 16], parent_span_id: Some([2; 8]), flags: 1, trace_state: "a=b".into() }
+        TraceContext {
+            trace_id: [1; 16],
+            parent_span_id: Some([2; 8]),
+            flags: 1,
+            trace_state: "a=b".into(),
+        }
     }
 
     fn get<'a>(s: &'a SpanRecord, key: &str) -> Option<&'a AttrValue> {
@@ -218,7 +255,11 @@ mod tests {
     }
 
     fn base() -> Observation {
-        let mut o = Observation { provider: "openai".into(), operation: "chat", ..Default::default() };
+        let mut o = Observation {
+            provider: "openai".into(),
+            operation: "chat",
+            ..Default::default()
+        };
         o.request.model = Some("gpt-4o".into());
         o.timing.start_ns = 1_000;
         o.timing.end_ns = Some(1_500_001_000);
@@ -234,13 +275,23 @@ mod tests {
         o.timing.first_byte_ns = Some(200_001_000);
         o.timing.first_token_ns = Some(250_001_000);
         o.response.finish_reasons = vec!["stop".into()];
-        o.usage = Usage { input_tokens: Some(10), output_tokens: Some(20), ..Default::default() };
+        o.usage = Usage {
+            input_tokens: Some(10),
+            output_tokens: Some(20),
+            ..Default::default()
+        };
         let s = build_span(&o, &trace(), [3; 8], 1_700_000_000_000_000_000);
         assert_eq!(s.name, "chat gpt-4o");
         assert_eq!(s.end_unix_ns - s.start_unix_ns, 1_500_000_000);
         assert_eq!(s.status, StatusCode::Unset);
-        assert_eq!(get(&s, "gen_ai.response.time_to_first_chunk"), Some(&AttrValue::Double(0.25)));
-        assert_eq!(get(&s, "llm.response.time_to_first_byte"), Some(&AttrValue::Double(0.2)));
+        assert_eq!(
+            get(&s, "gen_ai.response.time_to_first_chunk"),
+            Some(&AttrValue::Double(0.25))
+        );
+        assert_eq!(
+            get(&s, "llm.response.time_to_first_byte"),
+            Some(&AttrValue::Double(0.2))
+        );
         assert_eq!(get(&s, "gen_ai.usage.input_tokens"), Some(&AttrValue::Int(10)));
         assert_eq!(get(&s, "gen_ai.request.stream"), Some(&AttrValue::Bool(true)));
         assert_eq!(get(&s, "llm.usage.source"), Some(&AttrValue::Str("reported".into())));
@@ -252,14 +303,23 @@ mod tests {
     fn errors_from_provider_status_and_unfinished_streams() {
         let mut o = base();
         o.http_status = Some(429);
-        o.error = Some(ErrorInfo { error_type: "rate_limit_exceeded".into(), message: Some("slow down".into()) });
+        o.error = Some(ErrorInfo {
+            error_type: "rate_limit_exceeded".into(),
+            message: Some("slow down".into()),
+        });
         let s = build_span(&o, &trace(), [3; 8], 0);
         assert_eq!((s.status, s.status_message.as_str()), (StatusCode::Error, "slow down"));
-        assert_eq!(get(&s, "error.type"), Some(&AttrValue::Str("rate_limit_exceeded".into())));
+        assert_eq!(
+            get(&s, "error.type"),
+            Some(&AttrValue::Str("rate_limit_exceeded".into()))
+        );
 
         let mut o = base();
         o.http_status = Some(503);
-        assert_eq!(get(&build_span(&o, &trace(), [3; 8], 0), "error.type"), Some(&AttrValue::Str("503".into())));
+        assert_eq!(
+            get(&build_span(&o, &trace(), [3; 8], 0), "error.type"),
+            Some(&AttrValue::Str("503".into()))
+        );
 
         let mut o = base();
         o.request.stream = true;

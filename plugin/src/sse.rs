@@ -155,7 +155,10 @@ mod tests {
         let mut d = SseDecoder::new(max);
         let mut out = Vec::new();
         let mut push = |e: &[u8], data: &[u8]| {
-            out.push((String::from_utf8(e.to_vec()).unwrap(), String::from_utf8(data.to_vec()).unwrap()))
+            out.push((
+                String::from_utf8(e.to_vec()).unwrap(),
+                String::from_utf8(data.to_vec()).unwrap(),
+            ))
         };
         let mut start = 0;
         for &end in split.iter().chain(std::iter::once(&input.len())) {
@@ -206,7 +209,11 @@ mod tests {
         assert_eq!(decode_in_pieces(bytes, &all, 1 << 20).0, expected());
         for a in (0..bytes.len()).step_by(3) {
             for b in (a..bytes.len()).step_by(5) {
-                assert_eq!(decode_in_pieces(bytes, &[a, b], 1 << 20).0, expected(), "splits {a},{b}");
+                assert_eq!(
+                    decode_in_pieces(bytes, &[a, b], 1 << 20).0,
+                    expected(),
+                    "splits {a},{b}"
+                );
             }
         }
     }
@@ -233,8 +240,14 @@ mod tests {
 
     #[test]
     fn unterminated_final_event_is_dispatched_at_finish() {
-        assert_eq!(decode_in_pieces(b"data: {\"x\":1}", &[], 1024).0, events(&[("", "{\"x\":1}")]));
-        assert_eq!(decode_in_pieces(b"data: {\"x\":1}\n", &[], 1024).0, events(&[("", "{\"x\":1}")]));
+        assert_eq!(
+            decode_in_pieces(b"data: {\"x\":1}", &[], 1024).0,
+            events(&[("", "{\"x\":1}")])
+        );
+        assert_eq!(
+            decode_in_pieces(b"data: {\"x\":1}\n", &[], 1024).0,
+            events(&[("", "{\"x\":1}")])
+        );
     }
 
     #[test]

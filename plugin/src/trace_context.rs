@@ -176,7 +176,10 @@ mod tests {
         let mut ids = IdGenerator::from_seed([7; 32]);
         let joined = TraceContext::from_headers(Some(VALID), Some("vendor=x"), &mut ids);
         assert_eq!(to_hex(&joined.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
-        assert_eq!(joined.parent_span_id.map(|p| to_hex(&p)).as_deref(), Some("00f067aa0ba902b7"));
+        assert_eq!(
+            joined.parent_span_id.map(|p| to_hex(&p)).as_deref(),
+            Some("00f067aa0ba902b7")
+        );
         assert_eq!(joined.trace_state, "vendor=x");
         let fresh = TraceContext::from_headers(Some("garbage"), None, &mut ids);
         assert_eq!(fresh.parent_span_id, None);

@@ -282,7 +282,11 @@ mod tests {
         assert_eq!(obs.usage.input_tokens, Some(2125));
         assert_eq!(obs.usage.cache_read_tokens, Some(2000));
         assert_eq!(obs.usage.cache_creation_tokens, Some(100));
-        assert_eq!(obs.usage.output_tokens, Some(15), "message_delta's count replaces message_start's, never adds");
+        assert_eq!(
+            obs.usage.output_tokens,
+            Some(15),
+            "message_delta's count replaces message_start's, never adds"
+        );
         assert_eq!(obs.response.finish_reasons, vec!["tool_use"]);
         assert_eq!(obs.response.model.as_deref(), Some("claude-sonnet-4-5"));
         assert_eq!(obs.response.id.as_deref(), Some("msg_1"));
@@ -302,7 +306,10 @@ mod tests {
             1,
             &mut obs,
         );
-        assert_eq!(obs.error.as_ref().map(|e| e.error_type.as_str()), Some("overloaded_error"));
+        assert_eq!(
+            obs.error.as_ref().map(|e| e.error_type.as_str()),
+            Some("overloaded_error")
+        );
         let mut obs = Observation::default();
         AnthropicDecoder::default().on_response_body(
             br#"{"type":"error","error":{"type":"rate_limit_error","message":"Too many"},"request_id":"r"}"#,
@@ -310,7 +317,10 @@ mod tests {
             &mut obs,
         );
         let e = obs.error.unwrap();
-        assert_eq!((e.error_type.as_str(), e.message.as_deref()), ("rate_limit_error", Some("Too many")));
+        assert_eq!(
+            (e.error_type.as_str(), e.message.as_deref()),
+            ("rate_limit_error", Some("Too many"))
+        );
     }
 
     #[test]

@@ -131,7 +131,10 @@ fn text_len(s: &Option<Cow<'_, str>>) -> u64 {
 
 /// An `exception` frame or a JSON error body: `{"message": "..."}` with the type in a header or `__type`.
 fn exception(kind: &str, message: Option<String>) -> ErrorInfo {
-    ErrorInfo { error_type: kind.to_string(), message }
+    ErrorInfo {
+        error_type: kind.to_string(),
+        message,
+    }
 }
 
 impl ApiDecoder for ConverseDecoder {
@@ -170,7 +173,12 @@ impl ApiDecoder for ConverseDecoder {
                 }
             }
             b"contentBlockStart" => {
-                if let Some(name) = m.start.as_ref().and_then(|s| s.tool_use.as_ref()).map(|t| text_len(&t.name)) {
+                if let Some(name) = m
+                    .start
+                    .as_ref()
+                    .and_then(|s| s.tool_use.as_ref())
+                    .map(|t| text_len(&t.name))
+                {
                     obs.response.output_chars += name;
                     obs.mark_first_token(now_ns);
                 }
@@ -285,7 +293,10 @@ pub struct InvokeDecoder {
 
 impl InvokeDecoder {
     pub fn new(streaming: bool) -> Self {
-        InvokeDecoder { streaming, anthropic: AnthropicDecoder::default() }
+        InvokeDecoder {
+            streaming,
+            anthropic: AnthropicDecoder::default(),
+        }
     }
 
     fn on_vendor_json(&mut self, json: &[u8], now_ns: u64, obs: &mut Observation, whole: bool) {
@@ -334,7 +345,10 @@ fn is_anthropic_shape(json: &[u8]) -> bool {
         #[serde(borrow, default, rename = "type")]
         kind: Option<Cow<'a, str>>,
     }
-    serde_json::from_slice::<Probe<'_>>(json).ok().and_then(|p| p.kind).is_some()
+    serde_json::from_slice::<Probe<'_>>(json)
+        .ok()
+        .and_then(|p| p.kind)
+        .is_some()
 }
 
 impl ApiDecoder for InvokeDecoder {
@@ -352,7 +366,9 @@ impl ApiDecoder for InvokeDecoder {
 
     fn on_stream_message(&mut self, event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation) {
         if let Some(kind) = event.strip_prefix(b"exception:").or(event.strip_prefix(b"error:")) {
-            let message = serde_json::from_slice::<BedrockError>(data).ok().and_then(|e| e.message);
+            let message = serde_json::from_slice::<BedrockError>(data)
+                .ok()
+                .and_then(|e| e.message);
             obs.error = Some(exception(&String::from_utf8_lossy(kind), message));
             return;
         }
@@ -422,7 +438,12 @@ mod tests {
         let mut d = ConverseDecoder { streaming: true };
         let mut obs = Observation::default();
         d.on_stream_message(b"messageStart", br#"{"p":"abc","role":"assistant"}"#, 1, &mut obs);
-        d.on_stream_message(b"contentBlockDelta", br#"{"contentBlockIndex":0,"delta":{"text":"Why"},"p":"ab"}"#, 2, &mut obs);
+        d.on_stream_message(
+            b"contentBlockDelta",
+            br#"{"contentBlockIndex":0,"delta":{"text":"Why"},"p":"ab"}"#,
+            2,
+            &mut obs,
+        );
         d.on_stream_message(b"messageStop", br#"{"stopReason":"end_turn"}"#, 3, &mut obs);
         d.on_stream_message(
             b"metadata",
@@ -432,10 +453,18 @@ mod tests {
         );
         assert_eq!(obs.timing.first_token_ns, Some(2));
         assert_eq!(obs.response.finish_reasons, vec!["end_turn"]);
-        assert_eq!((obs.usage.input_tokens, obs.usage.provider_input_tokens), (Some(62), Some(52)));
+        assert_eq!(
+            (obs.usage.input_tokens, obs.usage.provider_input_tokens),
+            (Some(62), Some(52))
+        );
         assert_eq!(obs.usage.output_tokens, Some(36));
         assert!(obs.response_complete);
-        d.on_stream_message(b"exception:throttlingException", br#"{"message":"Too many requests"}"#, 5, &mut obs);
+        d.on_stream_message(
+            b"exception:throttlingException",
+            br#"{"message":"Too many requests"}"#,
+            5,
+            &mut obs,
+        );
         assert_eq!(obs.error.map(|e| e.error_type), Some("throttlingException".to_string()));
     }
 

@@ -154,7 +154,10 @@ fn apply(r: GenerateResponse<'_>, now_ns: u64, obs: &mut Observation) {
     }
     if let Some(e) = r.error {
         obs.error = Some(crate::observation::ErrorInfo {
-            error_type: e.status.or(e.code.map(|c| c.to_string())).unwrap_or_else(|| "_OTHER".into()),
+            error_type: e
+                .status
+                .or(e.code.map(|c| c.to_string()))
+                .unwrap_or_else(|| "_OTHER".into()),
             message: e.message,
         });
     }
@@ -192,7 +195,13 @@ impl ApiDecoder for GeminiDecoder {
             r.seed = g.seed;
             r.presence_penalty = g.presence_penalty;
             r.frequency_penalty = g.frequency_penalty;
-            r.output_type = g.response_mime_type.map(|m| if m.contains("json") { "json".into() } else { "text".into() });
+            r.output_type = g.response_mime_type.map(|m| {
+                if m.contains("json") {
+                    "json".into()
+                } else {
+                    "text".into()
+                }
+            });
         }
     }
 
@@ -229,12 +238,21 @@ mod tests {
         d.on_stream_message(b"", br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"The answer"}]},"index":0}],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":2,"totalTokenCount":12},"modelVersion":"gemini-2.5-flash"}"#, 200, &mut obs);
         d.on_stream_message(b"", br#"{"candidates":[{"content":{"role":"model","parts":[{"text":" is 42."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":5,"thoughtsTokenCount":87,"totalTokenCount":102},"modelVersion":"gemini-2.5-flash"}"#, 300, &mut obs);
         assert_eq!((obs.usage.input_tokens, obs.usage.output_tokens), (Some(10), Some(92)));
-        assert_eq!((obs.usage.provider_output_tokens, obs.usage.reasoning_tokens), (Some(5), Some(87)));
+        assert_eq!(
+            (obs.usage.provider_output_tokens, obs.usage.reasoning_tokens),
+            (Some(5), Some(87))
+        );
         assert_eq!(obs.response.finish_reasons, vec!["STOP"]);
         assert_eq!(obs.response.id.as_deref(), Some("r1"));
-        assert_eq!((obs.timing.first_reasoning_ns, obs.timing.first_token_ns), (Some(100), Some(100)));
+        assert_eq!(
+            (obs.timing.first_reasoning_ns, obs.timing.first_token_ns),
+            (Some(100), Some(100))
+        );
         assert!(obs.request.stream && obs.response_complete);
-        assert_eq!((obs.request.temperature, obs.request.max_tokens), (Some(0.5), Some(100)));
+        assert_eq!(
+            (obs.request.temperature, obs.request.max_tokens),
+            (Some(0.5), Some(100))
+        );
     }
 
     #[test]

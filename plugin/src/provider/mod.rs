@@ -93,7 +93,13 @@ impl Api {
             None => (path, ""),
         };
         let path = path.trim_end_matches('/');
-        let found = |api, path_model: Option<String>, path_streams| Some(Detected { api, path_model, path_streams });
+        let found = |api, path_model: Option<String>, path_streams| {
+            Some(Detected {
+                api,
+                path_model,
+                path_streams,
+            })
+        };
         // Azure: /openai/deployments/{deployment}/chat/completions?api-version=...
         let deployment = path
             .split_once("/openai/deployments/")
@@ -146,9 +152,11 @@ impl Api {
             Api::OpenAiCompletions => "text_completion",
             Api::OpenAiEmbeddings => "embeddings",
             Api::GeminiGenerateContent => "generate_content",
-            Api::OpenAiChat | Api::OpenAiResponses | Api::AnthropicMessages | Api::BedrockConverse | Api::BedrockInvoke => {
-                "chat"
-            }
+            Api::OpenAiChat
+            | Api::OpenAiResponses
+            | Api::AnthropicMessages
+            | Api::BedrockConverse
+            | Api::BedrockInvoke => "chat",
         }
     }
 
@@ -181,10 +189,14 @@ impl Api {
             Api::OpenAiChat | Api::OpenAiCompletions | Api::OpenAiEmbeddings => {
                 Box::new(openai_chat::OpenAiChatDecoder)
             }
-            Api::OpenAiResponses => Box::new(openai_responses::ResponsesDecoder::default()),
+            Api::OpenAiResponses => Box::new(openai_responses::ResponsesDecoder),
             Api::AnthropicMessages => Box::new(anthropic::AnthropicDecoder::default()),
-            Api::GeminiGenerateContent => Box::new(gemini::GeminiDecoder { streaming: path_streams }),
-            Api::BedrockConverse => Box::new(bedrock::ConverseDecoder { streaming: path_streams }),
+            Api::GeminiGenerateContent => Box::new(gemini::GeminiDecoder {
+                streaming: path_streams,
+            }),
+            Api::BedrockConverse => Box::new(bedrock::ConverseDecoder {
+                streaming: path_streams,
+            }),
             Api::BedrockInvoke => Box::new(bedrock::InvokeDecoder::new(path_streams)),
         }
     }
@@ -204,7 +216,10 @@ fn openai_compatible_vendor(host: &str, path: &str) -> &'static str {
         ("api.fireworks.ai", "fireworks_ai"),
         ("api.moonshot.ai", "moonshot_ai"),
     ];
-    let host = host.rsplit_once(':').map_or(host, |(h, p)| if p.bytes().all(|b| b.is_ascii_digit()) { h } else { host });
+    let host = host.rsplit_once(':').map_or(
+        host,
+        |(h, p)| if p.bytes().all(|b| b.is_ascii_digit()) { h } else { host },
+    );
     if host.ends_with(".openai.azure.com")
         || host.ends_with(".cognitiveservices.azure.com")
         || host.ends_with(".services.ai.azure.com")
@@ -212,7 +227,10 @@ fn openai_compatible_vendor(host: &str, path: &str) -> &'static str {
     {
         return "azure.ai.openai";
     }
-    VENDORS.iter().find(|(h, _)| host.eq_ignore_ascii_case(h)).map_or("openai", |(_, v)| v)
+    VENDORS
+        .iter()
+        .find(|(h, _)| host.eq_ignore_ascii_case(h))
+        .map_or("openai", |(_, v)| v)
 }
 
 /// Reads one API's request and response into an [`Observation`].
@@ -250,7 +268,10 @@ impl ApiError {
             Some(serde_json::Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
-        ErrorInfo { error_type: code.or(self.kind).unwrap_or_else(|| "_OTHER".to_string()), message: self.message }
+        ErrorInfo {
+            error_type: code.or(self.kind).unwrap_or_else(|| "_OTHER".to_string()),
+            message: self.message,
+        }
     }
 }
 
@@ -283,11 +304,19 @@ mod tests {
         );
         assert_eq!(
             api("/model/meta.llama3-2-1b-instruct-v1%3A0/converse-stream"),
-            Some((Api::BedrockConverse, Some("meta.llama3-2-1b-instruct-v1:0".into()), true))
+            Some((
+                Api::BedrockConverse,
+                Some("meta.llama3-2-1b-instruct-v1:0".into()),
+                true
+            ))
         );
         assert_eq!(
             api("/model/us.anthropic.claude-3-7-sonnet-20250219-v1%3A0/invoke"),
-            Some((Api::BedrockInvoke, Some("us.anthropic.claude-3-7-sonnet-20250219-v1:0".into()), false))
+            Some((
+                Api::BedrockInvoke,
+                Some("us.anthropic.claude-3-7-sonnet-20250219-v1:0".into()),
+                false
+            ))
         );
         assert_eq!(api("/v1/models:list"), None);
         assert_eq!(api("/healthz"), None);
@@ -297,15 +326,42 @@ mod tests {
     #[test]
     fn provider_names_by_host() {
         let chat = Api::OpenAiChat;
-        assert_eq!(chat.provider_name(Some("api.openai.com"), "/v1/chat/completions"), "openai");
-        assert_eq!(chat.provider_name(Some("api.groq.com"), "/openai/v1/chat/completions"), "groq");
-        assert_eq!(chat.provider_name(Some("gw.internal"), "/openai/deployments/d/chat/completions"), "azure.ai.openai");
-        assert_eq!(chat.provider_name(Some("api.groq.com:443"), "/v1/chat/completions"), "groq");
-        assert_eq!(chat.provider_name(Some("api.mistral.ai"), "/v1/chat/completions"), "mistral_ai");
-        assert_eq!(chat.provider_name(Some("x.openai.azure.com"), "/v1/chat/completions"), "azure.ai.openai");
-        assert_eq!(chat.provider_name(Some("localhost:8000"), "/v1/chat/completions"), "openai");
-        assert_eq!(Api::GeminiGenerateContent.provider_name(Some("us-central1-aiplatform.googleapis.com"), ""), "gcp.vertex_ai");
-        assert_eq!(Api::GeminiGenerateContent.provider_name(Some("generativelanguage.googleapis.com"), ""), "gcp.gemini");
+        assert_eq!(
+            chat.provider_name(Some("api.openai.com"), "/v1/chat/completions"),
+            "openai"
+        );
+        assert_eq!(
+            chat.provider_name(Some("api.groq.com"), "/openai/v1/chat/completions"),
+            "groq"
+        );
+        assert_eq!(
+            chat.provider_name(Some("gw.internal"), "/openai/deployments/d/chat/completions"),
+            "azure.ai.openai"
+        );
+        assert_eq!(
+            chat.provider_name(Some("api.groq.com:443"), "/v1/chat/completions"),
+            "groq"
+        );
+        assert_eq!(
+            chat.provider_name(Some("api.mistral.ai"), "/v1/chat/completions"),
+            "mistral_ai"
+        );
+        assert_eq!(
+            chat.provider_name(Some("x.openai.azure.com"), "/v1/chat/completions"),
+            "azure.ai.openai"
+        );
+        assert_eq!(
+            chat.provider_name(Some("localhost:8000"), "/v1/chat/completions"),
+            "openai"
+        );
+        assert_eq!(
+            Api::GeminiGenerateContent.provider_name(Some("us-central1-aiplatform.googleapis.com"), ""),
+            "gcp.vertex_ai"
+        );
+        assert_eq!(
+            Api::GeminiGenerateContent.provider_name(Some("generativelanguage.googleapis.com"), ""),
+            "gcp.gemini"
+        );
     }
 
     #[test]
@@ -321,7 +377,8 @@ mod tests {
             serde_json::from_str(r#"{"error":{"message":"m","type":"invalid_request_error","code":"empty_array"}}"#)
                 .unwrap();
         assert_eq!(e.error.unwrap().into_info().error_type, "empty_array");
-        let e: ErrorEnvelope = serde_json::from_str(r#"{"error":{"message":"m","type":"server_error","code":null}}"#).unwrap();
+        let e: ErrorEnvelope =
+            serde_json::from_str(r#"{"error":{"message":"m","type":"server_error","code":null}}"#).unwrap();
         assert_eq!(e.error.unwrap().into_info().error_type, "server_error");
     }
 }

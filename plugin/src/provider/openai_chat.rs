@@ -284,7 +284,9 @@ impl ApiDecoder for OpenAiChatDecoder {
             other => other.to_string(),
         });
         r.service_tier = non_empty(&req.service_tier);
-        r.message_count = req.messages.map_or(usize::from(req.prompt.is_some() || req.input.is_some()), |m| m.len());
+        r.message_count = req
+            .messages
+            .map_or(usize::from(req.prompt.is_some() || req.input.is_some()), |m| m.len());
     }
 
     fn on_stream_message(&mut self, _event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation) {
@@ -331,7 +333,11 @@ mod tests {
         let r = &obs.request;
         assert_eq!(r.model.as_deref(), Some("gpt-4o-mini"));
         assert_eq!((r.temperature, r.top_p), (Some(0.2), Some(0.9)));
-        assert_eq!(r.max_tokens, Some(60), "max_completion_tokens wins over the deprecated max_tokens");
+        assert_eq!(
+            r.max_tokens,
+            Some(60),
+            "max_completion_tokens wins over the deprecated max_tokens"
+        );
         assert_eq!((r.seed, r.choice_count), (Some(7), Some(2)));
         assert_eq!(r.stop_sequences, vec!["a", "b"]);
         assert_eq!((r.frequency_penalty, r.presence_penalty), (Some(0.5), Some(-0.5)));
@@ -361,7 +367,8 @@ mod tests {
         d.on_stream_message(b"", text, 300, &mut obs);
         assert_eq!(obs.timing.first_token_ns, Some(200));
         assert_eq!(obs.response.output_chars, 8);
-        let fin = br#"{"id":"c1","model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{},"finish_reason":"length"}]}"#;
+        let fin =
+            br#"{"id":"c1","model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{},"finish_reason":"length"}]}"#;
         d.on_stream_message(b"", fin, 400, &mut obs);
         let usage = br#"{"id":"c1","model":"gpt-4o-2024-08-06","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21,"prompt_tokens_details":{"cached_tokens":3},"completion_tokens_details":{"reasoning_tokens":4}}}"#;
         d.on_stream_message(b"", usage, 500, &mut obs);
@@ -391,8 +398,18 @@ mod tests {
         let tool = br#"{"choices":[{"index":1,"delta":{"tool_calls":[{"index":0,"id":"call_1","function":{"name":"get_weather","arguments":""}}]}}]}"#;
         d.on_stream_message(b"", tool, 50, &mut obs);
         assert_eq!(obs.timing.first_token_ns, Some(50));
-        d.on_stream_message(b"", br#"{"choices":[{"index":1,"delta":{},"finish_reason":"tool_calls"}]}"#, 60, &mut obs);
-        d.on_stream_message(b"", br#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#, 70, &mut obs);
+        d.on_stream_message(
+            b"",
+            br#"{"choices":[{"index":1,"delta":{},"finish_reason":"tool_calls"}]}"#,
+            60,
+            &mut obs,
+        );
+        d.on_stream_message(
+            b"",
+            br#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#,
+            70,
+            &mut obs,
+        );
         assert_eq!(obs.response.finish_reasons, vec!["stop", "tool_calls"]);
     }
 
@@ -400,9 +417,26 @@ mod tests {
     fn legacy_completion_text_and_reasoning_deltas_count_as_tokens() {
         let mut obs = Observation::default();
         let mut d = OpenAiChatDecoder;
-        d.on_stream_message(b"", br#"{"choices":[{"index":0,"delta":{"reasoning_content":"hmm"}}]}"#, 5, &mut obs);
-        d.on_stream_message(b"", br#"{"choices":[{"text":" or","index":0,"finish_reason":null}]}"#, 9, &mut obs);
-        assert_eq!((obs.timing.first_reasoning_ns, obs.timing.first_token_ns, obs.timing.last_token_ns), (Some(5), Some(5), Some(9)));
+        d.on_stream_message(
+            b"",
+            br#"{"choices":[{"index":0,"delta":{"reasoning_content":"hmm"}}]}"#,
+            5,
+            &mut obs,
+        );
+        d.on_stream_message(
+            b"",
+            br#"{"choices":[{"text":" or","index":0,"finish_reason":null}]}"#,
+            9,
+            &mut obs,
+        );
+        assert_eq!(
+            (
+                obs.timing.first_reasoning_ns,
+                obs.timing.first_token_ns,
+                obs.timing.last_token_ns
+            ),
+            (Some(5), Some(5), Some(9))
+        );
         assert_eq!(obs.response.output_chars, 6);
     }
 
@@ -423,6 +457,9 @@ mod tests {
         let err = br#"{"error":{"message":"Rate limit","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
         OpenAiChatDecoder.on_response_body(err, 10, &mut obs);
         let e = obs.error.unwrap();
-        assert_eq!((e.error_type.as_str(), e.message.as_deref()), ("rate_limit_exceeded", Some("Rate limit")));
+        assert_eq!(
+            (e.error_type.as_str(), e.message.as_deref()),
+            ("rate_limit_exceeded", Some("Rate limit"))
+        );
     }
 }

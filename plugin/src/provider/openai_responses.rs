@@ -137,10 +137,17 @@ fn apply(r: Response<'_>, obs: &mut Observation) {
         };
     }
     if let Some(e) = r.error {
-        obs.error = Some(ErrorInfo { error_type: e.code.unwrap_or_else(|| "_OTHER".into()), message: e.message });
+        obs.error = Some(ErrorInfo {
+            error_type: e.code.unwrap_or_else(|| "_OTHER".into()),
+            message: e.message,
+        });
     }
     // Terminal statuses; `in_progress` and `queued` say nothing about the end.
-    if let Some(status) = r.status.as_deref().filter(|s| matches!(*s, "completed" | "incomplete" | "failed" | "cancelled")) {
+    if let Some(status) = r
+        .status
+        .as_deref()
+        .filter(|s| matches!(*s, "completed" | "incomplete" | "failed" | "cancelled"))
+    {
         obs.response.set_finish_reason(0, status);
         obs.response_complete = true;
     }
@@ -176,8 +183,12 @@ impl ApiDecoder for ResponsesDecoder {
         let kind = e.kind.as_ref();
         let has_delta = e.delta.as_deref().is_some_and(|d| !d.is_empty());
         match kind {
-            "response.created" | "response.in_progress" | "response.queued" | "response.completed"
-            | "response.incomplete" | "response.failed" => {
+            "response.created"
+            | "response.in_progress"
+            | "response.queued"
+            | "response.completed"
+            | "response.incomplete"
+            | "response.failed" => {
                 if let Some(r) = e.response {
                     apply(r, obs);
                 }
@@ -185,7 +196,10 @@ impl ApiDecoder for ResponsesDecoder {
             "error" => {
                 obs.error = Some(match e.error {
                     Some(err) => err.into_info(),
-                    None => ErrorInfo { error_type: e.code.unwrap_or_else(|| "_OTHER".into()), message: e.message },
+                    None => ErrorInfo {
+                        error_type: e.code.unwrap_or_else(|| "_OTHER".into()),
+                        message: e.message,
+                    },
                 });
             }
             k if has_delta && k.starts_with("response.reasoning") => {
@@ -221,7 +235,10 @@ mod tests {
     fn stream_takes_usage_from_the_terminal_event() {
         let mut d = ResponsesDecoder;
         let mut obs = Observation::default();
-        d.on_request(br#"{"model":"gpt-4.1","input":"Tell me","stream":true,"max_output_tokens":50}"#, &mut obs);
+        d.on_request(
+            br#"{"model":"gpt-4.1","input":"Tell me","stream":true,"max_output_tokens":50}"#,
+            &mut obs,
+        );
         let events = [
             r#"{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","status":"in_progress","model":"gpt-4.1-2025-04-14","output":[],"usage":null}}"#,
             r#"{"type":"response.reasoning_summary_text.delta","sequence_number":2,"delta":"Thinking"}"#,
@@ -234,18 +251,34 @@ mod tests {
         assert_eq!(obs.request.max_tokens, Some(50));
         assert!(obs.request.stream);
         assert_eq!((obs.usage.input_tokens, obs.usage.output_tokens), (Some(37), Some(11)));
-        assert_eq!((obs.usage.cache_read_tokens, obs.usage.reasoning_tokens), (Some(5), Some(3)));
+        assert_eq!(
+            (obs.usage.cache_read_tokens, obs.usage.reasoning_tokens),
+            (Some(5), Some(3))
+        );
         assert_eq!(obs.response.finish_reasons, vec!["completed"]);
-        assert_eq!((obs.timing.first_reasoning_ns, obs.timing.first_token_ns), (Some(10), Some(10)));
+        assert_eq!(
+            (obs.timing.first_reasoning_ns, obs.timing.first_token_ns),
+            (Some(10), Some(10))
+        );
         assert!(obs.response_complete);
     }
 
     #[test]
     fn in_progress_is_not_a_finish_and_errors_are_read() {
         let mut obs = Observation::default();
-        ResponsesDecoder.on_stream_message(b"", br#"{"type":"response.in_progress","response":{"status":"in_progress"}}"#, 1, &mut obs);
+        ResponsesDecoder.on_stream_message(
+            b"",
+            br#"{"type":"response.in_progress","response":{"status":"in_progress"}}"#,
+            1,
+            &mut obs,
+        );
         assert!(obs.response.finish_reasons.is_empty() && !obs.response_complete);
-        ResponsesDecoder.on_stream_message(b"", br#"{"type":"error","code":"server_error","message":"boom","sequence_number":3}"#, 2, &mut obs);
+        ResponsesDecoder.on_stream_message(
+            b"",
+            br#"{"type":"error","code":"server_error","message":"boom","sequence_number":3}"#,
+            2,
+            &mut obs,
+        );
         assert_eq!(obs.error.map(|e| e.error_type), Some("server_error".into()));
     }
 }
