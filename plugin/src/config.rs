@@ -59,9 +59,32 @@ pub struct ExporterConfig {
     pub timeout_ms: u64,
     pub flush_interval_ms: u64,
     pub max_batch_spans: usize,
+    pub max_batch_bytes: usize,
     pub max_queue_bytes: usize,
+    pub max_in_flight: usize,
+    /// When the queue is full, drop the oldest waiting span rather than the new one.
+    pub drop_oldest: bool,
+    pub protocol: ExportProtocol,
+    /// Gzip OTLP/HTTP request bodies.
+    pub gzip: bool,
+    pub retry: RetryConfig,
     /// Extra headers on every export request (e.g. a backend API key).
     pub headers: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportProtocol {
+    /// OTLP/HTTP with a protobuf body, `POST {path}`.
+    HttpProtobuf,
+    /// OTLP/gRPC `TraceService/Export`; the cluster must speak HTTP/2.
+    Grpc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryConfig {
+    pub max_attempts: u32,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -140,10 +163,65 @@ struct RawExporter {
     flush_interval_ms: u64,
     #[serde(default = "default_max_batch_spans")]
     max_batch_spans: usize,
+    #[serde(default = "default_max_batch_bytes")]
+    max_batch_bytes: usize,
     #[serde(default = "default_max_queue_bytes")]
     max_queue_bytes: usize,
+    #[serde(default = "default_max_in_flight")]
+    max_in_flight: usize,
+    #[serde(default)]
+    drop_policy: DropPolicy,
+    #[serde(default)]
+    protocol: RawProtocol,
+    #[serde(default)]
+    compression: Compression,
+    #[serde(default)]
+    retry: RawRetry,
     #[serde(default)]
     headers: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum DropPolicy {
+    #[default]
+    Newest,
+    Oldest,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+enum RawProtocol {
+    #[default]
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    #[serde(rename = "grpc")]
+    Grpc,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum Compression {
+    #[default]
+    None,
+    Gzip,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawRetry {
+    max_attempts: u32,
+    initial_backoff_ms: u64,
+    max_backoff_ms: u64,
+}
+
+impl Default for RawRetry {
+    fn default() -> Self {
+        RawRetry {
+            max_attempts: 5,
+            initial_backoff_ms: 500,
+            max_backoff_ms: 30_000,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -187,6 +265,12 @@ fn default_max_batch_spans() -> usize {
 }
 fn default_max_queue_bytes() -> usize {
     4 << 20
+}
+fn default_max_batch_bytes() -> usize {
+    1 << 20
+}
+fn default_max_in_flight() -> usize {
+    4
 }
 
 /// Headers a user may not set on export requests: the host owns them.
@@ -260,6 +344,32 @@ impl RawConfig {
         check_range("exporter.flush_interval_ms", e.flush_interval_ms, 10, 3_600_000)?;
         check_range("exporter.max_batch_spans", e.max_batch_spans as u64, 1, 100_000)?;
         check_range("exporter.max_queue_bytes", e.max_queue_bytes as u64, 1 << 10, 1 << 30)?;
+        check_range("exporter.max_batch_bytes", e.max_batch_bytes as u64, 1 << 10, 3 << 20)?;
+        check_range("exporter.max_in_flight", e.max_in_flight as u64, 1, 64)?;
+        check_range("exporter.retry.max_attempts", u64::from(e.retry.max_attempts), 1, 100)?;
+        check_range(
+            "exporter.retry.initial_backoff_ms",
+            e.retry.initial_backoff_ms,
+            1,
+            3_600_000,
+        )?;
+        check_range(
+            "exporter.retry.max_backoff_ms",
+            e.retry.max_backoff_ms,
+            e.retry.initial_backoff_ms,
+            3_600_000,
+        )?;
+        let protocol = match e.protocol {
+            RawProtocol::HttpProtobuf => ExportProtocol::HttpProtobuf,
+            RawProtocol::Grpc => ExportProtocol::Grpc,
+        };
+        let gzip = matches!(e.compression, Compression::Gzip);
+        if gzip && protocol == ExportProtocol::Grpc {
+            return Err(invalid(
+                "exporter.compression",
+                "gzip applies to OTLP/HTTP only; gRPC compression is Envoy's job",
+            ));
+        }
         for name in e.headers.keys() {
             let lower = name.to_ascii_lowercase();
             if RESERVED_EXPORT_HEADERS.contains(&lower.as_str()) || lower.is_empty() {
@@ -324,7 +434,17 @@ impl RawConfig {
                 timeout_ms: e.timeout_ms,
                 flush_interval_ms: e.flush_interval_ms,
                 max_batch_spans: e.max_batch_spans,
+                max_batch_bytes: e.max_batch_bytes,
                 max_queue_bytes: e.max_queue_bytes,
+                max_in_flight: e.max_in_flight,
+                drop_oldest: matches!(e.drop_policy, DropPolicy::Oldest),
+                protocol,
+                gzip,
+                retry: RetryConfig {
+                    max_attempts: e.retry.max_attempts,
+                    initial_backoff_ms: e.retry.initial_backoff_ms,
+                    max_backoff_ms: e.retry.max_backoff_ms,
+                },
                 headers: e
                     .headers
                     .into_iter()
@@ -361,6 +481,19 @@ mod tests {
         assert_eq!(c.exporter.flush_interval_ms, 1000);
         assert_eq!(c.exporter.max_batch_spans, 256);
         assert_eq!(c.exporter.max_queue_bytes, 4 << 20);
+        assert_eq!((c.exporter.max_batch_bytes, c.exporter.max_in_flight), (1 << 20, 4));
+        assert_eq!(
+            (c.exporter.protocol, c.exporter.gzip, c.exporter.drop_oldest),
+            (ExportProtocol::HttpProtobuf, false, false)
+        );
+        assert_eq!(
+            c.exporter.retry,
+            RetryConfig {
+                max_attempts: 5,
+                initial_backoff_ms: 500,
+                max_backoff_ms: 30_000
+            }
+        );
         assert_eq!(c.limits.max_request_body_bytes, 1 << 20);
         assert_eq!(c.limits.max_response_body_bytes, 4 << 20);
         assert_eq!(c.limits.max_sse_event_bytes, 1 << 20);
@@ -372,7 +505,8 @@ mod tests {
         assert_eq!(
             err(r#"{"exporter":{"cluster":"otel","timeout":5}}"#),
             "Invalid llm-trace configuration: `exporter.timeout`: unknown field `timeout`, expected one of `cluster`, \
-             `authority`, `path`, `timeout_ms`, `flush_interval_ms`, `max_batch_spans`, `max_queue_bytes`, `headers`."
+             `authority`, `path`, `timeout_ms`, `flush_interval_ms`, `max_batch_spans`, `max_batch_bytes`, \
+             `max_queue_bytes`, `max_in_flight`, `drop_policy`, `protocol`, `compression`, `retry`, `headers`."
         );
     }
 
@@ -439,6 +573,38 @@ mod tests {
         assert!(
             err(r#"{"exporter":{"cluster":"c"},"provider_overrides":[{"host":"h","api":"soap"}]}"#)
                 .contains("`provider_overrides[0].api`: unknown API `soap`")
+        );
+    }
+
+    #[test]
+    fn exporter_enums_and_retry_rules() {
+        let c = Config::from_json(
+            br#"{"exporter":{"cluster":"c","protocol":"grpc","drop_policy":"oldest","retry":{"max_attempts":1}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.exporter.protocol,
+                c.exporter.drop_oldest,
+                c.exporter.retry.max_attempts
+            ),
+            (ExportProtocol::Grpc, true, 1)
+        );
+        assert!(
+            Config::from_json(br#"{"exporter":{"cluster":"c","compression":"gzip"}}"#)
+                .unwrap()
+                .exporter
+                .gzip
+        );
+        assert!(err(r#"{"exporter":{"cluster":"c","protocol":"http/json"}}"#)
+            .contains("`exporter.protocol`: unknown variant `http/json`"));
+        assert!(
+            err(r#"{"exporter":{"cluster":"c","protocol":"grpc","compression":"gzip"}}"#)
+                .contains("`exporter.compression`")
+        );
+        assert!(
+            err(r#"{"exporter":{"cluster":"c","retry":{"initial_backoff_ms":100,"max_backoff_ms":50}}}"#)
+                .contains("`exporter.retry.max_backoff_ms`")
         );
     }
 

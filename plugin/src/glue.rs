@@ -3,11 +3,11 @@
 //! Every host call goes through `hostcalls` (which return `Result`), never through the SDK's unwrapping helpers.
 
 use crate::attributes as attr;
-use crate::config::Config;
+use crate::config::{Config, ExportProtocol};
 use crate::exchange::{Clock, Exchange, RequestHead, ResponseHead};
-use crate::export::{ExportOutcome, ExportQueue, ExportStats};
+use crate::export::{classify_grpc, classify_http, ExportOutcome, ExportPolicy, ExportQueue, ExportStats};
 use crate::metrics;
-use crate::otlp::{encode_span, ExportEnvelope};
+use crate::otlp::{encode_span, rejected_spans, ExportEnvelope};
 use crate::provider::Api;
 use crate::span::AttrValue;
 use crate::trace_context::IdGenerator;
@@ -45,6 +45,8 @@ struct Stats {
     requests: Option<u32>,
     spans_created: Option<u32>,
     spans_exported: Option<u32>,
+    spans_rejected: Option<u32>,
+    export_retries: Option<u32>,
     dropped_queue_full: Option<u32>,
     dropped_export_failed: Option<u32>,
     export_requests: Option<u32>,
@@ -62,6 +64,8 @@ impl Stats {
             requests: counter(metrics::REQUESTS),
             spans_created: counter(metrics::SPANS_CREATED),
             spans_exported: counter(metrics::SPANS_EXPORTED),
+            spans_rejected: counter(metrics::SPANS_REJECTED),
+            export_retries: counter(metrics::EXPORT_RETRIES),
             dropped_queue_full: counter(metrics::SPANS_DROPPED_QUEUE_FULL),
             dropped_export_failed: counter(metrics::SPANS_DROPPED_EXPORT_FAILED),
             export_requests: counter(metrics::EXPORT_REQUESTS),
@@ -114,6 +118,8 @@ impl Worker {
         let was = self.synced.replace(now);
         let s = &self.stats;
         Stats::add(s.spans_exported, now.spans_exported - was.spans_exported);
+        Stats::add(s.spans_rejected, now.spans_rejected - was.spans_rejected);
+        Stats::add(s.export_retries, now.export_retries - was.export_retries);
         Stats::add(
             s.dropped_queue_full,
             now.spans_dropped_queue_full - was.spans_dropped_queue_full,
@@ -154,31 +160,69 @@ impl Worker {
         }
     }
 
-    /// Sends every batch the queue will hand out. Runs on the root context only.
+    /// Sends every batch the queue will hand out now. Runs on the root context only.
     fn flush(&self) {
-        let e = &self.config.exporter;
-        let timeout = Duration::from_millis(e.timeout_ms);
+        let now = self.clock().mono_ns;
         loop {
-            let Some(batch) = self.queue.borrow_mut().take_batch() else {
+            let Some(batch) = self.queue.borrow_mut().take_batch(now) else {
                 break;
             };
-            let body = self.envelope.encode_request(batch.iter().map(Vec::as_slice));
-            let mut headers: Vec<(&str, &str)> = vec![
-                (":method", "POST"),
-                (":path", &e.path),
-                (":authority", &e.authority),
-                ("content-type", "application/x-protobuf"),
-            ];
-            headers.extend(e.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            match hostcalls::dispatch_http_call(&e.cluster, headers, Some(&body), vec![], timeout) {
-                Ok(token) => self.queue.borrow_mut().dispatched(token, batch.len()),
-                Err(status) => {
-                    self.queue.borrow_mut().dispatch_refused(batch.len());
-                    self.note_export_result(false, &format!("the host refused the call ({status:?})"));
+            let body = self.envelope.encode_request(batch.spans.iter().map(Vec::as_slice));
+            match self.send(&body) {
+                Ok(token) => self.queue.borrow_mut().dispatched(token, batch),
+                Err(detail) => {
+                    self.queue.borrow_mut().dispatch_refused(batch, now);
+                    self.note_export_result(false, &detail);
                 }
             }
         }
         self.sync_stats();
+    }
+
+    /// Dispatches one `ExportTraceServiceRequest` to the collector cluster; returns the call's token.
+    fn send(&self, body: &[u8]) -> Result<u32, String> {
+        let e = &self.config.exporter;
+        let timeout = Duration::from_millis(e.timeout_ms);
+        let refused = |status| format!("the host refused the call ({status:?})");
+        match e.protocol {
+            ExportProtocol::HttpProtobuf => {
+                let gzipped = if e.gzip { crate::otlp::gzip(body) } else { None };
+                let mut headers: Vec<(&str, &str)> = vec![
+                    (":method", "POST"),
+                    (":path", &e.path),
+                    (":authority", &e.authority),
+                    ("content-type", "application/x-protobuf"),
+                ];
+                if gzipped.is_some() {
+                    headers.push(("content-encoding", "gzip"));
+                }
+                headers.extend(e.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                let payload = gzipped.as_deref().unwrap_or(body);
+                hostcalls::dispatch_http_call(&e.cluster, headers, Some(payload), vec![], timeout).map_err(refused)
+            }
+            ExportProtocol::Grpc => {
+                let metadata: Vec<(&str, &[u8])> = e.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+                hostcalls::dispatch_grpc_call(
+                    &e.cluster,
+                    "opentelemetry.proto.collector.trace.v1.TraceService",
+                    "Export",
+                    metadata,
+                    Some(body),
+                    timeout,
+                )
+                .map_err(refused)
+            }
+        }
+    }
+
+    /// Settles an export call and ships what it freed up.
+    fn settle(&self, token: u32, outcome: ExportOutcome, detail: &str) {
+        let now = self.clock().mono_ns;
+        if self.queue.borrow_mut().completed(token, outcome, now) {
+            let ok = matches!(outcome, ExportOutcome::Delivered { .. });
+            self.note_export_result(ok, detail);
+        }
+        self.flush();
     }
 
     /// Logs when exporting starts failing and when it recovers, not on every failure.
@@ -221,7 +265,18 @@ impl Root {
             crate::VERSION,
             attr::SCHEMA_URL_V1_41,
         );
-        let queue = ExportQueue::new(config.exporter.max_queue_bytes, config.exporter.max_batch_spans);
+        let e = &config.exporter;
+        let policy = ExportPolicy {
+            max_queue_bytes: e.max_queue_bytes,
+            max_batch_spans: e.max_batch_spans,
+            max_batch_bytes: e.max_batch_bytes,
+            max_in_flight: e.max_in_flight,
+            drop_oldest: e.drop_oldest,
+            max_attempts: e.retry.max_attempts,
+            initial_backoff_ns: e.retry.initial_backoff_ms * 1_000_000,
+            max_backoff_ns: e.retry.max_backoff_ms * 1_000_000,
+        };
+        let queue = ExportQueue::new(policy, ids.next_u64());
         log(
             LogLevel::Info,
             &format!(
@@ -248,33 +303,54 @@ impl Root {
 }
 
 impl Context for Root {
-    fn on_http_call_response(&mut self, token_id: u32, num_headers: usize, _body_size: usize, _num_trailers: usize) {
+    fn on_http_call_response(&mut self, token_id: u32, num_headers: usize, body_size: usize, _num_trailers: usize) {
         let Some(worker) = &self.worker else {
             return;
         };
         // No headers means the call never got an answer (timeout, reset, no healthy collector).
-        let status = if num_headers == 0 {
-            None
-        } else {
-            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+        let header = |name| {
+            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, name)
                 .ok()
                 .flatten()
         };
-        let delivered = status.as_deref().is_some_and(|s| s.starts_with('2'));
-        let outcome = if delivered {
-            ExportOutcome::Delivered
+        let status = if num_headers == 0 {
+            None
         } else {
-            ExportOutcome::Failed
+            header(":status").and_then(|s| s.parse::<u16>().ok())
         };
-        if worker.queue.borrow_mut().completed(token_id, outcome) {
-            let detail = match &status {
-                Some(s) => format!("collector answered {s}"),
-                None => "no answer (timeout or connection failure)".to_string(),
-            };
-            worker.note_export_result(delivered, &detail);
-        }
-        // A freed in-flight slot may let waiting batches go.
-        worker.flush();
+        let rejected = match status {
+            Some(200..=299) if body_size > 0 => hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)
+                .ok()
+                .flatten()
+                .map_or(0, |b| rejected_spans(&b)),
+            _ => 0,
+        };
+        let retry_after = if num_headers == 0 { None } else { header("retry-after") };
+        let outcome = classify_http(status, retry_after.as_deref(), rejected);
+        let detail = match status {
+            Some(s) => format!("collector answered {s}"),
+            None => "no answer (timeout or connection failure)".to_string(),
+        };
+        worker.settle(token_id, outcome, &detail);
+    }
+
+    fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
+        let Some(worker) = &self.worker else {
+            return;
+        };
+        let rejected = if status_code == 0 && response_size > 0 {
+            hostcalls::get_buffer(BufferType::GrpcReceiveBuffer, 0, response_size)
+                .ok()
+                .flatten()
+                .map_or(0, |b| rejected_spans(&b))
+        } else {
+            0
+        };
+        worker.settle(
+            token_id,
+            classify_grpc(status_code, rejected),
+            &format!("gRPC status {status_code}"),
+        );
     }
 }
 
@@ -297,6 +373,7 @@ impl RootContext for Root {
     }
 
     fn on_tick(&mut self) {
+        // Also where waiting retries become due.
         if let Some(worker) = &self.worker {
             worker.flush();
         }

@@ -7,6 +7,10 @@ pub const REQUESTS: &str = "llm_trace.requests";
 pub const SPANS_CREATED: &str = "llm_trace.spans_created";
 /// Spans the collector accepted.
 pub const SPANS_EXPORTED: &str = "llm_trace.spans_exported";
+/// Spans the collector refused in a partial success.
+pub const SPANS_REJECTED: &str = "llm_trace.spans_rejected";
+/// Export calls that were retries of a failed batch.
+pub const EXPORT_RETRIES: &str = "llm_trace.export_retries";
 /// Spans dropped because the export queue was full.
 pub const SPANS_DROPPED_QUEUE_FULL: &str = "llm_trace.spans_dropped_queue_full";
 /// Spans lost because their export call failed.

@@ -118,6 +118,24 @@ impl ExportEnvelope {
     }
 }
 
+/// Spans the collector refused, from an `ExportTraceServiceResponse` (HTTP or gRPC). An empty or unreadable body
+/// means full success, as OTLP specifies.
+pub fn rejected_spans(response: &[u8]) -> u64 {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+    ExportTraceServiceResponse::decode(response)
+        .ok()
+        .and_then(|r| r.partial_success)
+        .map_or(0, |p| u64::try_from(p.rejected_spans).unwrap_or(0))
+}
+
+/// Gzips an export body (`content-encoding: gzip`).
+pub fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+    encoder.write_all(body).ok()?;
+    encoder.finish().ok()
+}
+
 fn field_len(tag: u32, len: usize) -> usize {
     prost::encoding::key_len(tag) + prost::encoding::encoded_len_varint(len as u64) + len
 }
@@ -173,6 +191,26 @@ mod tests {
             status: if n == 2 { StatusCode::Error } else { StatusCode::Unset },
             status_message: String::new(),
         }
+    }
+
+    #[test]
+    fn partial_success_and_gzip() {
+        use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+        let r = ExportTraceServiceResponse {
+            partial_success: Some(ExportTracePartialSuccess {
+                rejected_spans: 3,
+                error_message: "bad".into(),
+            }),
+        };
+        assert_eq!(rejected_spans(&r.encode_to_vec()), 3);
+        assert_eq!(rejected_spans(b""), 0);
+        assert_eq!(rejected_spans(b"\xff\xff"), 0);
+        let body = vec![7u8; 10_000];
+        let zipped = gzip(&body).unwrap();
+        assert!(zipped.len() < 200);
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(zipped.as_slice()), &mut out).unwrap();
+        assert_eq!(out, body);
     }
 
     #[test]
