@@ -29,6 +29,34 @@ pub const GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.o
 pub const GEN_AI_SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
 pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
 pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+pub const GEN_AI_TOOL_DEFINITIONS: &str = "gen_ai.tool.definitions";
+pub const GEN_AI_CONVERSATION_ID: &str = "gen_ai.conversation.id";
+/// `latest` profile name of the cache-write figure (semantic-conventions-genai #440).
+pub const GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: &str = "gen_ai.usage.cache_write.input_tokens";
+
+// OpenInference (Arize Phoenix) dialect, opt-in.
+pub const OPENINFERENCE_SPAN_KIND: &str = "openinference.span.kind";
+pub const OI_LLM_SYSTEM: &str = "llm.system";
+pub const OI_LLM_PROVIDER: &str = "llm.provider";
+pub const OI_LLM_MODEL_NAME: &str = "llm.model_name";
+pub const OI_LLM_INVOCATION_PARAMETERS: &str = "llm.invocation_parameters";
+pub const OI_TOKEN_COUNT_PROMPT: &str = "llm.token_count.prompt";
+pub const OI_TOKEN_COUNT_COMPLETION: &str = "llm.token_count.completion";
+pub const OI_TOKEN_COUNT_TOTAL: &str = "llm.token_count.total";
+pub const OI_TOKEN_COUNT_CACHE_READ: &str = "llm.token_count.prompt_details.cache_read";
+pub const OI_TOKEN_COUNT_CACHE_WRITE: &str = "llm.token_count.prompt_details.cache_write";
+pub const OI_TOKEN_COUNT_REASONING: &str = "llm.token_count.completion_details.reasoning";
+pub const OI_INPUT_VALUE: &str = "input.value";
+pub const OI_INPUT_MIME_TYPE: &str = "input.mime_type";
+pub const OI_OUTPUT_VALUE: &str = "output.value";
+pub const OI_OUTPUT_MIME_TYPE: &str = "output.mime_type";
+/// Prefixes of the flattened message lists: `llm.input_messages.<i>.message.role`, `.message.content`.
+pub const OI_INPUT_MESSAGES: &str = "llm.input_messages";
+pub const OI_OUTPUT_MESSAGES: &str = "llm.output_messages";
+
+// Attribution (values from request headers named in the configuration).
+pub const USER_ID: &str = "user.id";
+pub const SESSION_ID: &str = "session.id";
 
 // OpenAI refinements (semconv `openai.md`).
 pub const OPENAI_API_TYPE: &str = "openai.api.type";
@@ -62,6 +90,10 @@ pub const LLM_RESPONSE_TIME_PER_OUTPUT_TOKEN: &str = "llm.response.time_per_outp
 /// `true` when the filter added `stream_options.include_usage` to the request (and removed the extra usage chunk
 /// from what the client received).
 pub const LLM_USAGE_INJECTED: &str = "llm.usage.injected";
+/// Prefix of the per-detector redaction counts: `llm.redactions.email` = 2 (counts only, never values).
+pub const LLM_REDACTIONS: &str = "llm.redactions";
+/// Marker appended to content cut at `capture.max_content_bytes`.
+pub const TRUNCATION_MARKER: &str = "…[truncated]";
 /// Provider's total token figure when it reports one.
 pub const LLM_USAGE_TOTAL_TOKENS: &str = "llm.usage.total_tokens";
 /// Bytes of the request or response body the filter did not inspect because they were over the configured cap.

@@ -20,6 +20,59 @@ pub struct Config {
     pub default_provider: String,
     /// Per host or path: which API a route speaks and who serves it, when the path alone does not say.
     pub provider_overrides: Vec<ProviderOverride>,
+    pub capture: CaptureConfig,
+    /// Request headers whose values become span attributes (`user.id`, `session.id`, ...), in order.
+    pub attribution_headers: Vec<(String, String)>,
+    pub semconv: Semconv,
+    /// Also emit OpenInference attributes (Arize Phoenix) on every span.
+    pub openinference: bool,
+    /// Also emit the `gen_ai.*` attributes (on unless only OpenInference is wanted).
+    pub gen_ai: bool,
+    /// Extra resource attributes (e.g. `deployment.environment`).
+    pub resource_attributes: Vec<(String, String)>,
+    /// Add a `traceparent` for the LLM span to the upstream request, so a tracing upstream joins the trace.
+    pub inject_traceparent: bool,
+}
+
+/// Which GenAI semantic conventions the attribute names follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Semconv {
+    /// v1.41, the last released set with GenAI (the default).
+    V1_41,
+    /// semantic-conventions-genai `main` after v1.41 (`cache_write`, `gen_ai.usage.cost.*`, `"error"` finish reasons).
+    Latest,
+}
+
+/// Content capture policy: a default mode, refined per host, path or feature.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaptureConfig {
+    pub content: crate::content::CaptureMode,
+    /// Largest content attribute, in bytes after redaction; longer values are cut with a visible marker.
+    pub max_content_bytes: usize,
+    pub rules: Vec<CaptureRule>,
+}
+
+/// Applies when every given matcher matches; the first match wins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaptureRule {
+    pub host: Option<String>,
+    pub path_prefix: Option<String>,
+    /// Value of the `app.feature` attribution header.
+    pub feature: Option<String>,
+    pub content: crate::content::CaptureMode,
+}
+
+impl CaptureConfig {
+    pub fn mode_for(&self, host: Option<&str>, path: &str, feature: Option<&str>) -> crate::content::CaptureMode {
+        let matches = |r: &&CaptureRule| {
+            r.host
+                .as_deref()
+                .is_none_or(|h| host.is_some_and(|got| h.eq_ignore_ascii_case(got)))
+                && r.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+                && r.feature.as_deref().is_none_or(|f| feature == Some(f))
+        };
+        self.rules.iter().find(matches).map_or(self.content, |r| r.content)
+    }
 }
 
 /// One `provider_overrides` entry: applies when every given matcher matches; the first match wins.
@@ -134,6 +187,119 @@ struct RawConfig {
     default_provider: String,
     #[serde(default)]
     provider_overrides: Vec<RawProviderOverride>,
+    #[serde(default)]
+    capture: RawCapture,
+    #[serde(default)]
+    attribution: RawAttribution,
+    #[serde(default)]
+    semconv: RawSemconv,
+    #[serde(default = "default_dialects")]
+    dialects: Vec<Dialect>,
+    #[serde(default)]
+    resource_attributes: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    trace_context: RawTraceContext,
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq)]
+enum RawSemconv {
+    #[default]
+    #[serde(rename = "v1.41")]
+    V1_41,
+    #[serde(rename = "latest")]
+    Latest,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum Dialect {
+    GenAi,
+    Openinference,
+}
+
+fn default_dialects() -> Vec<Dialect> {
+    vec![Dialect::GenAi]
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawTraceContext {
+    inject_traceparent: bool,
+}
+
+#[derive(Deserialize, Clone, Copy, Default)]
+#[serde(rename_all = "snake_case")]
+enum RawCaptureMode {
+    #[default]
+    Off,
+    Metadata,
+    Full,
+}
+
+impl From<RawCaptureMode> for crate::content::CaptureMode {
+    fn from(m: RawCaptureMode) -> Self {
+        match m {
+            RawCaptureMode::Off => crate::content::CaptureMode::Off,
+            RawCaptureMode::Metadata => crate::content::CaptureMode::Metadata,
+            RawCaptureMode::Full => crate::content::CaptureMode::Full,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawCapture {
+    content: RawCaptureMode,
+    max_content_bytes: usize,
+    rules: Vec<RawCaptureRule>,
+}
+
+impl Default for RawCapture {
+    fn default() -> Self {
+        RawCapture {
+            content: RawCaptureMode::Off,
+            max_content_bytes: 16 << 10,
+            rules: Vec::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCaptureRule {
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    path_prefix: Option<String>,
+    #[serde(default)]
+    feature: Option<String>,
+    content: RawCaptureMode,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawAttribution {
+    headers: std::collections::BTreeMap<String, String>,
+}
+
+/// Attribute ← request header, unless the configuration says otherwise.
+const DEFAULT_ATTRIBUTION_HEADERS: [(&str, &str); 5] = [
+    ("user.id", "x-user-id"),
+    ("session.id", "x-session-id"),
+    ("app.feature", "x-feature"),
+    ("app.prompt.version", "x-prompt-version"),
+    ("app.user.tier", "x-user-tier"),
+];
+
+impl Default for RawAttribution {
+    fn default() -> Self {
+        RawAttribution {
+            headers: DEFAULT_ATTRIBUTION_HEADERS
+                .iter()
+                .map(|(a, h)| (a.to_string(), h.to_string()))
+                .collect(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -411,6 +577,66 @@ impl RawConfig {
                 provider: o.provider,
             });
         }
+        check_range(
+            "capture.max_content_bytes",
+            self.capture.max_content_bytes as u64,
+            64,
+            1 << 24,
+        )?;
+        let mut rules = Vec::new();
+        for (i, r) in self.capture.rules.into_iter().enumerate() {
+            if r.host.is_none() && r.path_prefix.is_none() && r.feature.is_none() {
+                return Err(invalid(
+                    &format!("capture.rules[{i}]"),
+                    "needs `host`, `path_prefix` or `feature` to match on",
+                ));
+            }
+            rules.push(CaptureRule {
+                host: r.host,
+                path_prefix: r.path_prefix,
+                feature: r.feature,
+                content: r.content.into(),
+            });
+        }
+        let capture = CaptureConfig {
+            content: self.capture.content.into(),
+            max_content_bytes: self.capture.max_content_bytes,
+            rules,
+        };
+        for (attribute, header) in &self.attribution.headers {
+            if header.trim().is_empty() || header.starts_with(':') {
+                return Err(invalid(
+                    &format!("attribution.headers.{attribute}"),
+                    "must name a regular request header",
+                ));
+            }
+        }
+        for header in [
+            "authorization",
+            "x-api-key",
+            "api-key",
+            "x-goog-api-key",
+            "cookie",
+            "proxy-authorization",
+        ] {
+            if self
+                .attribution
+                .headers
+                .values()
+                .any(|h| h.eq_ignore_ascii_case(header))
+            {
+                return Err(invalid(
+                    "attribution.headers",
+                    format!("`{header}` carries credentials and is never exported"),
+                ));
+            }
+        }
+        if self.dialects.is_empty() {
+            return Err(invalid(
+                "dialects",
+                "must name at least one of `gen_ai`, `openinference`",
+            ));
+        }
         let l = self.limits;
         check_range(
             "limits.max_request_body_bytes",
@@ -459,6 +685,21 @@ impl RawConfig {
             inject_stream_usage: self.inject_stream_usage,
             default_provider: self.default_provider,
             provider_overrides,
+            capture,
+            attribution_headers: self
+                .attribution
+                .headers
+                .into_iter()
+                .map(|(attribute, header)| (attribute, header.to_ascii_lowercase()))
+                .collect(),
+            semconv: match self.semconv {
+                RawSemconv::V1_41 => Semconv::V1_41,
+                RawSemconv::Latest => Semconv::Latest,
+            },
+            openinference: self.dialects.contains(&Dialect::Openinference),
+            gen_ai: self.dialects.contains(&Dialect::GenAi),
+            resource_attributes: self.resource_attributes.into_iter().collect(),
+            inject_traceparent: self.trace_context.inject_traceparent,
         })
     }
 }
@@ -606,6 +847,47 @@ mod tests {
             err(r#"{"exporter":{"cluster":"c","retry":{"initial_backoff_ms":100,"max_backoff_ms":50}}}"#)
                 .contains("`exporter.retry.max_backoff_ms`")
         );
+    }
+
+    #[test]
+    fn capture_attribution_and_dialects() {
+        use crate::content::CaptureMode;
+        let c = Config::from_json(
+            br#"{"exporter":{"cluster":"c"},"capture":{"content":"metadata","rules":[
+                {"feature":"support-bot","content":"full"},{"host":"api.anthropic.com","content":"off"}]},
+               "attribution":{"headers":{"user.id":"X-Customer"}},"dialects":["gen_ai","openinference"],"semconv":"latest"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.capture.mode_for(Some("api.openai.com"), "/v1/chat/completions", None),
+            CaptureMode::Metadata
+        );
+        assert_eq!(
+            c.capture.mode_for(Some("api.openai.com"), "/x", Some("support-bot")),
+            CaptureMode::Full
+        );
+        assert_eq!(
+            c.capture.mode_for(Some("API.anthropic.com"), "/v1/messages", None),
+            CaptureMode::Off
+        );
+        assert_eq!(
+            c.attribution_headers,
+            vec![("user.id".to_string(), "x-customer".to_string())]
+        );
+        assert!(c.openinference && c.gen_ai);
+        assert_eq!(c.semconv, Semconv::Latest);
+        let d = Config::from_json(br#"{"exporter":{"cluster":"c"}}"#).unwrap();
+        assert_eq!(d.capture.content, CaptureMode::Off);
+        assert_eq!(d.capture.max_content_bytes, 16384);
+        assert_eq!(d.attribution_headers.len(), 5);
+        assert!(d.gen_ai && !d.openinference && !d.inject_traceparent);
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"attribution":{"headers":{"user.id":"Authorization"}}}"#)
+                .contains("`authorization` carries credentials")
+        );
+        assert!(err(r#"{"exporter":{"cluster":"c"},"capture":{"content":"all"}}"#)
+            .contains("`capture.content`: unknown variant `all`"));
+        assert!(err(r#"{"exporter":{"cluster":"c"},"dialects":[]}"#).contains("`dialects`"));
     }
 
     #[test]

@@ -4,12 +4,13 @@
 //! host, never pauses traffic and never alters forwarded bytes. Memory is bounded by the configured limits.
 
 use crate::config::Config;
+use crate::content::{input_content, CaptureMode, OutputContent};
 use crate::content_encoding::{BodyDecoder, DecodeError};
 use crate::event_stream::EventStreamDecoder;
 use crate::json_array::JsonArraySplitter;
 use crate::observation::Observation;
 use crate::provider::{Api, ApiDecoder, Detected};
-use crate::span::{build_span, SpanRecord};
+use crate::span::{build_span, SpanOptions, SpanRecord};
 use crate::sse::SseDecoder;
 use crate::stream_usage::{inject_include_usage, UsageChunkStripper};
 
@@ -27,6 +28,8 @@ pub struct RequestHead<'a> {
     pub scheme: Option<&'a str>,
     pub traceparent: Option<&'a str>,
     pub tracestate: Option<&'a str>,
+    /// Attribution values read from the configured request headers: (attribute, value).
+    pub attribution: &'a [(String, String)],
 }
 
 /// Response headers the exchange needs.
@@ -191,6 +194,19 @@ impl Exchange {
         };
         obs.request.model = detected.path_model;
         obs.request.stream = detected.path_streams;
+        obs.attribution = head.attribution.to_vec();
+        let feature = head
+            .attribution
+            .iter()
+            .find(|(k, _)| k == "app.feature")
+            .map(|(_, v)| v.as_str());
+        obs.capture = config
+            .capture
+            .mode_for(obs.server_address.as_deref(), head.path, feature);
+        if obs.capture != CaptureMode::Off {
+            // Keep a little more than will be exported, so redaction sees whole secrets at the cut.
+            obs.output = Some(OutputContent::new(config.capture.max_content_bytes + 4096));
+        }
         Some(Exchange {
             api,
             decoder: api.decoder(detected.path_streams),
@@ -214,6 +230,17 @@ impl Exchange {
 
     pub fn trace(&self) -> &TraceContext {
         &self.trace
+    }
+
+    /// W3C `traceparent` naming the LLM span, for the upstream request.
+    pub fn traceparent(&self) -> String {
+        use crate::trace_context::to_hex;
+        format!(
+            "00-{}-{}-{:02x}",
+            to_hex(&self.trace.trace_id),
+            to_hex(&self.span_id),
+            self.trace.flags
+        )
     }
 
     /// Copies request body bytes up to the cap; the request is parsed once complete.
@@ -268,6 +295,9 @@ impl Exchange {
         }
         self.request_parsed = true;
         self.decoder.on_request(&self.request_body, &mut self.obs);
+        if self.obs.capture != CaptureMode::Off {
+            self.obs.input = Some(input_content(self.api, &self.request_body));
+        }
         self.request_body = Vec::new();
     }
 
@@ -362,7 +392,7 @@ impl Exchange {
 
     /// Finishes the span. When the response never ended, the exchange was cut: the span ends now, is marked
     /// partial, and carries `cut_reason` (Envoy's response code details, e.g. `downstream_remote_disconnect`).
-    pub fn finish(mut self, now: Clock, cut_reason: Option<&str>) -> SpanRecord {
+    pub fn finish(mut self, now: Clock, cut_reason: Option<&str>, options: &SpanOptions<'_>) -> SpanRecord {
         self.on_request_end();
         let end_ns = self.obs.timing.end_ns.unwrap_or(now.mono_ns);
         self.drain_response(end_ns);
@@ -382,7 +412,7 @@ impl Exchange {
                 }
             }
         }
-        build_span(&self.obs, &self.trace, self.span_id, self.start_unix_ns)
+        build_span(&self.obs, &self.trace, self.span_id, self.start_unix_ns, options)
     }
 
     fn note_unreadable(&mut self, e: &DecodeError) {
@@ -483,7 +513,7 @@ data: [DONE]\n\n";
             x.on_response_body(&cfg, c, i + 1 == chunks.len(), at(150 + 10 * i as u64));
         }
         assert!(x.response_ended());
-        x.finish(at(999), None)
+        x.finish(at(999), None, &SpanOptions::default())
     }
 
     #[test]
@@ -541,7 +571,7 @@ data: [DONE]\n\n";
         };
         x.on_response_headers(&cfg, &sse, false, at(10));
         x.on_response_body(&cfg, &STREAM[..250], false, at(20));
-        let s = x.finish(at(30), Some("downstream_remote_disconnect"));
+        let s = x.finish(at(30), Some("downstream_remote_disconnect"), &SpanOptions::default());
         assert_eq!(attr(&s, "llm.partial"), Some(&AttrValue::Bool(true)));
         assert_eq!(attr(&s, "error.type"), Some(&AttrValue::Str("stream_cut".into())));
         assert_eq!(s.status_message, "downstream_remote_disconnect");
@@ -558,7 +588,11 @@ data: [DONE]\n\n";
         let mut ids = IdGenerator::from_seed([3; 32]);
         assert!(Exchange::start(&cfg, &head("/v1/models"), at(0), &mut ids).is_none());
         let x = Exchange::start(&cfg, &head("/v1/chat/completions"), at(0), &mut ids).unwrap();
-        let s = x.finish(at(5), Some("upstream_reset_before_response_started"));
+        let s = x.finish(
+            at(5),
+            Some("upstream_reset_before_response_started"),
+            &SpanOptions::default(),
+        );
         assert_eq!(attr(&s, "error.type"), Some(&AttrValue::Str("no_response".into())));
         assert_eq!(s.status, StatusCode::Error);
     }
@@ -586,7 +620,7 @@ data: [DONE]\n\n";
         };
         x.on_response_headers(&cfg, &h, false, at(10));
         x.on_response_body(&cfg, b"\x28\xb5\x2f\xfd", true, at(20));
-        let s = x.finish(at(30), None);
+        let s = x.finish(at(30), None, &SpanOptions::default());
         assert_eq!(
             attr(&s, "llm.response.unreadable"),
             Some(&AttrValue::Str("unsupported content-encoding `zstd`".into()))
@@ -624,7 +658,7 @@ data: [DONE]\n\n";
         let text = String::from_utf8(forwarded).unwrap();
         assert!(!text.contains("\"usage\":{"), "usage chunk removed: {text}");
         assert!(text.contains("Hello") && text.ends_with("data: [DONE]\n\n"));
-        let s = x.finish(at(20), None);
+        let s = x.finish(at(20), None, &SpanOptions::default());
         assert_eq!(attr(&s, "gen_ai.usage.input_tokens"), Some(&AttrValue::Int(8)));
         assert_eq!(attr(&s, "llm.usage.injected"), Some(&AttrValue::Bool(true)));
     }
@@ -649,7 +683,7 @@ data: [DONE]\n\n";
             .collect::<String>()
             .into_bytes();
         x.on_response_body(&cfg, &without_usage, true, at(10));
-        let s = x.finish(at(20), None);
+        let s = x.finish(at(20), None, &SpanOptions::default());
         assert_eq!(attr(&s, "gen_ai.usage.output_tokens"), Some(&AttrValue::Int(1)));
         assert_eq!(attr(&s, "llm.usage.source"), Some(&AttrValue::Str("estimated".into())));
         assert_eq!(attr(&s, "gen_ai.usage.input_tokens"), None);

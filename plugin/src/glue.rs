@@ -9,7 +9,7 @@ use crate::export::{classify_grpc, classify_http, ExportOutcome, ExportPolicy, E
 use crate::metrics;
 use crate::otlp::{encode_span, rejected_spans, ExportEnvelope};
 use crate::provider::Api;
-use crate::span::AttrValue;
+use crate::span::{AttrValue, SpanOptions};
 use crate::trace_context::IdGenerator;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -144,7 +144,14 @@ impl Worker {
             u64::from(exchange.observation().unreadable.is_some()),
         );
         Stats::add(self.stats.oversized_events, exchange.oversized_events);
-        let span = exchange.finish(self.clock(), cut_reason);
+        let options = SpanOptions {
+            semconv: self.config.semconv,
+            gen_ai: self.config.gen_ai,
+            openinference: self.config.openinference,
+            max_content_bytes: self.config.capture.max_content_bytes,
+            redactor: None,
+        };
+        let span = exchange.finish(self.clock(), cut_reason, &options);
         Stats::add(self.stats.spans_created, 1);
         let queued = self.queue.borrow_mut().push(encode_span(&span));
         if !queued && self.stats.dropped_queue_full.is_none() {
@@ -243,6 +250,40 @@ impl Worker {
     }
 }
 
+/// The exported resource: service identity, the proxy's node identity where Envoy exposes it (Istio puts the
+/// workload's name and namespace in the node metadata), then the configured extras.
+fn resource_attributes(config: &Config) -> Vec<(&str, AttrValue)> {
+    let property = |path: Vec<&str>| {
+        hostcalls::get_property(path)
+            .ok()
+            .flatten()
+            .and_then(|b| String::from_utf8(b).ok())
+            .filter(|s| !s.is_empty())
+    };
+    let mut attributes = vec![
+        (attr::SERVICE_NAME, AttrValue::Str(config.service_name.clone())),
+        (attr::SERVICE_VERSION, AttrValue::Str(crate::VERSION.to_string())),
+    ];
+    let node = [
+        ("service.instance.id", vec!["xds", "node", "id"]),
+        ("host.name", vec!["xds", "node", "id"]),
+        ("k8s.pod.name", vec!["xds", "node", "metadata", "NAME"]),
+        ("k8s.namespace.name", vec!["xds", "node", "metadata", "NAMESPACE"]),
+        ("k8s.workload.name", vec!["xds", "node", "metadata", "WORKLOAD_NAME"]),
+        ("k8s.cluster.name", vec!["xds", "node", "metadata", "CLUSTER_ID"]),
+    ];
+    for (key, path) in node {
+        if let Some(value) = property(path) {
+            attributes.push((key, AttrValue::Str(value)));
+        }
+    }
+    for (key, value) in &config.resource_attributes {
+        attributes.retain(|(k, _)| k != key);
+        attributes.push((key.as_str(), AttrValue::Str(value.clone())));
+    }
+    attributes
+}
+
 #[derive(Default)]
 struct Root {
     worker: Option<Rc<Worker>>,
@@ -257,10 +298,7 @@ impl Root {
         let mut ids = IdGenerator::from_seed(seed);
         let flush_queue = hostcalls::register_shared_queue(&format!("llm_trace.flush.{:016x}", ids.next_u64())).ok();
         let envelope = ExportEnvelope::new(
-            &[
-                (attr::SERVICE_NAME, AttrValue::Str(config.service_name.clone())),
-                (attr::SERVICE_VERSION, AttrValue::Str(crate::VERSION.to_string())),
-            ],
+            &resource_attributes(&config),
             crate::SCOPE_NAME,
             crate::VERSION,
             attr::SCHEMA_URL_V1_41,
@@ -449,7 +487,15 @@ impl HttpContext for Stream {
         let scheme = request_header(":scheme");
         let traceparent = request_header("traceparent");
         let tracestate = request_header("tracestate");
+        let attribution: Vec<(String, String)> = worker
+            .config
+            .attribution_headers
+            .iter()
+            .filter_map(|(attribute, header)| request_header(header).map(|v| (attribute.clone(), v)))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
         let head = RequestHead {
+            attribution: &attribution,
             method: &method,
             path: &path,
             authority: authority.as_deref(),
@@ -462,6 +508,10 @@ impl HttpContext for Stream {
             return Action::Continue;
         };
         Stats::add(worker.stats.requests, 1);
+        if worker.config.inject_traceparent {
+            let traceparent = exchange.traceparent();
+            let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, "traceparent", Some(&traceparent));
+        }
         if end_of_stream {
             exchange.on_request_end();
             return Action::Continue;

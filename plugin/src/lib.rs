@@ -8,6 +8,7 @@
 
 pub mod attributes;
 pub mod config;
+pub mod content;
 pub mod content_encoding;
 pub mod event_stream;
 pub mod exchange;

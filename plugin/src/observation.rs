@@ -94,6 +94,8 @@ pub struct Timing {
     pub end_ns: Option<u64>,
 }
 
+use crate::content::{InputContent, OutputContent};
+
 /// Everything known about one LLM call.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Observation {
@@ -118,6 +120,14 @@ pub struct Observation {
     pub unreadable: Option<String>,
     /// The filter asked the provider for stream usage on the client's behalf.
     pub usage_injected: bool,
+    /// Attribution values read from request headers: (attribute name, value).
+    pub attribution: Vec<(String, String)>,
+    /// Content capture mode decided for this call.
+    pub capture: crate::content::CaptureMode,
+    /// Captured prompt content (only when content capture is on).
+    pub input: Option<InputContent>,
+    /// Captured answer, accumulated as it streams (only when content capture is on).
+    pub output: Option<OutputContent>,
 }
 
 impl Observation {
@@ -128,6 +138,32 @@ impl Observation {
         }
         self.timing.last_token_ns = Some(now_ns);
         self.response.output_chunks += 1;
+    }
+
+    /// Keeps generated text of choice `index` when content capture is on.
+    pub fn capture_text(&mut self, index: usize, text: &str) {
+        if let Some(o) = &mut self.output {
+            o.push_text(index, text);
+        }
+    }
+
+    pub fn capture_reasoning(&mut self, index: usize, text: &str) {
+        if let Some(o) = &mut self.output {
+            o.push_reasoning(index, text);
+        }
+    }
+
+    pub fn capture_tool_call(
+        &mut self,
+        index: usize,
+        call: usize,
+        id: Option<&str>,
+        name: Option<&str>,
+        arguments: &str,
+    ) {
+        if let Some(o) = &mut self.output {
+            o.push_tool_call(index, call, id, name, arguments);
+        }
     }
 
     /// Output tokens when the provider reported none: one per content message for streams, else about four

@@ -102,9 +102,30 @@ struct ContentBlock<'a> {
     name: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     partial_json: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    input: Option<serde_json::Value>,
 }
 
 impl ContentBlock<'_> {
+    /// Keeps a whole block's content (non-streamed messages, and tool_use blocks opening in a stream).
+    fn capture(&self, block_index: usize, obs: &mut Observation) {
+        match self.kind.as_deref() {
+            Some("text") => obs.capture_text(0, self.text.as_deref().unwrap_or_default()),
+            Some("thinking") => obs.capture_reasoning(0, self.thinking.as_deref().unwrap_or_default()),
+            Some("tool_use") => {
+                let input = self
+                    .input
+                    .as_ref()
+                    .filter(|i| i.as_object().is_some_and(|o| !o.is_empty()));
+                let arguments = input.map(|i| i.to_string()).unwrap_or_default();
+                obs.capture_tool_call(0, block_index, self.id.as_deref(), self.name.as_deref(), &arguments);
+            }
+            _ => {}
+        }
+    }
+
     fn chars(&self) -> u64 {
         [&self.text, &self.thinking, &self.name, &self.partial_json]
             .iter()
@@ -128,6 +149,8 @@ struct StreamEvent<'a> {
     usage: Option<RawUsage>,
     #[serde(default)]
     error: Option<ApiError>,
+    #[serde(default)]
+    index: Option<usize>,
     /// Bedrock `InvokeModelWithResponseStream` appends its own figures to the last event.
     #[serde(default, rename = "amazon-bedrock-invocationMetrics")]
     bedrock_metrics: Option<super::bedrock::InvocationMetrics>,
@@ -168,6 +191,9 @@ impl AnthropicDecoder {
             obs.usage = self.raw.to_usage();
         }
         obs.response.output_chars += m.content.iter().flatten().map(ContentBlock::chars).sum::<u64>();
+        for (i, block) in m.content.iter().flatten().enumerate() {
+            block.capture(i, obs);
+        }
         if m.kind.as_deref() == Some("error") {
             if let Some(e) = m.error {
                 obs.error = Some(e.into_info());
@@ -191,12 +217,22 @@ impl AnthropicDecoder {
                 if let Some(block) = event.content_block.filter(|b| b.kind.as_deref() == Some("tool_use")) {
                     obs.response.output_chars += block.chars();
                     obs.mark_first_token(now_ns);
+                    block.capture(event.index.unwrap_or(0), obs);
                 }
             }
             "content_block_delta" => {
                 if let Some(d) = event.delta {
                     let text = |f: &Option<Cow<'_, str>>| f.as_deref().map_or(0, |s| s.chars().count() as u64);
                     let chars = text(&d.text) + text(&d.thinking) + text(&d.partial_json);
+                    if let Some(t) = d.text.as_deref() {
+                        obs.capture_text(0, t);
+                    }
+                    if let Some(t) = d.thinking.as_deref() {
+                        obs.capture_reasoning(0, t);
+                    }
+                    if let Some(json) = d.partial_json.as_deref() {
+                        obs.capture_tool_call(0, event.index.unwrap_or(0), None, None, json);
+                    }
                     if chars > 0 {
                         obs.response.output_chars += chars;
                         if d.kind.as_deref() == Some("thinking_delta") {

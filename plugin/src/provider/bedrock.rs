@@ -87,6 +87,8 @@ struct ConverseMessage<'a> {
     start: Option<BlockStart<'a>>,
     #[serde(default)]
     message: Option<String>,
+    #[serde(default)]
+    content_block_index: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -120,9 +122,38 @@ struct BlockStart<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ToolUseStart<'a> {
     #[serde(borrow, default)]
     name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tool_use_id: Option<Cow<'a, str>>,
+}
+
+impl BlockDelta<'_> {
+    /// Keeps a streamed delta (or a whole block of a non-streamed answer) when content capture is on.
+    fn capture(&self, block_index: usize, obs: &mut Observation) {
+        if let Some(t) = self.text.as_deref() {
+            obs.capture_text(0, t);
+        }
+        if let Some(r) = self.reasoning_content.as_ref() {
+            let text = r
+                .get("text")
+                .or(r.pointer("/reasoningText/text"))
+                .and_then(serde_json::Value::as_str);
+            obs.capture_reasoning(0, text.unwrap_or_default());
+        }
+        if let Some(t) = &self.tool_use {
+            let name = t.get("name").and_then(serde_json::Value::as_str);
+            let id = t.get("toolUseId").and_then(serde_json::Value::as_str);
+            let args = match t.get("input") {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            obs.capture_tool_call(0, block_index, id, name, &args);
+        }
+    }
 }
 
 fn text_len(s: &Option<Cow<'_, str>>) -> u64 {
@@ -165,6 +196,7 @@ impl ApiDecoder for ConverseDecoder {
             b"contentBlockDelta" => {
                 if let Some(d) = &m.delta {
                     obs.response.output_chars += text_len(&d.text);
+                    d.capture(m.content_block_index.unwrap_or(0), obs);
                     if d.reasoning_content.is_some() {
                         obs.mark_reasoning(now_ns);
                     } else if d.text.as_deref().is_some_and(|t| !t.is_empty()) || d.tool_use.is_some() {
@@ -173,14 +205,11 @@ impl ApiDecoder for ConverseDecoder {
                 }
             }
             b"contentBlockStart" => {
-                if let Some(name) = m
-                    .start
-                    .as_ref()
-                    .and_then(|s| s.tool_use.as_ref())
-                    .map(|t| text_len(&t.name))
-                {
-                    obs.response.output_chars += name;
+                if let Some(tool) = m.start.as_ref().and_then(|s| s.tool_use.as_ref()) {
+                    obs.response.output_chars += text_len(&tool.name);
                     obs.mark_first_token(now_ns);
+                    let call = m.content_block_index.unwrap_or(0);
+                    obs.capture_tool_call(0, call, tool.tool_use_id.as_deref(), tool.name.as_deref(), "");
                 }
             }
             b"messageStop" => {
@@ -212,6 +241,9 @@ impl ApiDecoder for ConverseDecoder {
         }
         let blocks = m.output.and_then(|o| o.message).and_then(|msg| msg.content);
         obs.response.output_chars += blocks.iter().flatten().map(|b| text_len(&b.text)).sum::<u64>();
+        for (i, block) in blocks.iter().flatten().enumerate() {
+            block.capture(i, obs);
+        }
         if obs.http_status.is_some_and(|s| s >= 400) {
             if let Ok(e) = serde_json::from_slice::<BedrockError>(body) {
                 obs.error = Some(exception(e.kind.as_deref().unwrap_or("_OTHER"), e.message));

@@ -88,7 +88,7 @@ struct Part<'a> {
     #[serde(default)]
     thought: Option<bool>,
     #[serde(default)]
-    function_call: Option<IgnoredAny>,
+    function_call: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -164,10 +164,18 @@ fn apply(r: GenerateResponse<'_>, now_ns: u64, obs: &mut Observation) {
     for (position, c) in r.candidates.into_iter().flatten().enumerate() {
         for part in c.content.iter().flat_map(|c| c.parts.iter().flatten()) {
             let chars = part.text.as_deref().map_or(0, |t| t.chars().count() as u64);
+            let index = c.index.unwrap_or(position);
             if part.thought == Some(true) && chars > 0 {
                 obs.mark_reasoning(now_ns);
+                obs.capture_reasoning(index, part.text.as_deref().unwrap_or_default());
             } else if chars > 0 || part.function_call.is_some() {
                 obs.mark_first_token(now_ns);
+                obs.capture_text(index, part.text.as_deref().unwrap_or_default());
+            }
+            if let Some(call) = &part.function_call {
+                let name = call.get("name").and_then(serde_json::Value::as_str);
+                let args = call.get("args").map(|a| a.to_string()).unwrap_or_default();
+                obs.capture_tool_call(index, 0, None, name, &args);
             }
             obs.response.output_chars += chars;
         }

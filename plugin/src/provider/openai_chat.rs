@@ -127,6 +127,10 @@ enum Content<'a> {
 
 #[derive(Deserialize)]
 struct ToolCall<'a> {
+    #[serde(default)]
+    index: Option<usize>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     function: Option<FunctionCall<'a>>,
 }
@@ -216,8 +220,12 @@ impl OpenAiChatDecoder {
             if let Some(delta) = &choice.delta {
                 generated += delta.generated_chars();
                 reasoning |= delta.has_reasoning();
+                delta.capture(index, obs);
             }
-            generated += choice.text.as_deref().map_or(0, |t| t.chars().count() as u64);
+            if let Some(text) = choice.text.as_deref() {
+                generated += text.chars().count() as u64;
+                obs.capture_text(index, text);
+            }
             if let Some(reason) = choice.finish_reason.as_deref().filter(|r| !r.is_empty()) {
                 obs.response.set_finish_reason(index, reason);
                 obs.response_complete = true;
@@ -234,6 +242,31 @@ impl OpenAiChatDecoder {
 }
 
 impl Delta<'_> {
+    fn capture(&self, index: usize, obs: &mut Observation) {
+        if obs.output.is_none() {
+            return;
+        }
+        if let Some(Content::Text(t)) = &self.content {
+            obs.capture_text(index, t);
+        }
+        for r in [&self.reasoning_content, &self.reasoning].into_iter().flatten() {
+            obs.capture_reasoning(index, r);
+        }
+        if let Some(r) = &self.refusal {
+            obs.capture_text(index, r);
+        }
+        for (position, call) in self.tool_calls.iter().flatten().enumerate() {
+            let f = call.function.as_ref();
+            obs.capture_tool_call(
+                index,
+                call.index.unwrap_or(position),
+                call.id.as_deref(),
+                f.and_then(|f| f.name.as_deref()),
+                f.and_then(|f| f.arguments.as_deref()).unwrap_or_default(),
+            );
+        }
+    }
+
     fn has_reasoning(&self) -> bool {
         let some = |s: &Option<Cow<'_, str>>| s.as_deref().is_some_and(|s| !s.is_empty());
         some(&self.reasoning_content) || some(&self.reasoning)

@@ -4,7 +4,6 @@
 
 use super::{ApiDecoder, ApiError};
 use crate::observation::{ErrorInfo, Observation, Usage};
-use serde::de::IgnoredAny;
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -50,10 +49,18 @@ struct Response<'a> {
 
 #[derive(Deserialize)]
 struct OutputItem {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
     #[serde(default)]
-    content: Option<Vec<IgnoredAny>>,
+    content: Option<Vec<serde_json::Value>>,
     #[serde(default)]
     arguments: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    call_id: Option<String>,
+    #[serde(default)]
+    summary: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -107,6 +114,10 @@ struct StreamEvent<'a> {
     message: Option<String>,
     #[serde(default)]
     error: Option<ApiError>,
+    #[serde(default)]
+    output_index: Option<usize>,
+    #[serde(default)]
+    item: Option<OutputItem>,
 }
 
 fn non_empty(value: &Option<Cow<'_, str>>) -> Option<String> {
@@ -151,9 +162,35 @@ fn apply(r: Response<'_>, obs: &mut Observation) {
         obs.response.set_finish_reason(0, status);
         obs.response_complete = true;
     }
-    for item in r.output.iter().flatten() {
+    // The terminal event repeats the whole output; capture it only if the stream's deltas were not captured.
+    let captured_already = obs.output.as_ref().is_some_and(|o| !o.choices.is_empty());
+    for (i, item) in r.output.iter().flatten().enumerate() {
         obs.response.output_chars += item.arguments.as_ref().map_or(0, |a| a.chars().count() as u64);
-        obs.response.output_chars += item.content.as_ref().map_or(0, |c| c.len() as u64);
+        if captured_already {
+            continue;
+        }
+        let text_of = |v: &serde_json::Value| v.get("text").and_then(serde_json::Value::as_str).map(str::to_string);
+        match item.kind.as_deref() {
+            Some("message") => {
+                for t in item.content.iter().flatten().filter_map(text_of) {
+                    obs.response.output_chars += t.chars().count() as u64;
+                    obs.capture_text(0, &t);
+                }
+            }
+            Some("reasoning") => {
+                for t in item.summary.iter().flatten().filter_map(text_of) {
+                    obs.capture_reasoning(0, &t);
+                }
+            }
+            Some("function_call") => obs.capture_tool_call(
+                0,
+                i,
+                item.call_id.as_deref(),
+                item.name.as_deref(),
+                item.arguments.as_deref().unwrap_or_default(),
+            ),
+            _ => {}
+        }
     }
 }
 
@@ -203,12 +240,28 @@ impl ApiDecoder for ResponsesDecoder {
                 });
             }
             k if has_delta && k.starts_with("response.reasoning") => {
-                obs.response.output_chars += e.delta.as_deref().map_or(0, |d| d.chars().count() as u64);
+                let delta = e.delta.as_deref().unwrap_or_default();
+                obs.response.output_chars += delta.chars().count() as u64;
                 obs.mark_reasoning(now_ns);
+                obs.capture_reasoning(0, delta);
             }
             k if has_delta && k.ends_with(".delta") => {
-                obs.response.output_chars += e.delta.as_deref().map_or(0, |d| d.chars().count() as u64);
+                let delta = e.delta.as_deref().unwrap_or_default();
+                obs.response.output_chars += delta.chars().count() as u64;
                 obs.mark_first_token(now_ns);
+                match k {
+                    "response.output_text.delta" | "response.refusal.delta" => obs.capture_text(0, delta),
+                    "response.function_call_arguments.delta" => {
+                        obs.capture_tool_call(0, e.output_index.unwrap_or(0), None, None, delta)
+                    }
+                    _ => {}
+                }
+            }
+            "response.output_item.added" => {
+                if let Some(item) = e.item.filter(|i| i.kind.as_deref() == Some("function_call")) {
+                    let call = e.output_index.unwrap_or(0);
+                    obs.capture_tool_call(0, call, item.call_id.as_deref(), item.name.as_deref(), "");
+                }
             }
             _ => {}
         }
