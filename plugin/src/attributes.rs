@@ -90,6 +90,9 @@ pub const LLM_RESPONSE_TIME_PER_OUTPUT_TOKEN: &str = "llm.response.time_per_outp
 /// `true` when the filter added `stream_options.include_usage` to the request (and removed the extra usage chunk
 /// from what the client received).
 pub const LLM_USAGE_INJECTED: &str = "llm.usage.injected";
+/// The sampling rule that kept the span: `error`, `partial`, `truncated`, `duration`, `ttft`, `cost`, `user`,
+/// `tier`, `feature`, `parent` or `ratio`.
+pub const LLM_SAMPLING_RULE: &str = "llm.sampling.rule";
 /// Prefix of the per-detector redaction counts: `llm.redactions.email` = 2 (counts only, never values).
 pub const LLM_REDACTIONS: &str = "llm.redactions";
 /// Marker appended to content cut at `capture.max_content_bytes`.

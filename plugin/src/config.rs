@@ -32,6 +32,7 @@ pub struct Config {
     pub resource_attributes: Vec<(String, String)>,
     /// Add a `traceparent` for the LLM span to the upstream request, so a tracing upstream joins the trace.
     pub inject_traceparent: bool,
+    pub sampling: crate::sampling::SamplingConfig,
 }
 
 /// Which GenAI semantic conventions the attribute names follow.
@@ -199,6 +200,8 @@ struct RawConfig {
     resource_attributes: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     trace_context: RawTraceContext,
+    #[serde(default)]
+    sampling: crate::sampling::SamplingConfig,
 }
 
 #[derive(Deserialize, Default, Clone, Copy, PartialEq)]
@@ -631,6 +634,9 @@ impl RawConfig {
                 ));
             }
         }
+        self.sampling
+            .validate()
+            .map_err(|(field, problem)| invalid(&field, problem))?;
         if self.dialects.is_empty() {
             return Err(invalid(
                 "dialects",
@@ -700,6 +706,7 @@ impl RawConfig {
             gen_ai: self.dialects.contains(&Dialect::GenAi),
             resource_attributes: self.resource_attributes.into_iter().collect(),
             inject_traceparent: self.trace_context.inject_traceparent,
+            sampling: self.sampling,
         })
     }
 }

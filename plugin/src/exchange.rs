@@ -3,6 +3,7 @@
 //! The glue passes plain values (headers it read, body chunks, host clock readings); the exchange never calls the
 //! host, never pauses traffic and never alters forwarded bytes. Memory is bounded by the configured limits.
 
+use crate::attributes as attr;
 use crate::config::Config;
 use crate::content::{input_content, CaptureMode, OutputContent};
 use crate::content_encoding::{BodyDecoder, DecodeError};
@@ -10,7 +11,7 @@ use crate::event_stream::EventStreamDecoder;
 use crate::json_array::JsonArraySplitter;
 use crate::observation::Observation;
 use crate::provider::{Api, ApiDecoder, Detected};
-use crate::span::{build_span, SpanOptions, SpanRecord};
+use crate::span::{build_span, AttrValue, SpanOptions, SpanRecord};
 use crate::sse::SseDecoder;
 use crate::stream_usage::{inject_include_usage, UsageChunkStripper};
 
@@ -119,6 +120,12 @@ struct ResponseReader {
     /// `None` when the body cannot be decoded; timings are still recorded.
     body: Option<BodyDecoder>,
     framing: Framing,
+}
+
+/// A finished call: its span (unless sampling dropped it) and what was observed, for the metrics.
+pub struct Finished {
+    pub span: Option<SpanRecord>,
+    pub observation: Observation,
 }
 
 pub struct Exchange {
@@ -392,7 +399,13 @@ impl Exchange {
 
     /// Finishes the span. When the response never ended, the exchange was cut: the span ends now, is marked
     /// partial, and carries `cut_reason` (Envoy's response code details, e.g. `downstream_remote_disconnect`).
-    pub fn finish(mut self, now: Clock, cut_reason: Option<&str>, options: &SpanOptions<'_>) -> SpanRecord {
+    pub fn finish(
+        mut self,
+        config: &Config,
+        now: Clock,
+        cut_reason: Option<&str>,
+        options: &SpanOptions<'_>,
+    ) -> Finished {
         self.on_request_end();
         let end_ns = self.obs.timing.end_ns.unwrap_or(now.mono_ns);
         self.drain_response(end_ns);
@@ -412,7 +425,20 @@ impl Exchange {
                 }
             }
         }
-        build_span(&self.obs, &self.trace, self.span_id, self.start_unix_ns, options)
+        let parent_sampled = self.trace.parent_span_id.map(|_| self.trace.flags & 1 == 1);
+        let decision = crate::sampling::decide(&config.sampling, &self.obs, &self.trace.trace_id, parent_sampled, None);
+        let span = decision.keep.then(|| {
+            let mut span = build_span(&self.obs, &self.trace, self.span_id, self.start_unix_ns, options);
+            span.attributes.push((
+                attr::LLM_SAMPLING_RULE.into(),
+                AttrValue::Str(decision.rule.to_string()),
+            ));
+            span
+        });
+        Finished {
+            span,
+            observation: self.obs,
+        }
     }
 
     fn note_unreadable(&mut self, e: &DecodeError) {
@@ -462,7 +488,7 @@ fn split_authority(authority: &str, scheme: Option<&str>) -> (Option<String>, Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::span::{AttrValue, StatusCode};
+    use crate::span::StatusCode;
 
     fn config() -> Config {
         Config::from_json(br#"{"exporter":{"cluster":"otel"}}"#).unwrap()
@@ -513,7 +539,7 @@ data: [DONE]\n\n";
             x.on_response_body(&cfg, c, i + 1 == chunks.len(), at(150 + 10 * i as u64));
         }
         assert!(x.response_ended());
-        x.finish(at(999), None, &SpanOptions::default())
+        x.finish(&cfg, at(999), None, &SpanOptions::default()).span.unwrap()
     }
 
     #[test]
@@ -571,7 +597,15 @@ data: [DONE]\n\n";
         };
         x.on_response_headers(&cfg, &sse, false, at(10));
         x.on_response_body(&cfg, &STREAM[..250], false, at(20));
-        let s = x.finish(at(30), Some("downstream_remote_disconnect"), &SpanOptions::default());
+        let s = x
+            .finish(
+                &cfg,
+                at(30),
+                Some("downstream_remote_disconnect"),
+                &SpanOptions::default(),
+            )
+            .span
+            .unwrap();
         assert_eq!(attr(&s, "llm.partial"), Some(&AttrValue::Bool(true)));
         assert_eq!(attr(&s, "error.type"), Some(&AttrValue::Str("stream_cut".into())));
         assert_eq!(s.status_message, "downstream_remote_disconnect");
@@ -588,11 +622,15 @@ data: [DONE]\n\n";
         let mut ids = IdGenerator::from_seed([3; 32]);
         assert!(Exchange::start(&cfg, &head("/v1/models"), at(0), &mut ids).is_none());
         let x = Exchange::start(&cfg, &head("/v1/chat/completions"), at(0), &mut ids).unwrap();
-        let s = x.finish(
-            at(5),
-            Some("upstream_reset_before_response_started"),
-            &SpanOptions::default(),
-        );
+        let s = x
+            .finish(
+                &cfg,
+                at(5),
+                Some("upstream_reset_before_response_started"),
+                &SpanOptions::default(),
+            )
+            .span
+            .unwrap();
         assert_eq!(attr(&s, "error.type"), Some(&AttrValue::Str("no_response".into())));
         assert_eq!(s.status, StatusCode::Error);
     }
@@ -620,7 +658,7 @@ data: [DONE]\n\n";
         };
         x.on_response_headers(&cfg, &h, false, at(10));
         x.on_response_body(&cfg, b"\x28\xb5\x2f\xfd", true, at(20));
-        let s = x.finish(at(30), None, &SpanOptions::default());
+        let s = x.finish(&cfg, at(30), None, &SpanOptions::default()).span.unwrap();
         assert_eq!(
             attr(&s, "llm.response.unreadable"),
             Some(&AttrValue::Str("unsupported content-encoding `zstd`".into()))
@@ -658,7 +696,7 @@ data: [DONE]\n\n";
         let text = String::from_utf8(forwarded).unwrap();
         assert!(!text.contains("\"usage\":{"), "usage chunk removed: {text}");
         assert!(text.contains("Hello") && text.ends_with("data: [DONE]\n\n"));
-        let s = x.finish(at(20), None, &SpanOptions::default());
+        let s = x.finish(&cfg, at(20), None, &SpanOptions::default()).span.unwrap();
         assert_eq!(attr(&s, "gen_ai.usage.input_tokens"), Some(&AttrValue::Int(8)));
         assert_eq!(attr(&s, "llm.usage.injected"), Some(&AttrValue::Bool(true)));
     }
@@ -683,7 +721,7 @@ data: [DONE]\n\n";
             .collect::<String>()
             .into_bytes();
         x.on_response_body(&cfg, &without_usage, true, at(10));
-        let s = x.finish(at(20), None, &SpanOptions::default());
+        let s = x.finish(&cfg, at(20), None, &SpanOptions::default()).span.unwrap();
         assert_eq!(attr(&s, "gen_ai.usage.output_tokens"), Some(&AttrValue::Int(1)));
         assert_eq!(attr(&s, "llm.usage.source"), Some(&AttrValue::Str("estimated".into())));
         assert_eq!(attr(&s, "gen_ai.usage.input_tokens"), None);

@@ -55,7 +55,14 @@ struct Stats {
     partial_exchanges: Option<u32>,
     unreadable_bodies: Option<u32>,
     oversized_events: Option<u32>,
+    sampled_out: Option<u32>,
+    /// Per-call stats (names carry provider, model, operation), defined on first use.
+    call_stats: RefCell<std::collections::HashMap<String, Option<u32>>>,
 }
+
+/// Distinct per-call stat names a worker defines; past this, new label combinations are not recorded (a
+/// misbehaving client sending random model names must not grow Envoy's stats without bound).
+const MAX_CALL_STATS: usize = 2000;
 
 impl Stats {
     fn define() -> Stats {
@@ -74,6 +81,32 @@ impl Stats {
             partial_exchanges: counter(metrics::PARTIAL_EXCHANGES),
             unreadable_bodies: counter(metrics::UNREADABLE_BODIES),
             oversized_events: counter(metrics::OVERSIZED_EVENTS),
+            sampled_out: counter(metrics::SPANS_SAMPLED_OUT),
+            call_stats: RefCell::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Records one per-call value, defining its stat the first time it is seen.
+    fn record(&self, r: &metrics::Recording) {
+        let mut cache = self.call_stats.borrow_mut();
+        let id = match cache.get(&r.name) {
+            Some(id) => *id,
+            None if cache.len() >= MAX_CALL_STATS => return,
+            None => {
+                let kind = match r.kind {
+                    metrics::Kind::Counter => MetricType::Counter,
+                    metrics::Kind::Histogram => MetricType::Histogram,
+                };
+                let id = hostcalls::define_metric(kind, &r.name).ok();
+                cache.insert(r.name.clone(), id);
+                id
+            }
+        };
+        if let Some(id) = id {
+            let _ = match r.kind {
+                metrics::Kind::Counter => hostcalls::increment_metric(id, i64::try_from(r.value).unwrap_or(i64::MAX)),
+                metrics::Kind::Histogram => hostcalls::record_metric(id, r.value),
+            };
         }
     }
 
@@ -151,8 +184,15 @@ impl Worker {
             max_content_bytes: self.config.capture.max_content_bytes,
             redactor: None,
         };
-        let span = exchange.finish(self.clock(), cut_reason, &options);
+        let finished = exchange.finish(&self.config, self.clock(), cut_reason, &options);
+        for recording in metrics::recordings(&finished.observation, None) {
+            self.stats.record(&recording);
+        }
         Stats::add(self.stats.spans_created, 1);
+        let Some(span) = finished.span else {
+            Stats::add(self.stats.sampled_out, 1);
+            return;
+        };
         let queued = self.queue.borrow_mut().push(encode_span(&span));
         if !queued && self.stats.dropped_queue_full.is_none() {
             log(LogLevel::Warn, "llm-trace: export queue full; span dropped.");

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod observation;
 pub mod otlp;
 pub mod provider;
+pub mod sampling;
 pub mod span;
 pub mod sse;
 pub mod stream_usage;

@@ -26,3 +26,162 @@ pub const PARTIAL_EXCHANGES: &str = "llm_trace.partial_exchanges";
 pub const UNREADABLE_BODIES: &str = "llm_trace.unreadable_bodies";
 /// SSE events skipped because they exceeded `limits.max_sse_event_bytes`.
 pub const OVERSIZED_EVENTS: &str = "llm_trace.oversized_sse_events";
+/// Spans not exported because sampling dropped them (their calls still count in every metric below).
+pub const SPANS_SAMPLED_OUT: &str = "llm_trace.spans_sampled_out";
+
+use crate::observation::Observation;
+
+/// Kind of an Envoy stat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Histogram,
+}
+
+/// One value to record for a call, on a stat whose name carries its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recording {
+    pub name: String,
+    pub kind: Kind,
+    pub value: u64,
+}
+
+/// Stat names carry their dimensions as `.<label>.<value>` segments after the metric, which Envoy's
+/// `stats_tags` (see `envoy/stats_tags.yaml`) turn into Prometheus labels:
+/// `llm.tokens_input.provider.openai.model.gpt-4o.op.chat` → `llm_tokens_input{provider="openai",model="gpt-4o",op="chat"}`.
+pub fn call_metric(metric: &str, obs: &Observation, status: Option<&str>) -> String {
+    let model = obs
+        .response
+        .model
+        .as_deref()
+        .or(obs.request.model.as_deref())
+        .unwrap_or("unknown");
+    let mut name = format!(
+        "llm.{metric}.provider.{}.model.{}.op.{}",
+        sanitize(&obs.provider),
+        sanitize(model),
+        sanitize(obs.operation)
+    );
+    if let Some(status) = status {
+        name.push_str(".status.");
+        name.push_str(status);
+    }
+    name
+}
+
+/// Dots separate name segments and Prometheus allows few characters: keep `[A-Za-z0-9_-]`, map the rest to `_`.
+pub fn sanitize(value: &str) -> String {
+    let cleaned: String = value
+        .chars()
+        .take(64)
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect();
+    if cleaned.is_empty() {
+        "unknown".to_string()
+    } else {
+        cleaned
+    }
+}
+
+/// Outcome label: `ok`, `error` (provider or HTTP error), or `cut` (the exchange was cut).
+pub fn status_class(obs: &Observation) -> &'static str {
+    if obs.partial {
+        "cut"
+    } else if obs.error.is_some() || obs.http_status.is_some_and(|s| s >= 400) {
+        "error"
+    } else {
+        "ok"
+    }
+}
+
+/// Everything to record for one finished call, sampled or not.
+pub fn recordings(obs: &Observation, cost_micro_usd: Option<u64>) -> Vec<Recording> {
+    let mut out = vec![Recording {
+        name: call_metric("requests", obs, Some(status_class(obs))),
+        kind: Kind::Counter,
+        value: 1,
+    }];
+    let u = &obs.usage;
+    let output = if u.is_reported() {
+        u.output_tokens
+    } else {
+        Some(obs.estimated_output_tokens())
+    };
+    for (metric, value) in [
+        ("tokens_input", u.input_tokens),
+        ("tokens_output", output),
+        ("tokens_cache_read", u.cache_read_tokens),
+        ("tokens_reasoning", u.reasoning_tokens),
+        ("cost_micro_usd", cost_micro_usd),
+    ] {
+        if let Some(v) = value.filter(|v| *v > 0) {
+            out.push(Recording {
+                name: call_metric(metric, obs, None),
+                kind: Kind::Counter,
+                value: v,
+            });
+        }
+    }
+    let t = &obs.timing;
+    let ms = |end: Option<u64>| end.map(|e| e.saturating_sub(t.start_ns) / 1_000_000);
+    if let Some(d) = ms(t.end_ns) {
+        out.push(Recording {
+            name: call_metric("duration_ms", obs, None),
+            kind: Kind::Histogram,
+            value: d,
+        });
+    }
+    if obs.request.stream {
+        if let Some(ttft) = ms(t.first_token_ns) {
+            out.push(Recording {
+                name: call_metric("ttft_ms", obs, None),
+                kind: Kind::Histogram,
+                value: ttft,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observation::Usage;
+
+    #[test]
+    fn names_carry_sanitized_labels_and_every_call_counts() {
+        let mut o = Observation {
+            provider: "aws.bedrock".into(),
+            operation: "chat",
+            ..Default::default()
+        };
+        o.request.model = Some("us.anthropic.claude-3-7-sonnet-20250219-v1:0".into());
+        o.request.stream = true;
+        o.http_status = Some(200);
+        o.usage = Usage {
+            input_tokens: Some(12),
+            output_tokens: Some(7),
+            cache_read_tokens: Some(0),
+            ..Default::default()
+        };
+        o.timing.start_ns = 1_000_000;
+        o.timing.first_token_ns = Some(251_000_000);
+        o.timing.end_ns = Some(1_001_000_000);
+        let r = recordings(&o, Some(1234));
+        let names: Vec<(&str, u64)> = r.iter().map(|x| (x.name.as_str(), x.value)).collect();
+        assert_eq!(
+            names,
+            vec![
+                ("llm.requests.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat.status.ok", 1),
+                ("llm.tokens_input.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 12),
+                ("llm.tokens_output.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 7),
+                ("llm.cost_micro_usd.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 1234),
+                ("llm.duration_ms.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 1000),
+                ("llm.ttft_ms.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 250),
+            ]
+        );
+        o.partial = true;
+        assert_eq!(status_class(&o), "cut");
+        assert_eq!(sanitize(""), "unknown");
+    }
+}
