@@ -285,6 +285,12 @@ impl Exchange {
         Some(injected)
     }
 
+    /// The host refused the rewritten body: the request went as the client sent it.
+    pub fn injection_failed(&mut self) {
+        self.obs.usage_injected = false;
+        self.stripper = None;
+    }
+
     /// Whether the response body is being rewritten (the glue drops `content-length` then).
     pub fn rewrites_response(&self) -> bool {
         self.stripper.is_some()

@@ -558,9 +558,11 @@ impl HttpContext for Stream {
         }
         let content_length = request_header("content-length").and_then(|v| v.trim().parse().ok());
         if exchange.wants_usage_injection(&worker.config, content_length) {
-            // Held only until the (small, bounded) body is complete; the body callback resumes it.
+            // The body may grow by the injected option, and headers leave before the body: drop the length now
+            // (the upstream gets the body chunked). Pausing the headers instead would stall the body callbacks
+            // on Envoys without `allow_on_headers_stop_iteration`.
+            let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, "content-length", None);
             self.holding_request = true;
-            return Action::Pause;
         }
         Action::Continue
     }
@@ -579,17 +581,8 @@ impl HttpContext for Stream {
                 .flatten();
             let body = body.unwrap_or_default();
             if let Some(injected) = exchange.on_buffered_request(&worker.config, &body) {
-                let replaced = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, body_size, &injected).is_ok()
-                    && hostcalls::set_map_value(
-                        MapType::HttpRequestHeaders,
-                        "content-length",
-                        Some(&injected.len().to_string()),
-                    )
-                    .is_ok();
-                if replaced {
-                    // An uncompressed stream is the only kind whose usage chunk can be removed.
-                    let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, "accept-encoding", None);
-                } else {
+                if hostcalls::set_buffer(BufferType::HttpRequestBody, 0, body_size, &injected).is_err() {
+                    exchange.injection_failed();
                     log(
                         LogLevel::Warn,
                         "llm-trace: could not rewrite the request to add `include_usage`.",
