@@ -228,7 +228,7 @@ fn stream_that_ends_without_a_finish_is_an_error() {
     h.done(s).unwrap();
     let span = &flush_exports(&mut h).unwrap()[0];
     assert_eq!(attr(span, "error.type"), "stream_incomplete");
-    assert_eq!(attr(span, "llm.partial"), Value::Null);
+    assert_eq!(attr(span, "llm.partial"), &Value::Null);
 }
 
 #[test]
@@ -259,7 +259,7 @@ fn a_full_batch_is_flushed_by_the_root_context_without_waiting_for_the_tick() {
 #[test]
 fn full_queue_drops_and_counts_and_failed_exports_are_counted() {
     // Each span encodes to a few hundred bytes: a 1 KiB queue holds only a couple.
-    let mut h = host(r#"{"exporter":{"cluster":"otel_collector","max_queue_bytes":1024}}"#);
+    let mut h = host(r#"{"exporter":{"cluster":"otel_collector","max_queue_bytes":1024,"retry":{"max_attempts":1}}}"#);
     for _ in 0..10 {
         chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
     }
@@ -277,6 +277,141 @@ fn full_queue_drops_and_counts_and_failed_exports_are_counted() {
     // Every created span is accounted for.
     let exported = h.counter("llm_trace.spans_exported").unwrap_or(0);
     assert_eq!(exported + dropped + queued, 10);
+}
+
+#[test]
+fn retryable_export_failure_is_retried_after_retry_after_and_400_is_not() {
+    let mut h = host(CONFIG);
+    chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
+    h.tick().unwrap();
+    let first = h.take_http_calls().remove(0);
+    h.respond_http_call(first.token, &[(":status", "503"), ("retry-after", "2")], b"").unwrap();
+    h.tick().unwrap();
+    assert!(h.take_http_calls().is_empty(), "Retry-After: 2 s not elapsed yet");
+    h.advance_ms(2_000);
+    h.tick().unwrap();
+    let retry = h.take_http_calls().remove(0);
+    assert_eq!(retry.body, first.body, "the same batch goes again");
+    h.respond_http_call(retry.token, &[(":status", "200")], b"").unwrap();
+    assert_eq!(h.counter("llm_trace.spans_exported"), Some(1));
+    assert_eq!(h.counter("llm_trace.export_retries"), Some(1));
+    assert_eq!(h.counter("llm_trace.export_failures"), Some(1));
+
+    chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
+    h.tick().unwrap();
+    let bad = h.take_http_calls().remove(0);
+    h.respond_http_call(bad.token, &[(":status", "400")], b"").unwrap();
+    h.advance_ms(60_000);
+    h.tick().unwrap();
+    assert!(h.take_http_calls().is_empty(), "400 is never retried");
+    assert_eq!(h.counter("llm_trace.spans_dropped_export_failed"), Some(1));
+}
+
+#[test]
+fn partial_success_counts_rejected_spans() {
+    use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+    use prost::Message;
+    let mut h = host(CONFIG);
+    chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
+    chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
+    h.tick().unwrap();
+    let call = h.take_http_calls().remove(0);
+    let answer = ExportTraceServiceResponse {
+        partial_success: Some(ExportTracePartialSuccess { rejected_spans: 1, error_message: "bad attr".into() }),
+    };
+    h.respond_http_call(call.token, &[(":status", "200")], &answer.encode_to_vec()).unwrap();
+    assert_eq!(h.counter("llm_trace.spans_rejected"), Some(1));
+    assert_eq!(h.counter("llm_trace.spans_exported"), Some(1));
+    h.advance_ms(60_000);
+    h.tick().unwrap();
+    assert!(h.take_http_calls().is_empty(), "a partial success is never retried");
+}
+
+#[test]
+fn grpc_transport_and_gzip_http_bodies() {
+    let mut h = host(r#"{"exporter":{"cluster":"otel_collector","protocol":"grpc","headers":{"x-api-key":"k"}}}"#);
+    chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
+    h.tick().unwrap();
+    let calls = h.take_grpc_calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].service, "opentelemetry.proto.collector.trace.v1.TraceService");
+    assert_eq!(calls[0].method, "Export");
+    assert_eq!(calls[0].metadata, vec![("x-api-key".to_string(), b"k".to_vec())]);
+    let req = host_tests::otlp_json::decode_export_request(&calls[0].message, None).unwrap();
+    assert_eq!(host_tests::otlp_json::spans_to_json(&req)[0]["name"], "chat gpt-4o-mini");
+    h.respond_grpc_call(calls[0].token, 0, b"").unwrap();
+    assert_eq!(h.counter("llm_trace.spans_exported"), Some(1));
+
+    let mut h = host(r#"{"exporter":{"cluster":"otel_collector","compression":"gzip"}}"#);
+    chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
+    h.tick().unwrap();
+    let call = h.take_http_calls().remove(0);
+    assert!(call.headers.contains(&("content-encoding".to_string(), "gzip".to_string())));
+    assert_eq!(&call.body[..2], &[0x1f, 0x8b]);
+    let req = host_tests::otlp_json::decode_export_request(&call.body, Some("gzip")).unwrap();
+    assert_eq!(host_tests::otlp_json::spans_to_json(&req).len(), 1);
+}
+
+#[test]
+fn traceparent_is_injected_upstream_when_configured() {
+    let mut h = host(r#"{"exporter":{"cluster":"otel_collector"},"trace_context":{"inject_traceparent":true}}"#);
+    let s = h.new_stream().unwrap();
+    let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let (_, headers) = h.request_headers(s, &request_headers(&[("traceparent", incoming)]), false).unwrap();
+    let sent = headers.iter().find(|(k, _)| k == "traceparent").map(|(_, v)| v.clone()).unwrap();
+    h.request_body(s, CHAT_REQUEST.as_bytes(), true).unwrap();
+    h.response_headers(s, &[(":status", "200"), ("content-type", "application/json")], false).unwrap();
+    h.response_body(s, CHAT_RESPONSE.as_bytes(), true).unwrap();
+    h.log(s).unwrap();
+    let span = &flush_exports(&mut h).unwrap()[0];
+    assert_eq!(sent, format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01", span["span_id"].as_str().unwrap()));
+    assert_ne!(sent, incoming);
+}
+
+#[test]
+fn sampling_keeps_errors_and_drops_the_rest_at_ratio_zero_but_metrics_count_every_call() {
+    let mut h = host(r#"{"exporter":{"cluster":"otel_collector"},"sampling":{"ratio":0.0}}"#);
+    chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
+    let err = r#"{"error":{"message":"x","type":"server_error","code":null}}"#;
+    chat_call(&mut h, &[], "500", err, 1);
+    let spans = flush_exports(&mut h).unwrap();
+    assert_eq!(spans.len(), 1);
+    assert_eq!(attr(&spans[0], "llm.sampling.rule"), "error");
+    assert_eq!(h.counter("llm_trace.spans_sampled_out"), Some(1));
+    let model = "gpt-4o-mini-2024-07-18".replace('.', "_");
+    let ok = format!("llm.requests.provider.openai.model.{model}.op.chat.status.ok");
+    assert_eq!(h.counter(&ok), Some(1), "{:?}", h.metric_names());
+    assert_eq!(h.counter(&format!("llm.tokens_input.provider.openai.model.{model}.op.chat")), Some(11));
+}
+
+#[test]
+fn include_usage_is_injected_and_the_usage_chunk_never_reaches_the_client() {
+    let mut h = host(CONFIG);
+    let s = h.new_stream().unwrap();
+    let body = r#"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"x"}]}"#;
+    let len = body.len().to_string();
+    let (_, headers) = h.request_headers(s, &request_headers(&[("content-length", &len)]), false).unwrap();
+    assert!(headers.iter().all(|(k, _)| k != "content-length"), "the body will grow: length dropped");
+    let (action, forwarded) = h.request_body(s, &body.as_bytes()[..20], false).unwrap();
+    assert_eq!((action, forwarded.len()), (host_tests::host::Action::Pause, 0), "held until complete");
+    let (_, forwarded) = h.request_body(s, &body.as_bytes()[20..], true).unwrap();
+    let sent: Value = serde_json::from_slice(&forwarded).unwrap();
+    assert_eq!(sent["stream_options"]["include_usage"], true);
+    assert_eq!(sent["messages"][0]["content"], "x");
+    h.response_headers(s, &[(":status", "200"), ("content-type", "text/event-stream")], false).unwrap();
+    let mut client_got = Vec::new();
+    let all: String = STREAM_CHUNKS.concat();
+    let pieces: Vec<&[u8]> = all.as_bytes().chunks(9).collect();
+    for (i, piece) in pieces.iter().enumerate() {
+        let (_, out) = h.response_body(s, piece, i + 1 == pieces.len()).unwrap();
+        client_got.extend(out);
+    }
+    let client_got = String::from_utf8(client_got).unwrap();
+    assert_eq!(client_got, all.replace(STREAM_CHUNKS[3], ""), "everything but the usage-only chunk, unchanged");
+    h.log(s).unwrap();
+    let span = &flush_exports(&mut h).unwrap()[0];
+    assert_eq!(attr(span, "gen_ai.usage.input_tokens"), 21);
+    assert_eq!(attr(span, "llm.usage.injected"), true);
 }
 
 #[test]
