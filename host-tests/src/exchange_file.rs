@@ -73,7 +73,9 @@ pub struct Expect {
 fn body_bytes(text: &Option<String>, b64: &Option<String>) -> Result<Vec<u8>> {
     match (text, b64) {
         (Some(t), _) => Ok(t.as_bytes().to_vec()),
-        (None, Some(b)) => base64::engine::general_purpose::STANDARD.decode(b).context("body_base64 is not base64"),
+        (None, Some(b)) => base64::engine::general_purpose::STANDARD
+            .decode(b)
+            .context("body_base64 is not base64"),
         (None, None) => Ok(Vec::new()),
     }
 }
@@ -87,12 +89,18 @@ pub struct UrlParts {
 }
 
 pub fn split_url(url: &str) -> Result<UrlParts> {
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| anyhow!("`{url}` is not an absolute URL"))?;
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| anyhow!("`{url}` is not an absolute URL"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    Ok(UrlParts { scheme: scheme.to_ascii_lowercase(), authority: authority.to_string(), path: path.to_string() })
+    Ok(UrlParts {
+        scheme: scheme.to_ascii_lowercase(),
+        authority: authority.to_string(),
+        path: path.to_string(),
+    })
 }
 
 impl ExchangeFile {
@@ -119,14 +127,24 @@ impl ExchangeFile {
             (":path".to_string(), url.path),
         ];
         headers.extend(
-            self.request.headers.iter().filter(|(k, _)| !k.starts_with(':') && *k != "host").map(|(k, v)| (k.clone(), v.clone())),
+            self.request
+                .headers
+                .iter()
+                .filter(|(k, _)| !k.starts_with(':') && *k != "host")
+                .map(|(k, v)| (k.clone(), v.clone())),
         );
         Ok(headers)
     }
 
     pub fn response_headers(&self) -> Vec<(String, String)> {
         let mut headers = vec![(":status".to_string(), self.response.status.to_string())];
-        headers.extend(self.response.headers.iter().filter(|(k, _)| !k.starts_with(':')).map(|(k, v)| (k.clone(), v.clone())));
+        headers.extend(
+            self.response
+                .headers
+                .iter()
+                .filter(|(k, _)| !k.starts_with(':'))
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
         headers
     }
 }
@@ -138,7 +156,10 @@ mod tests {
     #[test]
     fn url_split_and_pseudo_headers() {
         let u = split_url("https://api.openai.com/v1/chat/completions?x=1").unwrap();
-        assert_eq!((u.scheme.as_str(), u.authority.as_str(), u.path.as_str()), ("https", "api.openai.com", "/v1/chat/completions?x=1"));
+        assert_eq!(
+            (u.scheme.as_str(), u.authority.as_str(), u.path.as_str()),
+            ("https", "api.openai.com", "/v1/chat/completions?x=1")
+        );
         let u = split_url("http://localhost:5002").unwrap();
         assert_eq!((u.authority.as_str(), u.path.as_str()), ("localhost:5002", "/"));
         assert!(split_url("/relative").is_err());

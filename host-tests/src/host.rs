@@ -250,7 +250,9 @@ fn read_string(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> Option
 fn write(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> Option<()> {
     let mem = memory(caller)?;
     let ptr = usize::try_from(ptr).ok()?;
-    mem.data_mut(&mut *caller).get_mut(ptr..ptr.checked_add(bytes.len())?)?.copy_from_slice(bytes);
+    mem.data_mut(&mut *caller)
+        .get_mut(ptr..ptr.checked_add(bytes.len())?)?
+        .copy_from_slice(bytes);
     Some(())
 }
 
@@ -260,7 +262,10 @@ fn write_u32(caller: &mut Caller<'_, HostState>, ptr: i32, value: u32) -> Option
 
 /// Copies `bytes` into memory the guest allocates, and stores pointer and size at the return addresses.
 fn return_bytes(caller: &mut Caller<'_, HostState>, bytes: &[u8], ptr_out: i32, size_out: i32) -> i32 {
-    let allocate = match caller.get_export("proxy_on_memory_allocate").or_else(|| caller.get_export("malloc")) {
+    let allocate = match caller
+        .get_export("proxy_on_memory_allocate")
+        .or_else(|| caller.get_export("malloc"))
+    {
         Some(Extern::Func(f)) => f,
         _ => return BAD_ARGUMENT,
     };
@@ -299,7 +304,11 @@ fn serialize_map(pairs: &[(String, String)]) -> Vec<u8> {
 }
 
 fn deserialize_map(bytes: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
-    let u32_at = |i: usize| bytes.get(i..i + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let u32_at = |i: usize| {
+        bytes
+            .get(i..i + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
     let count = u32_at(0)?;
     let mut sizes = Vec::with_capacity(count);
     for i in 0..count {
@@ -318,29 +327,46 @@ fn deserialize_map(bytes: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
 }
 
 fn to_string_pairs(pairs: Vec<(String, Vec<u8>)>) -> Vec<(String, String)> {
-    pairs.into_iter().map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned())).collect()
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+        .collect()
 }
 
 fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     let env = "env";
-    linker.func_wrap(env, "proxy_log", |mut c: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| -> i32 {
-        let Some(message) = read_string(&mut c, ptr, len) else {
-            return BAD_ARGUMENT;
-        };
-        c.data_mut().logs.push((level as u32, message));
-        OK
-    })?;
-    linker.func_wrap(env, "proxy_get_log_level", |mut c: Caller<'_, HostState>, out: i32| -> i32 {
-        write_u32(&mut c, out, 0).map_or(BAD_ARGUMENT, |_| OK)
-    })?;
-    linker.func_wrap(env, "proxy_get_current_time_nanoseconds", |mut c: Caller<'_, HostState>, out: i32| -> i32 {
-        let now = c.data().wall_ns;
-        write(&mut c, out, &now.to_le_bytes()).map_or(BAD_ARGUMENT, |_| OK)
-    })?;
-    linker.func_wrap(env, "proxy_set_tick_period_milliseconds", |mut c: Caller<'_, HostState>, period: i32| -> i32 {
-        c.data_mut().tick_period_ms = period as u32;
-        OK
-    })?;
+    linker.func_wrap(
+        env,
+        "proxy_log",
+        |mut c: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| -> i32 {
+            let Some(message) = read_string(&mut c, ptr, len) else {
+                return BAD_ARGUMENT;
+            };
+            c.data_mut().logs.push((level as u32, message));
+            OK
+        },
+    )?;
+    linker.func_wrap(
+        env,
+        "proxy_get_log_level",
+        |mut c: Caller<'_, HostState>, out: i32| -> i32 { write_u32(&mut c, out, 0).map_or(BAD_ARGUMENT, |_| OK) },
+    )?;
+    linker.func_wrap(
+        env,
+        "proxy_get_current_time_nanoseconds",
+        |mut c: Caller<'_, HostState>, out: i32| -> i32 {
+            let now = c.data().wall_ns;
+            write(&mut c, out, &now.to_le_bytes()).map_or(BAD_ARGUMENT, |_| OK)
+        },
+    )?;
+    linker.func_wrap(
+        env,
+        "proxy_set_tick_period_milliseconds",
+        |mut c: Caller<'_, HostState>, period: i32| -> i32 {
+            c.data_mut().tick_period_ms = period as u32;
+            OK
+        },
+    )?;
     linker.func_wrap(
         env,
         "proxy_get_buffer_bytes",
@@ -412,7 +438,11 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
             let Some(map) = c.data_mut().map(map_type) else {
                 return NOT_FOUND;
             };
-            let Some(value) = map.iter().find(|(k, _)| k.eq_ignore_ascii_case(&key)).map(|(_, v)| v.clone()) else {
+            let Some(value) = map
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+                .map(|(_, v)| v.clone())
+            else {
                 return NOT_FOUND;
             };
             return_bytes(&mut c, value.as_bytes(), ptr_out, size_out)
@@ -538,7 +568,10 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
             let id = match queues.iter().position(|q| q.name == name) {
                 Some(i) => i,
                 None => {
-                    queues.push(SharedQueue { name, items: VecDeque::new() });
+                    queues.push(SharedQueue {
+                        name,
+                        items: VecDeque::new(),
+                    });
                     queues.len() - 1
                 }
             };
@@ -607,8 +640,12 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
             let Some(upstream) = read_string(&mut c, uptr, ulen) else {
                 return BAD_ARGUMENT;
             };
-            let headers = read(&mut c, hptr, hlen).and_then(|b| deserialize_map(&b)).map(to_string_pairs);
-            let trailers = read(&mut c, tptr, tlen).and_then(|b| deserialize_map(&b)).map(to_string_pairs);
+            let headers = read(&mut c, hptr, hlen)
+                .and_then(|b| deserialize_map(&b))
+                .map(to_string_pairs);
+            let trailers = read(&mut c, tptr, tlen)
+                .and_then(|b| deserialize_map(&b))
+                .map(to_string_pairs);
             let (Some(headers), Some(body)) = (headers, read(&mut c, bptr, blen)) else {
                 return BAD_ARGUMENT;
             };
@@ -664,18 +701,30 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
             let state = c.data_mut();
             state.next_token += 1;
             let token = state.next_token;
-            state.grpc_calls.push(GrpcCall { token, upstream, service, method, metadata, message, timeout_ms: timeout as u32 });
+            state.grpc_calls.push(GrpcCall {
+                token,
+                upstream,
+                service,
+                method,
+                metadata,
+                message,
+                timeout_ms: timeout as u32,
+            });
             write_u32(&mut c, token_out, token).map_or(BAD_ARGUMENT, |_| OK)
         },
     )?;
-    linker.func_wrap(env, "proxy_set_effective_context", |mut c: Caller<'_, HostState>, id: i32| -> i32 {
-        let id = id as u32;
-        if id != ROOT_ID && !c.data().streams.contains_key(&id) {
-            return BAD_ARGUMENT;
-        }
-        c.data_mut().effective = id;
-        OK
-    })?;
+    linker.func_wrap(
+        env,
+        "proxy_set_effective_context",
+        |mut c: Caller<'_, HostState>, id: i32| -> i32 {
+            let id = id as u32;
+            if id != ROOT_ID && !c.data().streams.contains_key(&id) {
+                return BAD_ARGUMENT;
+            }
+            c.data_mut().effective = id;
+            OK
+        },
+    )?;
     linker.func_wrap(
         env,
         "proxy_define_metric",
@@ -694,42 +743,67 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
             let id = match metrics.iter().position(|m| m.name == name) {
                 Some(i) => i,
                 None => {
-                    metrics.push(Metric { name, kind, value: 0, samples: Vec::new() });
+                    metrics.push(Metric {
+                        name,
+                        kind,
+                        value: 0,
+                        samples: Vec::new(),
+                    });
                     metrics.len() - 1
                 }
             };
             write_u32(&mut c, id_out, id as u32 + 1).map_or(BAD_ARGUMENT, |_| OK)
         },
     )?;
-    linker.func_wrap(env, "proxy_increment_metric", |mut c: Caller<'_, HostState>, id: i32, offset: i64| -> i32 {
-        let Some(m) = c.data_mut().metrics.get_mut((id as usize).wrapping_sub(1)) else {
-            return NOT_FOUND;
-        };
-        if m.kind == MetricKind::Counter && offset <= 0 {
-            return BAD_ARGUMENT; // Envoy counters only go up
-        }
-        m.value += offset;
-        OK
-    })?;
-    linker.func_wrap(env, "proxy_record_metric", |mut c: Caller<'_, HostState>, id: i32, value: i64| -> i32 {
-        let Some(m) = c.data_mut().metrics.get_mut((id as usize).wrapping_sub(1)) else {
-            return NOT_FOUND;
-        };
-        match m.kind {
-            MetricKind::Counter => m.value += value,
-            MetricKind::Gauge => m.value = value,
-            MetricKind::Histogram => m.samples.push(value as u64),
-        }
-        OK
-    })?;
-    linker.func_wrap(env, "proxy_get_metric", |mut c: Caller<'_, HostState>, id: i32, out: i32| -> i32 {
-        let Some(value) = c.data().metrics.get((id as usize).wrapping_sub(1)).map(|m| m.value) else {
-            return NOT_FOUND;
-        };
-        write(&mut c, out, &value.to_le_bytes()).map_or(BAD_ARGUMENT, |_| OK)
-    })?;
-    linker.func_wrap(env, "proxy_continue_stream", |_c: Caller<'_, HostState>, _stream: i32| -> i32 { OK })?;
-    linker.func_wrap(env, "proxy_close_stream", |_c: Caller<'_, HostState>, _stream: i32| -> i32 { OK })?;
+    linker.func_wrap(
+        env,
+        "proxy_increment_metric",
+        |mut c: Caller<'_, HostState>, id: i32, offset: i64| -> i32 {
+            let Some(m) = c.data_mut().metrics.get_mut((id as usize).wrapping_sub(1)) else {
+                return NOT_FOUND;
+            };
+            if m.kind == MetricKind::Counter && offset <= 0 {
+                return BAD_ARGUMENT; // Envoy counters only go up
+            }
+            m.value += offset;
+            OK
+        },
+    )?;
+    linker.func_wrap(
+        env,
+        "proxy_record_metric",
+        |mut c: Caller<'_, HostState>, id: i32, value: i64| -> i32 {
+            let Some(m) = c.data_mut().metrics.get_mut((id as usize).wrapping_sub(1)) else {
+                return NOT_FOUND;
+            };
+            match m.kind {
+                MetricKind::Counter => m.value += value,
+                MetricKind::Gauge => m.value = value,
+                MetricKind::Histogram => m.samples.push(value as u64),
+            }
+            OK
+        },
+    )?;
+    linker.func_wrap(
+        env,
+        "proxy_get_metric",
+        |mut c: Caller<'_, HostState>, id: i32, out: i32| -> i32 {
+            let Some(value) = c.data().metrics.get((id as usize).wrapping_sub(1)).map(|m| m.value) else {
+                return NOT_FOUND;
+            };
+            write(&mut c, out, &value.to_le_bytes()).map_or(BAD_ARGUMENT, |_| OK)
+        },
+    )?;
+    linker.func_wrap(
+        env,
+        "proxy_continue_stream",
+        |_c: Caller<'_, HostState>, _stream: i32| -> i32 { OK },
+    )?;
+    linker.func_wrap(
+        env,
+        "proxy_close_stream",
+        |_c: Caller<'_, HostState>, _stream: i32| -> i32 { OK },
+    )?;
     linker.func_wrap(env, "proxy_done", |_c: Caller<'_, HostState>| -> i32 { OK })?;
 
     let wasi = "wasi_snapshot_preview1";
@@ -750,35 +824,69 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
                 }
             }
             let n = text.len() as u32;
-            c.data_mut().logs.push((if fd == 2 { 4 } else { 2 }, String::from_utf8_lossy(&text).into_owned()));
+            c.data_mut()
+                .logs
+                .push((if fd == 2 { 4 } else { 2 }, String::from_utf8_lossy(&text).into_owned()));
             write_u32(&mut c, written_out, n).map_or(21, |_| 0)
         },
     )?;
-    linker.func_wrap(wasi, "clock_time_get", |mut c: Caller<'_, HostState>, clock: i32, _precision: i64, out: i32| -> i32 {
-        let now = if clock == 0 { c.data().wall_ns } else { c.data().mono_ns };
-        write(&mut c, out, &now.to_le_bytes()).map_or(21, |_| 0)
-    })?;
-    linker.func_wrap(wasi, "random_get", |mut c: Caller<'_, HostState>, ptr: i32, len: i32| -> i32 {
-        let mut bytes = Vec::with_capacity(len as usize);
-        while bytes.len() < len as usize {
-            let r = c.data_mut().next_random();
-            bytes.extend_from_slice(&r.to_le_bytes());
-        }
-        bytes.truncate(len as usize);
-        write(&mut c, ptr, &bytes).map_or(21, |_| 0)
-    })?;
-    linker.func_wrap(wasi, "environ_sizes_get", |mut c: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
-        (write_u32(&mut c, count, 0).is_some() && write_u32(&mut c, size, 0).is_some()).then_some(0).unwrap_or(21)
-    })?;
-    linker.func_wrap(wasi, "environ_get", |_c: Caller<'_, HostState>, _environ: i32, _buf: i32| -> i32 { 0 })?;
-    linker.func_wrap(wasi, "args_sizes_get", |mut c: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
-        (write_u32(&mut c, count, 0).is_some() && write_u32(&mut c, size, 0).is_some()).then_some(0).unwrap_or(21)
-    })?;
-    linker.func_wrap(wasi, "args_get", |_c: Caller<'_, HostState>, _argv: i32, _buf: i32| -> i32 { 0 })?;
+    linker.func_wrap(
+        wasi,
+        "clock_time_get",
+        |mut c: Caller<'_, HostState>, clock: i32, _precision: i64, out: i32| -> i32 {
+            let now = if clock == 0 { c.data().wall_ns } else { c.data().mono_ns };
+            write(&mut c, out, &now.to_le_bytes()).map_or(21, |_| 0)
+        },
+    )?;
+    linker.func_wrap(
+        wasi,
+        "random_get",
+        |mut c: Caller<'_, HostState>, ptr: i32, len: i32| -> i32 {
+            let mut bytes = Vec::with_capacity(len as usize);
+            while bytes.len() < len as usize {
+                let r = c.data_mut().next_random();
+                bytes.extend_from_slice(&r.to_le_bytes());
+            }
+            bytes.truncate(len as usize);
+            write(&mut c, ptr, &bytes).map_or(21, |_| 0)
+        },
+    )?;
+    linker.func_wrap(
+        wasi,
+        "environ_sizes_get",
+        |mut c: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
+            (write_u32(&mut c, count, 0).is_some() && write_u32(&mut c, size, 0).is_some())
+                .then_some(0)
+                .unwrap_or(21)
+        },
+    )?;
+    linker.func_wrap(
+        wasi,
+        "environ_get",
+        |_c: Caller<'_, HostState>, _environ: i32, _buf: i32| -> i32 { 0 },
+    )?;
+    linker.func_wrap(
+        wasi,
+        "args_sizes_get",
+        |mut c: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
+            (write_u32(&mut c, count, 0).is_some() && write_u32(&mut c, size, 0).is_some())
+                .then_some(0)
+                .unwrap_or(21)
+        },
+    )?;
+    linker.func_wrap(
+        wasi,
+        "args_get",
+        |_c: Caller<'_, HostState>, _argv: i32, _buf: i32| -> i32 { 0 },
+    )?;
     linker.func_wrap(wasi, "sched_yield", |_c: Caller<'_, HostState>| -> i32 { 0 })?;
-    linker.func_wrap(wasi, "proc_exit", |_c: Caller<'_, HostState>, code: i32| -> wasmtime::Result<()> {
-        Err(wasmtime::Error::msg(format!("the plugin called proc_exit({code})")))
-    })?;
+    linker.func_wrap(
+        wasi,
+        "proc_exit",
+        |_c: Caller<'_, HostState>, code: i32| -> wasmtime::Result<()> {
+            Err(wasmtime::Error::msg(format!("the plugin called proc_exit({code})")))
+        },
+    )?;
     Ok(())
 }
 
@@ -792,7 +900,10 @@ type Call3 = TypedFunc<(i32, i32, i32), i32>;
 
 impl Host {
     pub fn new(plugin_config: &str) -> Result<Host> {
-        Host::with_options(HostOptions { plugin_config: plugin_config.to_string(), ..Default::default() })
+        Host::with_options(HostOptions {
+            plugin_config: plugin_config.to_string(),
+            ..Default::default()
+        })
     }
 
     pub fn with_options(opts: HostOptions) -> Result<Host> {
@@ -867,12 +978,16 @@ impl Host {
 
     fn call3(&mut self, name: &str, a: i32, b: i32, c: i32) -> Result<i32> {
         let f: Call3 = self.instance.get_typed_func(&mut self.store, name)?;
-        f.call(&mut self.store, (a, b, c)).map_err(|e| self.trap_context(name, e))
+        f.call(&mut self.store, (a, b, c))
+            .map_err(|e| self.trap_context(name, e))
     }
 
     fn call_void3(&mut self, name: &str, a: i32, b: i32, c: i32) -> Result<()> {
-        let f = self.instance.get_typed_func::<(i32, i32, i32), ()>(&mut self.store, name)?;
-        f.call(&mut self.store, (a, b, c)).map_err(|e| self.trap_context(name, e))
+        let f = self
+            .instance
+            .get_typed_func::<(i32, i32, i32), ()>(&mut self.store, name)?;
+        f.call(&mut self.store, (a, b, c))
+            .map_err(|e| self.trap_context(name, e))
     }
 
     /// Delivers `proxy_on_queue_ready` for queues that got items, as Envoy posts it after the current callback.
@@ -933,7 +1048,9 @@ impl Host {
             }
             s.next_token = s.next_token.max(0);
             let mut stream = StreamState::default();
-            stream.properties.insert("request.time".into(), (s.wall_ns as i64).to_le_bytes().to_vec());
+            stream
+                .properties
+                .insert("request.time".into(), (s.wall_ns as i64).to_le_bytes().to_vec());
             s.streams.insert(id, stream);
             id
         };
@@ -953,7 +1070,11 @@ impl Host {
     }
 
     fn stream_mut(&mut self, stream: u32) -> Result<&mut StreamState> {
-        self.store.data_mut().streams.get_mut(&stream).ok_or_else(|| anyhow!("no stream {stream}"))
+        self.store
+            .data_mut()
+            .streams
+            .get_mut(&stream)
+            .ok_or_else(|| anyhow!("no stream {stream}"))
     }
 
     fn headers_callback(
@@ -978,22 +1099,42 @@ impl Host {
         let code = self.call3(name, stream as i32, n, i32::from(end_of_stream))?;
         self.deliver_queue_ready()?;
         let s = self.stream_mut(stream)?;
-        let out = if request { s.request_headers.clone() } else { s.response_headers.clone() };
+        let out = if request {
+            s.request_headers.clone()
+        } else {
+            s.response_headers.clone()
+        };
         Ok((Host::action(code), out))
     }
 
     /// Request headers; returns the action and the headers as the plugin left them.
-    pub fn request_headers(&mut self, stream: u32, headers: &[(&str, &str)], end_of_stream: bool) -> Result<(Action, Vec<(String, String)>)> {
+    pub fn request_headers(
+        &mut self,
+        stream: u32,
+        headers: &[(&str, &str)],
+        end_of_stream: bool,
+    ) -> Result<(Action, Vec<(String, String)>)> {
         self.headers_callback(stream, "proxy_on_request_headers", headers, end_of_stream, true)
     }
 
-    pub fn response_headers(&mut self, stream: u32, headers: &[(&str, &str)], end_of_stream: bool) -> Result<(Action, Vec<(String, String)>)> {
+    pub fn response_headers(
+        &mut self,
+        stream: u32,
+        headers: &[(&str, &str)],
+        end_of_stream: bool,
+    ) -> Result<(Action, Vec<(String, String)>)> {
         self.headers_callback(stream, "proxy_on_response_headers", headers, end_of_stream, false)
     }
 
     /// A body chunk, with Envoy's rule: after a `Pause`, the next call sees everything buffered so far.
     /// Returns the action and the bytes forwarded (empty while paused).
-    fn body_callback(&mut self, stream: u32, chunk: &[u8], end_of_stream: bool, request: bool) -> Result<(Action, Vec<u8>)> {
+    fn body_callback(
+        &mut self,
+        stream: u32,
+        chunk: &[u8],
+        end_of_stream: bool,
+        request: bool,
+    ) -> Result<(Action, Vec<u8>)> {
         let size = {
             let s = self.stream_mut(stream)?;
             let (buffer, paused) = if request {
@@ -1007,7 +1148,11 @@ impl Host {
             buffer.extend_from_slice(chunk);
             buffer.len() as i32
         };
-        let name = if request { "proxy_on_request_body" } else { "proxy_on_response_body" };
+        let name = if request {
+            "proxy_on_request_body"
+        } else {
+            "proxy_on_response_body"
+        };
         self.prepare(stream)?;
         let code = self.call3(name, stream as i32, size, i32::from(end_of_stream))?;
         self.deliver_queue_ready()?;
@@ -1031,7 +1176,13 @@ impl Host {
         self.body_callback(stream, chunk, end_of_stream, false)
     }
 
-    fn trailers_callback(&mut self, stream: u32, name: &str, trailers: &[(&str, &str)], request: bool) -> Result<Action> {
+    fn trailers_callback(
+        &mut self,
+        stream: u32,
+        name: &str,
+        trailers: &[(&str, &str)],
+        request: bool,
+    ) -> Result<Action> {
         let pairs: Vec<(String, String)> = trailers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let n = pairs.len() as i32;
         {
@@ -1089,9 +1240,12 @@ impl Host {
             s.call_response_body = body.to_vec();
         }
         self.prepare(ROOT_ID)?;
-        let f = self.instance.get_typed_func::<(i32, i32, i32, i32, i32), ()>(&mut self.store, "proxy_on_http_call_response")?;
+        let f = self
+            .instance
+            .get_typed_func::<(i32, i32, i32, i32, i32), ()>(&mut self.store, "proxy_on_http_call_response")?;
         let args = (ROOT_ID as i32, token as i32, headers.len() as i32, body.len() as i32, 0);
-        f.call(&mut self.store, args).map_err(|e| self.trap_context("proxy_on_http_call_response", e))?;
+        f.call(&mut self.store, args)
+            .map_err(|e| self.trap_context("proxy_on_http_call_response", e))?;
         self.deliver_queue_ready()
     }
 
@@ -1105,7 +1259,12 @@ impl Host {
         self.prepare(ROOT_ID)?;
         if status == 0 {
             self.store.data_mut().grpc_response_body = message.to_vec();
-            self.call_void3("proxy_on_grpc_receive", ROOT_ID as i32, token as i32, message.len() as i32)?;
+            self.call_void3(
+                "proxy_on_grpc_receive",
+                ROOT_ID as i32,
+                token as i32,
+                message.len() as i32,
+            )?;
         } else {
             self.call_void3("proxy_on_grpc_close", ROOT_ID as i32, token as i32, status as i32)?;
         }
@@ -1121,15 +1280,21 @@ impl Host {
     }
 
     pub fn counter(&self, name: &str) -> Option<u64> {
-        self.metric(name).filter(|m| m.kind == MetricKind::Counter).map(|m| m.value as u64)
+        self.metric(name)
+            .filter(|m| m.kind == MetricKind::Counter)
+            .map(|m| m.value as u64)
     }
 
     pub fn gauge(&self, name: &str) -> Option<i64> {
-        self.metric(name).filter(|m| m.kind == MetricKind::Gauge).map(|m| m.value)
+        self.metric(name)
+            .filter(|m| m.kind == MetricKind::Gauge)
+            .map(|m| m.value)
     }
 
     pub fn histogram(&self, name: &str) -> Option<Vec<u64>> {
-        self.metric(name).filter(|m| m.kind == MetricKind::Histogram).map(|m| m.samples.clone())
+        self.metric(name)
+            .filter(|m| m.kind == MetricKind::Histogram)
+            .map(|m| m.samples.clone())
     }
 
     pub fn metric_names(&self) -> Vec<String> {
@@ -1157,7 +1322,10 @@ mod tests {
 
     #[test]
     fn header_maps_round_trip() {
-        let pairs = vec![(":path".to_string(), "/x".to_string()), ("k".to_string(), String::new())];
+        let pairs = vec![
+            (":path".to_string(), "/x".to_string()),
+            ("k".to_string(), String::new()),
+        ];
         let bytes = serialize_map(&pairs);
         let back = to_string_pairs(deserialize_map(&bytes).unwrap());
         assert_eq!(back, pairs);

@@ -14,7 +14,9 @@ pub fn decode_export_request(body: &[u8], content_encoding: Option<&str>) -> Res
     let gzipped = content_encoding.is_some_and(|e| e.eq_ignore_ascii_case("gzip"));
     let bytes = if gzipped {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(body).read_to_end(&mut out).context("gunzipping the export body")?;
+        flate2::read::GzDecoder::new(body)
+            .read_to_end(&mut out)
+            .context("gunzipping the export body")?;
         out
     } else {
         body.to_vec()
@@ -72,9 +74,15 @@ fn status_name(code: i32) -> &'static str {
 pub fn spans_to_json(request: &ExportTraceServiceRequest) -> Vec<Value> {
     let mut out = Vec::new();
     for rs in &request.resource_spans {
-        let resource = rs.resource.as_ref().map_or(json!({}), |r| attributes_to_json(&r.attributes));
+        let resource = rs
+            .resource
+            .as_ref()
+            .map_or(json!({}), |r| attributes_to_json(&r.attributes));
         for ss in &rs.scope_spans {
-            let scope = ss.scope.as_ref().map_or(json!({}), |s| json!({"name": s.name, "version": s.version}));
+            let scope = ss
+                .scope
+                .as_ref()
+                .map_or(json!({}), |s| json!({"name": s.name, "version": s.version}));
             for s in &ss.spans {
                 let status = s.status.clone().unwrap_or_default();
                 out.push(json!({
@@ -113,7 +121,11 @@ mod tests {
     use std::io::Write;
 
     fn kv(key: &str, value: any_value::Value) -> KeyValue {
-        KeyValue { key: key.into(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
+        KeyValue {
+            key: key.into(),
+            value: Some(AnyValue { value: Some(value) }),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -125,7 +137,11 @@ mod tests {
                     ..Default::default()
                 }),
                 scope_spans: vec![ScopeSpans {
-                    scope: Some(InstrumentationScope { name: "llm-trace".into(), version: "0.1.0".into(), ..Default::default() }),
+                    scope: Some(InstrumentationScope {
+                        name: "llm-trace".into(),
+                        version: "0.1.0".into(),
+                        ..Default::default()
+                    }),
                     spans: vec![Span {
                         trace_id: vec![1; 16],
                         span_id: vec![2; 8],
@@ -140,11 +156,16 @@ mod tests {
                             kv(
                                 "a",
                                 any_value::Value::ArrayValue(ArrayValue {
-                                    values: vec![AnyValue { value: Some(any_value::Value::StringValue("stop".into())) }],
+                                    values: vec![AnyValue {
+                                        value: Some(any_value::Value::StringValue("stop".into())),
+                                    }],
                                 }),
                             ),
                         ],
-                        status: Some(Status { code: status::StatusCode::Error as i32, message: "m".into() }),
+                        status: Some(Status {
+                            code: status::StatusCode::Error as i32,
+                            message: "m".into(),
+                        }),
                         ..Default::default()
                     }],
                     schema_url: String::new(),

@@ -27,7 +27,8 @@ pub struct ReplayOptions {
 }
 
 /// A configuration that exports to the host's default collector cluster.
-pub const DEFAULT_PLUGIN_CONFIG: &str = r#"{"service_name":"llm-trace-replay","exporter":{"cluster":"otel_collector"}}"#;
+pub const DEFAULT_PLUGIN_CONFIG: &str =
+    r#"{"service_name":"llm-trace-replay","exporter":{"cluster":"otel_collector"}}"#;
 
 impl Default for ReplayOptions {
     fn default() -> Self {
@@ -84,7 +85,11 @@ pub fn play(host: &mut Host, exchange: &ExchangeFile, options: &ReplayOptions) -
         host.request_body(stream, &request_body, true)?;
     }
     host.advance_ms(options.upstream_latency_ms);
-    host.response_headers(stream, &pairs(&exchange.response_headers()), response_body.is_empty() && !exchange.cut)?;
+    host.response_headers(
+        stream,
+        &pairs(&exchange.response_headers()),
+        response_body.is_empty() && !exchange.cut,
+    )?;
     let mut forwarded = Vec::with_capacity(response_body.len());
     let mut offset = 0;
     let sizes = chunk_sizes(response_body.len(), options.chunking);
@@ -105,7 +110,11 @@ pub fn flush_exports(host: &mut Host) -> Result<Vec<Value>> {
     let mut spans = Vec::new();
     host.tick()?;
     for call in host.take_http_calls() {
-        let encoding = call.headers.iter().find(|(k, _)| k == "content-encoding").map(|(_, v)| v.as_str());
+        let encoding = call
+            .headers
+            .iter()
+            .find(|(k, _)| k == "content-encoding")
+            .map(|(_, v)| v.as_str());
         let request = otlp_json::decode_export_request(&call.body, encoding)
             .with_context(|| format!("decoding export call to `{}`", call.upstream))?;
         spans.extend(otlp_json::spans_to_json(&request));
@@ -116,7 +125,11 @@ pub fn flush_exports(host: &mut Host) -> Result<Vec<Value>> {
 
 /// Plays one exchange on a fresh host and returns its exported spans, each tagged with the exchange name.
 pub fn replay_exchange(exchange: &ExchangeFile, options: &ReplayOptions, seed: u64) -> Result<Vec<Value>> {
-    let mut host = Host::with_options(HostOptions { plugin_config: options.plugin_config.clone(), seed, ..Default::default() })?;
+    let mut host = Host::with_options(HostOptions {
+        plugin_config: options.plugin_config.clone(),
+        seed,
+        ..Default::default()
+    })?;
     play(&mut host, exchange, options)?;
     let mut spans = flush_exports(&mut host)?;
     for span in &mut spans {

@@ -5,13 +5,19 @@ use host_tests::host::{Host, HostOptions};
 use host_tests::replay::flush_exports;
 use serde_json::{json, Value};
 
-const CONFIG: &str = r#"{"service_name":"filter-tests","exporter":{"cluster":"otel_collector","authority":"collector:4318"}}"#;
+const CONFIG: &str =
+    r#"{"service_name":"filter-tests","exporter":{"cluster":"otel_collector","authority":"collector:4318"}}"#;
 
 fn host(config: &str) -> Host {
-    Host::with_options(HostOptions { plugin_config: config.to_string(), ..Default::default() }).unwrap()
+    Host::with_options(HostOptions {
+        plugin_config: config.to_string(),
+        ..Default::default()
+    })
+    .unwrap()
 }
 
-const CHAT_REQUEST: &str = r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hi"}],"temperature":0.3,"max_tokens":40}"#;
+const CHAT_REQUEST: &str =
+    r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hi"}],"temperature":0.3,"max_tokens":40}"#;
 const CHAT_RESPONSE: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini-2024-07-18",
   "choices":[{"index":0,"message":{"role":"assistant","content":"Hi!"},"finish_reason":"stop"}],
   "usage":{"prompt_tokens":11,"completion_tokens":2,"total_tokens":13,"prompt_tokens_details":{"cached_tokens":0}}}"#;
@@ -34,7 +40,8 @@ fn chat_call(host: &mut Host, extra_headers: &[(&str, &str)], status: &str, body
     host.request_headers(s, &request_headers(extra_headers), false).unwrap();
     host.request_body(s, CHAT_REQUEST.as_bytes(), true).unwrap();
     host.advance_ms(latency_ms);
-    host.response_headers(s, &[(":status", status), ("content-type", "application/json")], false).unwrap();
+    host.response_headers(s, &[(":status", status), ("content-type", "application/json")], false)
+        .unwrap();
     host.response_body(s, body.as_bytes(), true).unwrap();
     host.log(s).unwrap();
     host.done(s).unwrap();
@@ -48,14 +55,20 @@ fn attr<'a>(span: &'a Value, key: &str) -> &'a Value {
 fn non_streaming_chat_exports_one_client_span_with_genai_attributes() {
     let mut h = host(CONFIG);
     chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1500);
-    assert!(h.take_http_calls().is_empty(), "nothing is exported before the flush tick");
+    assert!(
+        h.take_http_calls().is_empty(),
+        "nothing is exported before the flush tick"
+    );
     let spans = flush_exports(&mut h).unwrap();
     assert_eq!(spans.len(), 1);
     let s = &spans[0];
     assert_eq!(s["name"], "chat gpt-4o-mini");
     assert_eq!(s["kind"], "CLIENT");
     assert_eq!(s["status"]["code"], "UNSET");
-    assert_eq!(s["end_time_unix_nano"].as_u64().unwrap() - s["start_time_unix_nano"].as_u64().unwrap(), 1_500_000_000);
+    assert_eq!(
+        s["end_time_unix_nano"].as_u64().unwrap() - s["start_time_unix_nano"].as_u64().unwrap(),
+        1_500_000_000
+    );
     assert_eq!(s["resource"]["service.name"], "filter-tests");
     assert_eq!(s["scope"]["name"], "llm-trace");
     for (key, value) in [
@@ -78,7 +91,11 @@ fn non_streaming_chat_exports_one_client_span_with_genai_attributes() {
     ] {
         assert_eq!(attr(s, key), &value, "{key}");
     }
-    assert_eq!(attr(s, "gen_ai.request.stream"), &Value::Null, "only streaming requests say stream=true");
+    assert_eq!(
+        attr(s, "gen_ai.request.stream"),
+        &Value::Null,
+        "only streaming requests say stream=true"
+    );
     assert_eq!(attr(s, "error.type"), &Value::Null);
     assert_eq!(h.counter("llm_trace.requests"), Some(1));
     assert_eq!(h.counter("llm_trace.spans_created"), Some(1));
@@ -108,9 +125,21 @@ fn export_call_targets_the_collector_cluster_as_otlp_http_protobuf() {
 #[test]
 fn traceparent_joins_the_callers_trace_and_absent_one_starts_a_new_trace() {
     let mut h = host(CONFIG);
-    chat_call(&mut h, &[("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")], "200", CHAT_RESPONSE, 1);
+    chat_call(
+        &mut h,
+        &[("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")],
+        "200",
+        CHAT_RESPONSE,
+        1,
+    );
     chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
-    chat_call(&mut h, &[("traceparent", "00-00000000000000000000000000000000-00f067aa0ba902b7-01")], "200", CHAT_RESPONSE, 1);
+    chat_call(
+        &mut h,
+        &[("traceparent", "00-00000000000000000000000000000000-00f067aa0ba902b7-01")],
+        "200",
+        CHAT_RESPONSE,
+        1,
+    );
     let spans = flush_exports(&mut h).unwrap();
     assert_eq!(spans.len(), 3);
     assert_eq!(spans[0]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
@@ -123,14 +152,18 @@ fn traceparent_joins_the_callers_trace_and_absent_one_starts_a_new_trace() {
         assert_ne!(id, "4bf92f3577b34da6a3ce929d0e0e4736");
     }
     assert_ne!(spans[1]["trace_id"], spans[2]["trace_id"]);
-    let span_ids: std::collections::HashSet<_> = spans.iter().map(|s| s["span_id"].as_str().unwrap().to_string()).collect();
+    let span_ids: std::collections::HashSet<_> = spans
+        .iter()
+        .map(|s| s["span_id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(span_ids.len(), 3);
 }
 
 #[test]
 fn provider_error_gives_error_status_and_type() {
     let mut h = host(CONFIG);
-    let body = r#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
+    let body =
+        r#"{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#;
     chat_call(&mut h, &[], "429", body, 5);
     let s = &flush_exports(&mut h).unwrap()[0];
     assert_eq!(s["status"]["code"], "ERROR");
@@ -153,7 +186,8 @@ fn start_stream(h: &mut Host) -> u32 {
     let body = r#"{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]}"#;
     h.request_body(s, body.as_bytes(), true).unwrap();
     h.advance_ms(200);
-    h.response_headers(s, &[(":status", "200"), ("content-type", "text/event-stream")], false).unwrap();
+    h.response_headers(s, &[(":status", "200"), ("content-type", "text/event-stream")], false)
+        .unwrap();
     s
 }
 
@@ -163,7 +197,9 @@ fn stream_records_time_to_first_token_from_the_first_content_chunk() {
     let s = start_stream(&mut h);
     for (i, chunk) in STREAM_CHUNKS.iter().enumerate() {
         h.advance_ms(100);
-        let (_, forwarded) = h.response_body(s, chunk.as_bytes(), i + 1 == STREAM_CHUNKS.len()).unwrap();
+        let (_, forwarded) = h
+            .response_body(s, chunk.as_bytes(), i + 1 == STREAM_CHUNKS.len())
+            .unwrap();
         assert_eq!(forwarded, chunk.as_bytes(), "the filter forwards every chunk unchanged");
     }
     h.log(s).unwrap();
@@ -172,7 +208,10 @@ fn stream_records_time_to_first_token_from_the_first_content_chunk() {
     // Role chunk at 300 ms (first byte); the content event completes with the third chunk at 500 ms; end at 700 ms.
     assert_eq!(attr(span, "llm.response.time_to_first_byte"), 0.3);
     assert_eq!(attr(span, "gen_ai.response.time_to_first_chunk"), 0.5);
-    assert_eq!(span["end_time_unix_nano"].as_u64().unwrap() - span["start_time_unix_nano"].as_u64().unwrap(), 700_000_000);
+    assert_eq!(
+        span["end_time_unix_nano"].as_u64().unwrap() - span["start_time_unix_nano"].as_u64().unwrap(),
+        700_000_000
+    );
     assert_eq!(attr(span, "gen_ai.request.stream"), true);
     assert_eq!(attr(span, "gen_ai.response.finish_reasons"), &json!(["length"]));
     assert_eq!(attr(span, "gen_ai.usage.input_tokens"), 21);
@@ -190,7 +229,11 @@ fn client_abort_mid_stream_exports_a_partial_span_ending_at_the_cut() {
     h.advance_ms(100);
     h.response_body(s, STREAM_CHUNKS[1].as_bytes(), false).unwrap();
     h.advance_ms(50);
-    h.set_stream_property(s, &["response", "code_details"], b"downstream_remote_disconnect".to_vec());
+    h.set_stream_property(
+        s,
+        &["response", "code_details"],
+        b"downstream_remote_disconnect".to_vec(),
+    );
     h.log(s).unwrap();
     h.done(s).unwrap();
     let span = &flush_exports(&mut h).unwrap()[0];
@@ -199,7 +242,10 @@ fn client_abort_mid_stream_exports_a_partial_span_ending_at_the_cut() {
     assert_eq!(attr(span, "llm.error.message"), "downstream_remote_disconnect");
     assert_eq!(span["status"]["code"], "ERROR");
     assert_eq!(attr(span, "gen_ai.response.model"), "gpt-4o-2024-08-06");
-    assert_eq!(span["end_time_unix_nano"].as_u64().unwrap() - span["start_time_unix_nano"].as_u64().unwrap(), 450_000_000);
+    assert_eq!(
+        span["end_time_unix_nano"].as_u64().unwrap() - span["start_time_unix_nano"].as_u64().unwrap(),
+        450_000_000
+    );
     assert_eq!(h.counter("llm_trace.partial_exchanges"), Some(1));
 }
 
@@ -235,7 +281,16 @@ fn stream_that_ends_without_a_finish_is_an_error() {
 fn non_llm_traffic_is_not_traced() {
     let mut h = host(CONFIG);
     let s = h.new_stream().unwrap();
-    h.request_headers(s, &[(":method", "GET"), (":path", "/v1/models"), (":authority", "api.openai.com")], true).unwrap();
+    h.request_headers(
+        s,
+        &[
+            (":method", "GET"),
+            (":path", "/v1/models"),
+            (":authority", "api.openai.com"),
+        ],
+        true,
+    )
+    .unwrap();
     h.response_headers(s, &[(":status", "200")], false).unwrap();
     h.response_body(s, b"{}", true).unwrap();
     h.log(s).unwrap();
@@ -273,7 +328,13 @@ fn full_queue_drops_and_counts_and_failed_exports_are_counted() {
     let queued = 10 - dropped;
     assert_eq!(h.counter("llm_trace.spans_dropped_export_failed"), Some(queued));
     assert_eq!(h.counter("llm_trace.export_failures"), Some(1));
-    assert!(h.logs().iter().any(|(_, m)| m.contains("export to cluster `otel_collector` failed")), "{:?}", h.logs());
+    assert!(
+        h.logs()
+            .iter()
+            .any(|(_, m)| m.contains("export to cluster `otel_collector` failed")),
+        "{:?}",
+        h.logs()
+    );
     // Every created span is accounted for.
     let exported = h.counter("llm_trace.spans_exported").unwrap_or(0);
     assert_eq!(exported + dropped + queued, 10);
@@ -285,7 +346,8 @@ fn retryable_export_failure_is_retried_after_retry_after_and_400_is_not() {
     chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
     h.tick().unwrap();
     let first = h.take_http_calls().remove(0);
-    h.respond_http_call(first.token, &[(":status", "503"), ("retry-after", "2")], b"").unwrap();
+    h.respond_http_call(first.token, &[(":status", "503"), ("retry-after", "2")], b"")
+        .unwrap();
     h.tick().unwrap();
     assert!(h.take_http_calls().is_empty(), "Retry-After: 2 s not elapsed yet");
     h.advance_ms(2_000);
@@ -317,9 +379,13 @@ fn partial_success_counts_rejected_spans() {
     h.tick().unwrap();
     let call = h.take_http_calls().remove(0);
     let answer = ExportTraceServiceResponse {
-        partial_success: Some(ExportTracePartialSuccess { rejected_spans: 1, error_message: "bad attr".into() }),
+        partial_success: Some(ExportTracePartialSuccess {
+            rejected_spans: 1,
+            error_message: "bad attr".into(),
+        }),
     };
-    h.respond_http_call(call.token, &[(":status", "200")], &answer.encode_to_vec()).unwrap();
+    h.respond_http_call(call.token, &[(":status", "200")], &answer.encode_to_vec())
+        .unwrap();
     assert_eq!(h.counter("llm_trace.spans_rejected"), Some(1));
     assert_eq!(h.counter("llm_trace.spans_exported"), Some(1));
     h.advance_ms(60_000);
@@ -338,7 +404,10 @@ fn grpc_transport_and_gzip_http_bodies() {
     assert_eq!(calls[0].method, "Export");
     assert_eq!(calls[0].metadata, vec![("x-api-key".to_string(), b"k".to_vec())]);
     let req = host_tests::otlp_json::decode_export_request(&calls[0].message, None).unwrap();
-    assert_eq!(host_tests::otlp_json::spans_to_json(&req)[0]["name"], "chat gpt-4o-mini");
+    assert_eq!(
+        host_tests::otlp_json::spans_to_json(&req)[0]["name"],
+        "chat gpt-4o-mini"
+    );
     h.respond_grpc_call(calls[0].token, 0, b"").unwrap();
     assert_eq!(h.counter("llm_trace.spans_exported"), Some(1));
 
@@ -346,7 +415,9 @@ fn grpc_transport_and_gzip_http_bodies() {
     chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
     h.tick().unwrap();
     let call = h.take_http_calls().remove(0);
-    assert!(call.headers.contains(&("content-encoding".to_string(), "gzip".to_string())));
+    assert!(call
+        .headers
+        .contains(&("content-encoding".to_string(), "gzip".to_string())));
     assert_eq!(&call.body[..2], &[0x1f, 0x8b]);
     let req = host_tests::otlp_json::decode_export_request(&call.body, Some("gzip")).unwrap();
     assert_eq!(host_tests::otlp_json::spans_to_json(&req).len(), 1);
@@ -357,14 +428,27 @@ fn traceparent_is_injected_upstream_when_configured() {
     let mut h = host(r#"{"exporter":{"cluster":"otel_collector"},"trace_context":{"inject_traceparent":true}}"#);
     let s = h.new_stream().unwrap();
     let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    let (_, headers) = h.request_headers(s, &request_headers(&[("traceparent", incoming)]), false).unwrap();
-    let sent = headers.iter().find(|(k, _)| k == "traceparent").map(|(_, v)| v.clone()).unwrap();
+    let (_, headers) = h
+        .request_headers(s, &request_headers(&[("traceparent", incoming)]), false)
+        .unwrap();
+    let sent = headers
+        .iter()
+        .find(|(k, _)| k == "traceparent")
+        .map(|(_, v)| v.clone())
+        .unwrap();
     h.request_body(s, CHAT_REQUEST.as_bytes(), true).unwrap();
-    h.response_headers(s, &[(":status", "200"), ("content-type", "application/json")], false).unwrap();
+    h.response_headers(s, &[(":status", "200"), ("content-type", "application/json")], false)
+        .unwrap();
     h.response_body(s, CHAT_RESPONSE.as_bytes(), true).unwrap();
     h.log(s).unwrap();
     let span = &flush_exports(&mut h).unwrap()[0];
-    assert_eq!(sent, format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01", span["span_id"].as_str().unwrap()));
+    assert_eq!(
+        sent,
+        format!(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01",
+            span["span_id"].as_str().unwrap()
+        )
+    );
     assert_ne!(sent, incoming);
 }
 
@@ -381,7 +465,10 @@ fn sampling_keeps_errors_and_drops_the_rest_at_ratio_zero_but_metrics_count_ever
     let model = "gpt-4o-mini-2024-07-18".replace('.', "_");
     let ok = format!("llm.requests.provider.openai.model.{model}.op.chat.status.ok");
     assert_eq!(h.counter(&ok), Some(1), "{:?}", h.metric_names());
-    assert_eq!(h.counter(&format!("llm.tokens_input.provider.openai.model.{model}.op.chat")), Some(11));
+    assert_eq!(
+        h.counter(&format!("llm.tokens_input.provider.openai.model.{model}.op.chat")),
+        Some(11)
+    );
 }
 
 #[test]
@@ -390,15 +477,25 @@ fn include_usage_is_injected_and_the_usage_chunk_never_reaches_the_client() {
     let s = h.new_stream().unwrap();
     let body = r#"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"x"}]}"#;
     let len = body.len().to_string();
-    let (_, headers) = h.request_headers(s, &request_headers(&[("content-length", &len)]), false).unwrap();
-    assert!(headers.iter().all(|(k, _)| k != "content-length"), "the body will grow: length dropped");
+    let (_, headers) = h
+        .request_headers(s, &request_headers(&[("content-length", &len)]), false)
+        .unwrap();
+    assert!(
+        headers.iter().all(|(k, _)| k != "content-length"),
+        "the body will grow: length dropped"
+    );
     let (action, forwarded) = h.request_body(s, &body.as_bytes()[..20], false).unwrap();
-    assert_eq!((action, forwarded.len()), (host_tests::host::Action::Pause, 0), "held until complete");
+    assert_eq!(
+        (action, forwarded.len()),
+        (host_tests::host::Action::Pause, 0),
+        "held until complete"
+    );
     let (_, forwarded) = h.request_body(s, &body.as_bytes()[20..], true).unwrap();
     let sent: Value = serde_json::from_slice(&forwarded).unwrap();
     assert_eq!(sent["stream_options"]["include_usage"], true);
     assert_eq!(sent["messages"][0]["content"], "x");
-    h.response_headers(s, &[(":status", "200"), ("content-type", "text/event-stream")], false).unwrap();
+    h.response_headers(s, &[(":status", "200"), ("content-type", "text/event-stream")], false)
+        .unwrap();
     let mut client_got = Vec::new();
     let all: String = STREAM_CHUNKS.concat();
     let pieces: Vec<&[u8]> = all.as_bytes().chunks(9).collect();
@@ -407,7 +504,11 @@ fn include_usage_is_injected_and_the_usage_chunk_never_reaches_the_client() {
         client_got.extend(out);
     }
     let client_got = String::from_utf8(client_got).unwrap();
-    assert_eq!(client_got, all.replace(STREAM_CHUNKS[3], ""), "everything but the usage-only chunk, unchanged");
+    assert_eq!(
+        client_got,
+        all.replace(STREAM_CHUNKS[3], ""),
+        "everything but the usage-only chunk, unchanged"
+    );
     h.log(s).unwrap();
     let span = &flush_exports(&mut h).unwrap()[0];
     assert_eq!(attr(span, "gen_ai.usage.input_tokens"), 21);
@@ -435,7 +536,9 @@ fn invalid_configuration_is_rejected_with_one_clear_log_line() {
     .expect("configuration must be rejected");
     let message = format!("{err:#}");
     assert!(
-        message.contains("Invalid llm-trace configuration: `exporter.timeout_ms`: invalid type: string \"5s\", expected u64."),
+        message.contains(
+            "Invalid llm-trace configuration: `exporter.timeout_ms`: invalid type: string \"5s\", expected u64."
+        ),
         "{message}"
     );
 }

@@ -140,6 +140,8 @@ pub struct Exchange {
     span_id: [u8; 8],
     start_unix_ns: u64,
     request_body: Vec<u8>,
+    /// Small top-level fields of a request body larger than the cap (see `json_fields`).
+    request_fields: Option<crate::json_fields::SmallFields>,
     request_parsed: bool,
     response: Option<ResponseReader>,
     response_ended: bool,
@@ -224,6 +226,7 @@ impl Exchange {
             span_id: ids.span_id(),
             start_unix_ns: clock.unix_ns,
             request_body: Vec::new(),
+            request_fields: None,
             request_parsed: false,
             response: None,
             response_ended: false,
@@ -258,7 +261,16 @@ impl Exchange {
                 .max_request_body_bytes
                 .saturating_sub(self.request_body.len());
             let kept = room.min(chunk.len());
-            self.request_body.extend_from_slice(&chunk[..kept]);
+            if kept < chunk.len() && self.request_fields.is_none() {
+                // Over the cap: from here on keep only the small top-level fields (model, stream, ...).
+                let mut fields = crate::json_fields::SmallFields::default();
+                fields.feed(&self.request_body);
+                self.request_fields = Some(fields);
+            }
+            match &mut self.request_fields {
+                Some(fields) => fields.feed(chunk),
+                None => self.request_body.extend_from_slice(chunk),
+            }
             self.obs.truncated_bytes += (chunk.len() - kept) as u64;
         }
         if end_of_stream {
@@ -307,6 +319,9 @@ impl Exchange {
             return;
         }
         self.request_parsed = true;
+        if let Some(fields) = self.request_fields.take() {
+            self.request_body = fields.to_object();
+        }
         self.decoder.on_request(&self.request_body, &mut self.obs);
         if self.obs.capture != CaptureMode::Off {
             self.obs.input = Some(input_content(self.api, &self.request_body));
@@ -642,13 +657,18 @@ data: [DONE]\n\n";
     }
 
     #[test]
-    fn request_body_over_the_cap_is_counted_and_not_parsed_as_valid_json() {
+    fn request_body_over_the_cap_is_counted_and_its_small_fields_still_read() {
         let cfg = Config::from_json(br#"{"exporter":{"cluster":"o"},"limits":{"max_request_body_bytes":10}}"#).unwrap();
         let mut ids = IdGenerator::from_seed([3; 32]);
         let mut x = Exchange::start(&cfg, &head("/v1/chat/completions"), at(0), &mut ids).unwrap();
         x.on_request_body(&cfg, REQUEST, true);
         assert_eq!(x.observation().truncated_bytes, REQUEST.len() as u64 - 10);
-        assert_eq!(x.observation().request.model, None);
+        assert_eq!(
+            x.observation().request.model.as_deref(),
+            Some("gpt-4o-mini"),
+            "small fields survive the cap"
+        );
+        assert!(x.observation().request.stream);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod event_stream;
 pub mod exchange;
 pub mod export;
 pub mod json_array;
+pub mod json_fields;
 pub mod metrics;
 pub mod observation;
 pub mod otlp;

@@ -140,6 +140,11 @@ impl Observation {
         self.response.output_chunks += 1;
     }
 
+    /// A streamed message carried more than one token (a tool name like `get_current_weather` arrives whole).
+    pub fn add_estimated_tokens(&mut self, extra: u64) {
+        self.response.output_chunks += extra;
+    }
+
     /// Keeps generated text of choice `index` when content capture is on.
     pub fn capture_text(&mut self, index: usize, text: &str) {
         if let Some(o) = &mut self.output {
@@ -167,9 +172,12 @@ impl Observation {
     }
 
     /// Output tokens when the provider reported none: one per content message for streams, else about four
-    /// characters per token (the common rule of thumb for English text with BPE tokenizers).
+    /// characters per token (the common rule of thumb for English text with BPE tokenizers). Embeddings generate
+    /// nothing.
     pub fn estimated_output_tokens(&self) -> u64 {
-        if self.request.stream {
+        if self.operation == "embeddings" {
+            0
+        } else if self.request.stream {
             self.response.output_chunks
         } else {
             self.response.output_chars.div_ceil(4)

@@ -42,7 +42,9 @@ fn parse_args() -> Result<Args> {
             "--chunk-size" => chunk_size = Some(value("--chunk-size")?.parse().context("--chunk-size")?),
             "--seed" => seed = value("--seed")?.parse().context("--seed")?,
             "--upstream-latency-ms" => {
-                options.upstream_latency_ms = value("--upstream-latency-ms")?.parse().context("--upstream-latency-ms")?
+                options.upstream_latency_ms = value("--upstream-latency-ms")?
+                    .parse()
+                    .context("--upstream-latency-ms")?
             }
             "--chunk-interval-ms" => {
                 options.chunk_interval_ms = value("--chunk-interval-ms")?.parse().context("--chunk-interval-ms")?

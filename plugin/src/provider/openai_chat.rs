@@ -209,16 +209,31 @@ impl OpenAiChatDecoder {
         }
         if let Some(usage) = r.usage {
             obs.usage = usage.into_usage();
+            if obs.operation == "embeddings" {
+                // Embeddings generate no tokens; some servers say `completion_tokens: 0`, which is not a figure.
+                obs.usage.output_tokens = None;
+                obs.usage.provider_output_tokens = None;
+            }
         }
         if let Some(error) = r.error {
             obs.error = Some(error.into_info());
         }
         let mut generated = 0u64;
         let mut reasoning = false;
+        // Tool names arrive whole; BPE splits them about at underscores (`get`, `_current`, `_weather`).
+        let mut extra_name_tokens = 0u64;
         for (position, choice) in r.choices.into_iter().flatten().enumerate() {
             let index = choice.index.unwrap_or(position);
             if let Some(delta) = &choice.delta {
                 generated += delta.generated_chars();
+                for name in delta
+                    .tool_calls
+                    .iter()
+                    .flatten()
+                    .filter_map(|t| t.function.as_ref()?.name.as_deref())
+                {
+                    extra_name_tokens += name.split('_').filter(|s| !s.is_empty()).count().saturating_sub(1) as u64;
+                }
                 reasoning |= delta.has_reasoning();
                 delta.capture(index, obs);
             }
@@ -237,6 +252,7 @@ impl OpenAiChatDecoder {
         if generated > 0 {
             obs.response.output_chars += generated;
             obs.mark_first_token(now_ns);
+            obs.add_estimated_tokens(extra_name_tokens);
         }
     }
 }
