@@ -6,3 +6,4 @@ pub mod exchange_file;
 pub mod host;
 pub mod otlp_json;
 pub mod replay;
+pub mod servers;

