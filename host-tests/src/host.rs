@@ -855,9 +855,11 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         wasi,
         "environ_sizes_get",
         |mut c: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
-            (write_u32(&mut c, count, 0).is_some() && write_u32(&mut c, size, 0).is_some())
-                .then_some(0)
-                .unwrap_or(21)
+            if write_u32(&mut c, count, 0).is_some() && write_u32(&mut c, size, 0).is_some() {
+                0
+            } else {
+                21 // EFAULT
+            }
         },
     )?;
     linker.func_wrap(
@@ -869,9 +871,11 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         wasi,
         "args_sizes_get",
         |mut c: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
-            (write_u32(&mut c, count, 0).is_some() && write_u32(&mut c, size, 0).is_some())
-                .then_some(0)
-                .unwrap_or(21)
+            if write_u32(&mut c, count, 0).is_some() && write_u32(&mut c, size, 0).is_some() {
+                0
+            } else {
+                21 // EFAULT
+            }
         },
     )?;
     linker.func_wrap(
@@ -1046,7 +1050,6 @@ impl Host {
             while s.streams.contains_key(&id) {
                 id += 1;
             }
-            s.next_token = s.next_token.max(0);
             let mut stream = StreamState::default();
             stream
                 .properties
