@@ -271,3 +271,180 @@ fn output_token_estimates_are_within_ten_percent_of_the_real_count() {
         }
     }
 }
+
+/// A capture by file stem, replayed whole; `None` when the corpus is absent.
+fn replay_capture(name: &str, plugin_config: Option<&str>) -> Option<Value> {
+    let dir = captures_dir()?;
+    let exchange = ExchangeFile::load(&dir.join(format!("{name}.json"))).unwrap();
+    let mut options = ReplayOptions::default();
+    if let Some(config) = plugin_config {
+        options.plugin_config = config.to_string();
+    }
+    let mut spans = replay_exchange(&exchange, &options, 5).unwrap();
+    assert_eq!(spans.len(), 1, "{name}");
+    Some(spans.remove(0))
+}
+
+/// USD from pico-USD, the way the filter converts its integer cost for the span.
+fn usd(pico: u64) -> Value {
+    json!(pico as f64 / 1e12)
+}
+
+/// Asserts the cost breakdown (pico-USD) and its total on a span.
+fn assert_cost(span: &Value, input: u64, output: u64, cache_read: u64, cache_write: u64, ctx: &str) {
+    assert_eq!(attr(span, "llm.usage.cost.input"), &usd(input), "{ctx}: input");
+    assert_eq!(attr(span, "llm.usage.cost.output"), &usd(output), "{ctx}: output");
+    assert_eq!(
+        attr(span, "llm.usage.cost.cache_read"),
+        &usd(cache_read),
+        "{ctx}: cache read"
+    );
+    assert_eq!(
+        attr(span, "llm.usage.cost.cache_write"),
+        &usd(cache_write),
+        "{ctx}: cache write"
+    );
+    let total = input + output + cache_read + cache_write;
+    assert_eq!(attr(span, "gen_ai.usage.cost"), &usd(total), "{ctx}: total");
+    assert_eq!(attr(span, "llm.usage.cost.currency"), "USD", "{ctx}");
+    assert_eq!(attr(span, "llm.usage.cost.estimated"), false, "{ctx}");
+}
+
+// Prices below are from plugin/data/prices.json (litellm 1.110.2, retired models from litellm 1.80.0), in micro-USD
+// per 1M tokens, which is pico-USD per token: cost in pico-USD = tokens × price.
+
+#[test]
+fn openai_reasoning_call_costs_its_output_including_reasoning() {
+    // gpt-5-nano-2025-08-07: input 50,000, output 400,000. Usage: prompt 8, completion 377 (320 of them reasoning,
+    // billed as output), none cached.
+    //   input  8 × 50,000    = 400,000 pico-USD       ($0.0000004)
+    //   output 377 × 400,000 = 150,800,000 pico-USD   ($0.0001508)
+    let Some(s) = replay_capture("openai--aigw-chat-basic-0", None) else {
+        return;
+    };
+    assert_eq!(attr(&s, "llm.usage.cost.priced_model"), "gpt-5-nano-2025-08-07");
+    assert_eq!(attr(&s, "llm.usage.cost.source"), "table:litellm-1.110.2");
+    assert_cost(&s, 8 * 50_000, 377 * 400_000, 0, 0, "openai");
+}
+
+#[test]
+fn azure_call_is_priced_from_the_azure_entry() {
+    // azure/gpt-5-nano-2025-08-07: input 50,000, output 400,000. Usage: prompt 8, completion 271.
+    //   input 8 × 50,000 = 400,000; output 271 × 400,000 = 108,400,000 pico-USD
+    let Some(s) = replay_capture("openai--aigw-azure-chat-basic-0", None) else {
+        return;
+    };
+    assert_eq!(attr(&s, "llm.usage.cost.priced_model"), "azure/gpt-5-nano-2025-08-07");
+    assert_cost(&s, 8 * 50_000, 271 * 400_000, 0, 0, "azure");
+}
+
+#[test]
+fn openai_compatible_cached_tokens_are_taken_out_of_the_prompt_before_pricing() {
+    // mistral/mistral-tiny: input 250,000, output 250,000, cache read 25,000. Usage (OpenAI shape): prompt 20
+    // of which 10 cached, completion 18.
+    //   uncached (20 − 10) × 250,000 = 2,500,000; cached 10 × 25,000 = 250,000; output 18 × 250,000 = 4,500,000
+    let Some(s) = replay_capture("openai--oll-mistralai-test_mistralai_chat_with_cache_tokens-0", None) else {
+        return;
+    };
+    assert_eq!(attr(&s, "llm.usage.cost.priced_model"), "mistral/mistral-tiny");
+    assert_cost(&s, 10 * 250_000, 18 * 250_000, 10 * 25_000, 0, "mistral");
+}
+
+#[test]
+fn anthropic_cache_reads_are_priced_separately_and_retired_models_say_so() {
+    // claude-3-5-sonnet-20240620 (retired, from litellm 1.80.0): input 3,000,000, output 15,000,000, cache read
+    // 300,000, cache write 3,750,000. Anthropic reports input_tokens 4 beside cache_read_input_tokens 1,165 and
+    // cache_creation_input_tokens 0; output 221.
+    //   input 4 × 3,000,000 = 12,000,000; cache read 1,165 × 300,000 = 349,500,000;
+    //   output 221 × 15,000,000 = 3,315,000,000 → total 3,676,500,000 pico-USD ($0.0036765)
+    let Some(s) = replay_capture(
+        "anthropic--oll-anthropic-test_anthropic_prompt_caching_stream_legacy-1",
+        None,
+    ) else {
+        return;
+    };
+    assert_eq!(attr(&s, "llm.usage.cost.source"), "table:litellm-1.80.0");
+    assert_cost(&s, 4 * 3_000_000, 221 * 15_000_000, 1_165 * 300_000, 0, "anthropic");
+}
+
+#[test]
+fn gemini_thinking_tokens_are_billed_as_output() {
+    // gemini/gemini-2.5-flash: input 300,000, output 2,500,000. Usage: prompt 5, candidates 877 + thoughts 1,058.
+    //   input 5 × 300,000 = 1,500,000; output (877 + 1,058) × 2,500,000 = 4,837,500,000 pico-USD
+    let Some(s) = replay_capture("gcp.gemini--oll-google-generativeai-test_client_spans-0", None) else {
+        return;
+    };
+    assert_eq!(attr(&s, "llm.usage.cost.priced_model"), "gemini/gemini-2.5-flash");
+    assert_cost(&s, 5 * 300_000, 1_935 * 2_500_000, 0, 0, "gemini");
+}
+
+#[test]
+fn bedrock_model_id_from_the_path_is_priced() {
+    // amazon.nova-lite-v1:0 (from /model/amazon.nova-lite-v1%3A0/converse): input 60,000, output 240,000.
+    // Usage: input 54, output 18.  input 54 × 60,000 = 3,240,000; output 18 × 240,000 = 4,320,000 pico-USD
+    let Some(s) = replay_capture("aws.bedrock--oll-bedrock-test_nova_converse-0", None) else {
+        return;
+    };
+    assert_eq!(attr(&s, "llm.usage.cost.priced_model"), "amazon.nova-lite-v1:0");
+    assert_cost(&s, 54 * 60_000, 18 * 240_000, 0, 0, "bedrock");
+}
+
+#[test]
+fn latest_profile_uses_the_amount_and_currency_shape_and_never_the_bare_name() {
+    let config = r#"{"exporter":{"cluster":"otel_collector"},"semconv":"latest"}"#;
+    let Some(s) = replay_capture("aws.bedrock--oll-bedrock-test_nova_converse-0", Some(config)) else {
+        return;
+    };
+    assert_eq!(attr(&s, "gen_ai.usage.cost.amount"), &usd(54 * 60_000 + 18 * 240_000));
+    assert_eq!(attr(&s, "gen_ai.usage.cost.currency"), "USD");
+    assert_eq!(attr(&s, "gen_ai.usage.cost"), &Value::Null);
+}
+
+#[test]
+fn configured_prices_override_the_table() {
+    // A negotiated 20% discount on nova-lite: input 48,000, output 192,000.
+    let config = r#"{"exporter":{"cluster":"otel_collector"},
+        "pricing":{"models":{"amazon.nova-lite-v1:0":{"discount_percent":20}}}}"#;
+    let Some(s) = replay_capture("aws.bedrock--oll-bedrock-test_nova_converse-0", Some(config)) else {
+        return;
+    };
+    assert_eq!(attr(&s, "llm.usage.cost.source"), "config");
+    assert_cost(&s, 54 * 48_000, 18 * 192_000, 0, 0, "discount");
+}
+
+/// Every capture with usage is priced, except models no public price list has (test fixtures, self-hosted
+/// weights): those carry `llm.usage.cost.unpriced_model` and no cost.
+#[test]
+fn every_capture_with_usage_is_priced_unless_its_model_has_no_public_price() {
+    // Self-hosted weights behind vLLM/TGI-style servers, and a Groq model retired before either table release.
+    const UNPRICED: [&str; 4] = [
+        "intfloat/e5-mistral-7b-instruct",
+        "llama3-8b-8192",
+        "meta-llama/Llama-3.2-1B-Instruct",
+        "mistralai/Mixtral-8x7B-Instruct-v0.1",
+    ];
+    let captures = load_captures(|x| x.expect.is_some());
+    let mut priced = 0;
+    let mut unpriced = std::collections::BTreeSet::new();
+    for exchange in &captures {
+        let s = &replay_exchange(exchange, &ReplayOptions::default(), 5).unwrap()[0];
+        let tokens = attr(s, "gen_ai.usage.input_tokens").as_u64().unwrap_or(0)
+            + attr(s, "gen_ai.usage.output_tokens").as_u64().unwrap_or(0);
+        match (attr(s, "gen_ai.usage.cost"), attr(s, "llm.usage.cost.unpriced_model")) {
+            (Value::Number(_), Value::Null) => priced += 1,
+            (Value::Null, Value::String(model)) => {
+                assert!(tokens > 0, "{}: unpriced without tokens", exchange.name);
+                unpriced.insert(model.clone());
+            }
+            (Value::Null, Value::Null) => assert_eq!(tokens, 0, "{}: tokens but no cost outcome", exchange.name),
+            other => panic!("{}: both priced and unpriced: {other:?}", exchange.name),
+        }
+    }
+    if captures.is_empty() {
+        return;
+    }
+    let expected: std::collections::BTreeSet<String> = UNPRICED.iter().map(|m| m.to_string()).collect();
+    assert_eq!(unpriced, expected, "unpriced models");
+    eprintln!("{priced} captures priced; unpriced models: {unpriced:?}");
+    assert!(priced >= 100, "only {priced} captures priced");
+}

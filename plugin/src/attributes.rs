@@ -31,6 +31,12 @@ pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
 pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
 pub const GEN_AI_TOOL_DEFINITIONS: &str = "gen_ai.tool.definitions";
 pub const GEN_AI_CONVERSATION_ID: &str = "gen_ai.conversation.id";
+/// Total cost of the call as a double, in `pricing.currency` (USD unless configured): the name Langfuse and OpenLIT
+/// read today. `v1.41` profile only: under `latest` the same name is a namespace (`gen_ai.usage.cost.amount`).
+pub const GEN_AI_USAGE_COST: &str = "gen_ai.usage.cost";
+/// `latest` profile cost shape (semantic-conventions-genai PR #443).
+pub const GEN_AI_USAGE_COST_AMOUNT: &str = "gen_ai.usage.cost.amount";
+pub const GEN_AI_USAGE_COST_CURRENCY: &str = "gen_ai.usage.cost.currency";
 /// `latest` profile name of the cache-write figure (semantic-conventions-genai #440).
 pub const GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: &str = "gen_ai.usage.cache_write.input_tokens";
 
@@ -46,6 +52,12 @@ pub const OI_TOKEN_COUNT_TOTAL: &str = "llm.token_count.total";
 pub const OI_TOKEN_COUNT_CACHE_READ: &str = "llm.token_count.prompt_details.cache_read";
 pub const OI_TOKEN_COUNT_CACHE_WRITE: &str = "llm.token_count.prompt_details.cache_write";
 pub const OI_TOKEN_COUNT_REASONING: &str = "llm.token_count.completion_details.reasoning";
+pub const OI_COST_TOTAL: &str = "llm.cost.total";
+pub const OI_COST_PROMPT: &str = "llm.cost.prompt";
+pub const OI_COST_COMPLETION: &str = "llm.cost.completion";
+pub const OI_COST_PROMPT_INPUT: &str = "llm.cost.prompt_details.input";
+pub const OI_COST_PROMPT_CACHE_READ: &str = "llm.cost.prompt_details.cache_read";
+pub const OI_COST_PROMPT_CACHE_WRITE: &str = "llm.cost.prompt_details.cache_write";
 pub const OI_INPUT_VALUE: &str = "input.value";
 pub const OI_INPUT_MIME_TYPE: &str = "input.mime_type";
 pub const OI_OUTPUT_VALUE: &str = "output.value";
@@ -99,6 +111,24 @@ pub const LLM_REDACTIONS: &str = "llm.redactions";
 pub const TRUNCATION_MARKER: &str = "…[truncated]";
 /// Provider's total token figure when it reports one.
 pub const LLM_USAGE_TOTAL_TOKENS: &str = "llm.usage.total_tokens";
+/// Cost breakdown by token kind (doubles, in `llm.usage.cost.currency`): uncached input, output (reasoning
+/// included), cache reads, cache writes. They sum to the total.
+pub const LLM_USAGE_COST_INPUT: &str = "llm.usage.cost.input";
+pub const LLM_USAGE_COST_OUTPUT: &str = "llm.usage.cost.output";
+pub const LLM_USAGE_COST_CACHE_READ: &str = "llm.usage.cost.cache_read";
+pub const LLM_USAGE_COST_CACHE_WRITE: &str = "llm.usage.cost.cache_write";
+/// ISO 4217 code of every cost figure on the span.
+pub const LLM_USAGE_COST_CURRENCY: &str = "llm.usage.cost.currency";
+/// Where the price came from: `table:litellm-<version>` or `config`.
+pub const LLM_USAGE_COST_SOURCE: &str = "llm.usage.cost.source";
+/// `true` when the cost rests on estimated or incomplete token usage.
+pub const LLM_USAGE_COST_ESTIMATED: &str = "llm.usage.cost.estimated";
+/// The price entry used: a table key (`gpt-4o-2024-08-06`, `gemini/gemini-2.5-pro`) or a configured pattern.
+pub const LLM_USAGE_COST_PRICED_MODEL: &str = "llm.usage.cost.priced_model";
+/// Non-standard price tier applied: `priority`, `flex` (OpenAI service tiers), `above_200k` (long context).
+pub const LLM_USAGE_COST_TIER: &str = "llm.usage.cost.tier";
+/// Set, to the model name, when the call used tokens but no price matched it (no cost attributes then).
+pub const LLM_USAGE_COST_UNPRICED_MODEL: &str = "llm.usage.cost.unpriced_model";
 /// Bytes of the request or response body the filter did not inspect because they were over the configured cap.
 pub const LLM_BODY_TRUNCATED: &str = "llm.body_truncated";
 /// Why the response body could not be read (unsupported or corrupt `content-encoding`, decoded size over the cap).

@@ -33,6 +33,7 @@ pub struct Config {
     /// Add a `traceparent` for the LLM span to the upstream request, so a tracing upstream joins the trace.
     pub inject_traceparent: bool,
     pub sampling: crate::sampling::SamplingConfig,
+    pub pricing: crate::pricing::PricingConfig,
 }
 
 /// Which GenAI semantic conventions the attribute names follow.
@@ -202,6 +203,8 @@ struct RawConfig {
     trace_context: RawTraceContext,
     #[serde(default)]
     sampling: crate::sampling::SamplingConfig,
+    #[serde(default)]
+    pricing: crate::pricing::RawPricing,
 }
 
 #[derive(Deserialize, Default, Clone, Copy, PartialEq)]
@@ -637,6 +640,10 @@ impl RawConfig {
         self.sampling
             .validate()
             .map_err(|(field, problem)| invalid(&field, problem))?;
+        let pricing = self
+            .pricing
+            .validate()
+            .map_err(|(field, problem)| invalid(&field, problem))?;
         if self.dialects.is_empty() {
             return Err(invalid(
                 "dialects",
@@ -707,6 +714,7 @@ impl RawConfig {
             resource_attributes: self.resource_attributes.into_iter().collect(),
             inject_traceparent: self.trace_context.inject_traceparent,
             sampling: self.sampling,
+            pricing,
         })
     }
 }

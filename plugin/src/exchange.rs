@@ -447,7 +447,14 @@ impl Exchange {
             }
         }
         let parent_sampled = self.trace.parent_span_id.map(|_| self.trace.flags & 1 == 1);
-        let decision = crate::sampling::decide(&config.sampling, &self.obs, &self.trace.trace_id, parent_sampled, None);
+        self.obs.cost = config.pricing.price(&self.obs);
+        let decision = crate::sampling::decide(
+            &config.sampling,
+            &self.obs,
+            &self.trace.trace_id,
+            parent_sampled,
+            self.obs.cost.total_units(),
+        );
         let span = decision.keep.then(|| {
             let mut span = build_span(&self.obs, &self.trace, self.span_id, self.start_unix_ns, options);
             span.attributes.push((

@@ -185,7 +185,7 @@ impl Worker {
             redactor: None,
         };
         let finished = exchange.finish(&self.config, self.clock(), cut_reason, &options);
-        for recording in metrics::recordings(&finished.observation, None) {
+        for recording in metrics::recordings(&finished.observation) {
             self.stats.record(&recording);
         }
         Stats::add(self.stats.spans_created, 1);

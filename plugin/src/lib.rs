@@ -18,6 +18,7 @@ pub mod json_fields;
 pub mod metrics;
 pub mod observation;
 pub mod otlp;
+pub mod pricing;
 pub mod provider;
 pub mod sampling;
 pub mod span;

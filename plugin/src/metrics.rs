@@ -30,6 +30,7 @@ pub const OVERSIZED_EVENTS: &str = "llm_trace.oversized_sse_events";
 pub const SPANS_SAMPLED_OUT: &str = "llm_trace.spans_sampled_out";
 
 use crate::observation::Observation;
+use crate::pricing::CostOutcome;
 
 /// Kind of an Envoy stat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,8 +95,9 @@ pub fn status_class(obs: &Observation) -> &'static str {
     }
 }
 
-/// Everything to record for one finished call, sampled or not.
-pub fn recordings(obs: &Observation, cost_micro_usd: Option<u64>) -> Vec<Recording> {
+/// Everything to record for one finished call, sampled or not. Cost is counted in nano-units of
+/// `pricing.currency` (USD unless configured), an integer, so sums over any number of calls are exact.
+pub fn recordings(obs: &Observation) -> Vec<Recording> {
     let mut out = vec![Recording {
         name: call_metric("requests", obs, Some(status_class(obs))),
         kind: Kind::Counter,
@@ -112,7 +114,11 @@ pub fn recordings(obs: &Observation, cost_micro_usd: Option<u64>) -> Vec<Recordi
         ("tokens_output", output),
         ("tokens_cache_read", u.cache_read_tokens),
         ("tokens_reasoning", u.reasoning_tokens),
-        ("cost_micro_usd", cost_micro_usd),
+        ("cost_nano", obs.cost.total_nanos()),
+        (
+            "unpriced_calls",
+            matches!(obs.cost, CostOutcome::Unpriced { .. }).then_some(1),
+        ),
     ] {
         if let Some(v) = value.filter(|v| *v > 0) {
             out.push(Recording {
@@ -167,7 +173,18 @@ mod tests {
         o.timing.start_ns = 1_000_000;
         o.timing.first_token_ns = Some(251_000_000);
         o.timing.end_ns = Some(1_001_000_000);
-        let r = recordings(&o, Some(1234));
+        o.cost = CostOutcome::Priced(crate::pricing::Priced {
+            cost: crate::pricing::Cost {
+                input: 1_233_600,
+                ..Default::default()
+            },
+            currency: "USD".into(),
+            source: crate::pricing::PriceSource::Config,
+            priced_model: "x".into(),
+            estimated: false,
+            tier: None,
+        });
+        let r = recordings(&o);
         let names: Vec<(&str, u64)> = r.iter().map(|x| (x.name.as_str(), x.value)).collect();
         assert_eq!(
             names,
@@ -175,11 +192,15 @@ mod tests {
                 ("llm.requests.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat.status.ok", 1),
                 ("llm.tokens_input.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 12),
                 ("llm.tokens_output.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 7),
-                ("llm.cost_micro_usd.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 1234),
+                ("llm.cost_nano.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 1234),
                 ("llm.duration_ms.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 1000),
                 ("llm.ttft_ms.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 250),
             ]
         );
+        o.cost = CostOutcome::Unpriced { model: "x".into() };
+        assert!(recordings(&o)
+            .iter()
+            .any(|r| r.name.starts_with("llm.unpriced_calls.provider.aws_bedrock.") && r.value == 1));
         o.partial = true;
         assert_eq!(status_class(&o), "cut");
         assert_eq!(sanitize(""), "unknown");

@@ -128,6 +128,8 @@ pub struct Observation {
     pub input: Option<InputContent>,
     /// Captured answer, accumulated as it streams (only when content capture is on).
     pub output: Option<OutputContent>,
+    /// What the call cost, set when it finishes.
+    pub cost: crate::pricing::CostOutcome,
 }
 
 impl Observation {

@@ -4,6 +4,7 @@ use crate::attributes as attr;
 use crate::config::Semconv;
 use crate::content::{metadata_only, CaptureMode};
 use crate::observation::Observation;
+use crate::pricing::{pico_to_units, CostOutcome};
 use crate::trace_context::TraceContext;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -287,6 +288,7 @@ fn gen_ai_attributes(a: &mut AttributeList, obs: &Observation, options: &SpanOpt
     if obs.usage_injected {
         a.bool(attr::LLM_USAGE_INJECTED, true);
     }
+    cost_attributes(a, obs, options.semconv);
     if let (true, Some(first), Some(last), Some(n)) = (r.stream, t.first_token_ns, t.last_token_ns, output_tokens) {
         if n > 1 && last > first {
             a.double(
@@ -295,6 +297,38 @@ fn gen_ai_attributes(a: &mut AttributeList, obs: &Observation, options: &SpanOpt
             );
         }
     }
+}
+
+/// The total in the profile's shape, the breakdown and provenance in `llm.usage.cost.*`.
+fn cost_attributes(a: &mut AttributeList, obs: &Observation, semconv: Semconv) {
+    let p = match &obs.cost {
+        CostOutcome::Priced(p) => p,
+        CostOutcome::Unpriced { model } => {
+            a.str(attr::LLM_USAGE_COST_UNPRICED_MODEL, Some(model));
+            return;
+        }
+        CostOutcome::NoTokens => return,
+    };
+    let total = Some(pico_to_units(p.cost.total()));
+    match semconv {
+        Semconv::V1_41 => a.double(attr::GEN_AI_USAGE_COST, total),
+        Semconv::Latest => {
+            a.double(attr::GEN_AI_USAGE_COST_AMOUNT, total);
+            a.str(attr::GEN_AI_USAGE_COST_CURRENCY, Some(&p.currency));
+        }
+    }
+    a.double(attr::LLM_USAGE_COST_INPUT, Some(pico_to_units(p.cost.input)));
+    a.double(attr::LLM_USAGE_COST_OUTPUT, Some(pico_to_units(p.cost.output)));
+    a.double(attr::LLM_USAGE_COST_CACHE_READ, Some(pico_to_units(p.cost.cache_read)));
+    a.double(
+        attr::LLM_USAGE_COST_CACHE_WRITE,
+        Some(pico_to_units(p.cost.cache_write)),
+    );
+    a.str(attr::LLM_USAGE_COST_CURRENCY, Some(&p.currency));
+    a.str(attr::LLM_USAGE_COST_SOURCE, Some(&p.source.label()));
+    a.bool(attr::LLM_USAGE_COST_ESTIMATED, p.estimated);
+    a.str(attr::LLM_USAGE_COST_PRICED_MODEL, Some(&p.priced_model));
+    a.str(attr::LLM_USAGE_COST_TIER, p.tier.as_deref());
 }
 
 /// Content attributes (`gen_ai.input.messages`, ...), as JSON strings: redacted first, then truncated.
@@ -447,6 +481,20 @@ fn openinference_attributes(
     a.uint(attr::OI_TOKEN_COUNT_CACHE_READ, u.cache_read_tokens);
     a.uint(attr::OI_TOKEN_COUNT_CACHE_WRITE, u.cache_creation_tokens);
     a.uint(attr::OI_TOKEN_COUNT_REASONING, u.reasoning_tokens);
+    if let CostOutcome::Priced(p) = &obs.cost {
+        let c = p.cost;
+        a.double(attr::OI_COST_TOTAL, Some(pico_to_units(c.total())));
+        a.double(
+            attr::OI_COST_PROMPT,
+            Some(pico_to_units(
+                c.input.saturating_add(c.cache_read).saturating_add(c.cache_write),
+            )),
+        );
+        a.double(attr::OI_COST_COMPLETION, Some(pico_to_units(c.output)));
+        a.double(attr::OI_COST_PROMPT_INPUT, Some(pico_to_units(c.input)));
+        a.double(attr::OI_COST_PROMPT_CACHE_READ, Some(pico_to_units(c.cache_read)));
+        a.double(attr::OI_COST_PROMPT_CACHE_WRITE, Some(pico_to_units(c.cache_write)));
+    }
     if obs.capture == CaptureMode::Off {
         return;
     }
