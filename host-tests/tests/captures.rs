@@ -448,3 +448,120 @@ fn every_capture_with_usage_is_priced_unless_its_model_has_no_public_price() {
     eprintln!("{priced} captures priced; unpriced models: {unpriced:?}");
     assert!(priced >= 100, "only {priced} captures priced");
 }
+
+/// Personal data and secrets planted into every capture's content, each of a kind the built-in detectors cover.
+const PLANTED: &str = " | reach jane.doe@example.com or +44 20 7946 0958, card 4111 1111 1111 1111, \
+    keys sk-proj-AbCdEfGhIjKlMnOpQrStUvWx012345 AKIAIOSFODNN7EXAMPLE AIzaSyA1234567890abcdefghijklmnopqrstuv";
+
+/// Appends [`PLANTED`] to every content-like string (`content`, `text`, `prompt`, `input`, `system`); returns how
+/// many it changed.
+fn plant(value: &mut Value) -> usize {
+    match value {
+        Value::Object(map) => map
+            .iter_mut()
+            .map(|(k, v)| match v {
+                Value::String(s) if ["content", "text", "prompt", "input", "system"].contains(&k.as_str()) => {
+                    s.push_str(PLANTED);
+                    1
+                }
+                other => plant(other),
+            })
+            .sum(),
+        Value::Array(items) => items.iter_mut().map(plant).sum(),
+        _ => 0,
+    }
+}
+
+/// Plants into a recorded JSON body (left alone when it is not JSON: streams, binary frames, compressed bodies).
+fn plant_body(body: &mut Option<String>, headers: &mut std::collections::BTreeMap<String, String>) -> usize {
+    let Some(mut value) = body.as_deref().and_then(|b| serde_json::from_str::<Value>(b).ok()) else {
+        return 0;
+    };
+    let planted = plant(&mut value);
+    if planted > 0 {
+        let text = value.to_string();
+        if let Some(length) = headers.get_mut("content-length") {
+            *length = text.len().to_string();
+        }
+        *body = Some(text);
+    }
+    planted
+}
+
+/// What the built-in detectors cover, found independently of them: emails, Luhn-valid card numbers, API keys.
+fn leaks(text: &str) -> Vec<String> {
+    let patterns = [
+        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+        r"sk-(proj-|ant-)?[A-Za-z0-9_-]{20,}",
+        r"AKIA[A-Z0-9]{16}",
+        r"AIza[0-9A-Za-z_-]{35}",
+        r"gh[pousr]_[A-Za-z0-9]{36}",
+        r"\+44 20 7946 0958",
+    ];
+    let mut found: Vec<String> = patterns
+        .iter()
+        .flat_map(|p| {
+            regex_lite::Regex::new(p)
+                .unwrap()
+                .find_iter(text)
+                .map(|m| m.as_str().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let card = regex_lite::Regex::new(r"\b(?:\d[ -]?){13,19}\b").unwrap();
+    for m in card.find_iter(text) {
+        let digits: Vec<u32> = m.as_str().chars().filter_map(|c| c.to_digit(10)).collect();
+        let luhn: u32 = digits
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, d)| if i % 2 == 1 { (d * 2) % 10 + d * 2 / 10 } else { *d })
+            .sum();
+        if (13..=19).contains(&digits.len()) && (2..=6).contains(&digits[0]) && luhn.is_multiple_of(10) {
+            found.push(m.as_str().to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn with_full_capture_no_exported_byte_carries_an_email_card_or_key() {
+    let captures = load_captures(|x| x.expect.is_some());
+    if captures.is_empty() {
+        return;
+    }
+    let config = r#"{"exporter":{"cluster":"otel_collector"},"capture":{"content":"full","max_content_bytes":65536}}"#;
+    let mut host = host_tests::host::Host::new(config).unwrap();
+    let mut planted = 0;
+    for capture in &captures {
+        let mut exchange = capture.clone();
+        planted += plant_body(&mut exchange.request.body, &mut exchange.request.headers);
+        let encoded = exchange.response.headers.keys().any(|k| k == "content-encoding");
+        if !encoded {
+            planted += plant_body(&mut exchange.response.body, &mut exchange.response.headers);
+        }
+        host_tests::replay::play(&mut host, &exchange, &ReplayOptions::default()).unwrap();
+        host.tick().unwrap();
+        for call in host.take_http_calls() {
+            let payload = String::from_utf8_lossy(&call.body).into_owned();
+            let found = leaks(&payload);
+            assert!(found.is_empty(), "{}: exported {found:?}", exchange.name);
+            assert!(!payload.contains("7946 0958"), "{}: phone exported", exchange.name);
+            host.respond_http_call(call.token, &[(":status", "200")], b"").unwrap();
+        }
+    }
+    // The test can fail: the corpus got the planted values, and they reached the exported content redacted.
+    assert!(planted >= 150, "planted into only {planted} strings");
+    for detector in [
+        "email",
+        "phone",
+        "card",
+        "openai_key",
+        "aws_access_key",
+        "google_api_key",
+    ] {
+        let redacted = host.counter(&format!("llm_trace.redactions.{detector}")).unwrap_or(0);
+        eprintln!("{detector}: {redacted} redacted ({planted} planted)");
+        assert!(redacted >= 150, "{detector}: only {redacted} redacted");
+    }
+}

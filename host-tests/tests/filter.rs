@@ -313,8 +313,8 @@ fn a_full_batch_is_flushed_by_the_root_context_without_waiting_for_the_tick() {
 
 #[test]
 fn full_queue_drops_and_counts_and_failed_exports_are_counted() {
-    // Each span encodes to a few hundred bytes: a 1 KiB queue holds only a couple.
-    let mut h = host(r#"{"exporter":{"cluster":"otel_collector","max_queue_bytes":1024,"retry":{"max_attempts":1}}}"#);
+    // Each span encodes to about 1 KB (with its cost attributes): a 3 KiB queue holds only a couple.
+    let mut h = host(r#"{"exporter":{"cluster":"otel_collector","max_queue_bytes":3072,"retry":{"max_attempts":1}}}"#);
     for _ in 0..10 {
         chat_call(&mut h, &[], "200", CHAT_RESPONSE, 1);
     }

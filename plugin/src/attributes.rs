@@ -107,6 +107,11 @@ pub const LLM_USAGE_INJECTED: &str = "llm.usage.injected";
 pub const LLM_SAMPLING_RULE: &str = "llm.sampling.rule";
 /// Prefix of the per-detector redaction counts: `llm.redactions.email` = 2 (counts only, never values).
 pub const LLM_REDACTIONS: &str = "llm.redactions";
+/// Prefix of the per-detector counts of values redacted from the request forwarded upstream.
+pub const LLM_REQUEST_REDACTIONS: &str = "llm.request.redactions";
+/// Why request redaction was configured but the request went upstream as sent: `too_large`, `no_content_length`,
+/// `host_refused`.
+pub const LLM_REQUEST_REDACTION_SKIPPED: &str = "llm.request.redaction_skipped";
 /// Marker appended to content cut at `capture.max_content_bytes`.
 pub const TRUNCATION_MARKER: &str = "…[truncated]";
 /// Provider's total token figure when it reports one.

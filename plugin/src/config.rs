@@ -34,6 +34,7 @@ pub struct Config {
     pub inject_traceparent: bool,
     pub sampling: crate::sampling::SamplingConfig,
     pub pricing: crate::pricing::PricingConfig,
+    pub redaction: crate::redaction::Redactor,
 }
 
 /// Which GenAI semantic conventions the attribute names follow.
@@ -205,6 +206,9 @@ struct RawConfig {
     sampling: crate::sampling::SamplingConfig,
     #[serde(default)]
     pricing: crate::pricing::RawPricing,
+    /// Validated by `redaction::build_from`, which names its own fields.
+    #[serde(default)]
+    redaction: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Default, Clone, Copy, PartialEq)]
@@ -473,7 +477,7 @@ impl Config {
 }
 
 /// serde_json appends " at line L column C"; the field path already locates the problem.
-fn strip_position(message: &str) -> String {
+pub(crate) fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
@@ -624,6 +628,8 @@ impl RawConfig {
             "x-goog-api-key",
             "cookie",
             "proxy-authorization",
+            // AWS SigV4: the session token; the signature itself travels in `authorization`.
+            "x-amz-security-token",
         ] {
             if self
                 .attribution
@@ -643,6 +649,8 @@ impl RawConfig {
         let pricing = self
             .pricing
             .validate()
+            .map_err(|(field, problem)| invalid(&field, problem))?;
+        let redaction = crate::redaction::build_from(&self.redaction.unwrap_or_else(|| serde_json::json!({})))
             .map_err(|(field, problem)| invalid(&field, problem))?;
         if self.dialects.is_empty() {
             return Err(invalid(
@@ -715,6 +723,7 @@ impl RawConfig {
             inject_traceparent: self.trace_context.inject_traceparent,
             sampling: self.sampling,
             pricing,
+            redaction,
         })
     }
 }

@@ -17,7 +17,7 @@ use crate::stream_usage::{inject_include_usage, UsageChunkStripper};
 
 /// Largest request the filter holds back to add `include_usage`: well under Envoy's default 1 MiB buffer limit,
 /// so holding it can never turn into a 413.
-pub const MAX_INJECTION_REQUEST_BYTES: usize = 512 << 10;
+pub const MAX_HELD_REQUEST_BYTES: usize = 512 << 10;
 use crate::trace_context::{IdGenerator, TraceContext};
 
 /// Request headers the exchange needs.
@@ -147,6 +147,10 @@ pub struct Exchange {
     response_ended: bool,
     /// SSE events skipped for size, reported once at the end.
     pub oversized_events: u64,
+    /// The held request body gets `include_usage` added.
+    inject_pending: bool,
+    /// The held request body gets redacted before it goes upstream.
+    redact_pending: bool,
 }
 
 impl Exchange {
@@ -231,6 +235,8 @@ impl Exchange {
             response: None,
             response_ended: false,
             oversized_events: 0,
+            inject_pending: false,
+            redact_pending: false,
         })
     }
 
@@ -278,29 +284,61 @@ impl Exchange {
         }
     }
 
-    /// Whether to hold the request back (it is an OpenAI-shaped call of `content_length` bytes) so that
-    /// [`Exchange::on_buffered_request`] can add `include_usage` before it leaves.
-    pub fn wants_usage_injection(&self, config: &Config, content_length: Option<usize>) -> bool {
-        config.inject_stream_usage
-            && matches!(self.api, Api::OpenAiChat | Api::OpenAiCompletions)
-            && !self.request_parsed
-            && content_length
-                .is_some_and(|n| n > 0 && n <= MAX_INJECTION_REQUEST_BYTES.min(config.limits.max_request_body_bytes))
+    /// Whether to hold the request body back until it is complete, so [`Exchange::on_buffered_request`] can
+    /// rewrite it: add `include_usage` (OpenAI-shaped calls) or redact it (request redaction; never Bedrock, whose
+    /// bodies are covered by the SigV4 signature). Only with a `content-length` within the caps, so what is held is
+    /// bounded; a request that cannot be held for redaction goes as sent and the span says why.
+    pub fn holds_request(&mut self, config: &Config, content_length: Option<usize>) -> bool {
+        if self.request_parsed {
+            return false;
+        }
+        let wants_injection =
+            config.inject_stream_usage && matches!(self.api, Api::OpenAiChat | Api::OpenAiCompletions);
+        let wants_redaction =
+            config.redaction.redacts_requests() && !matches!(self.api, Api::BedrockConverse | Api::BedrockInvoke);
+        let cap = MAX_HELD_REQUEST_BYTES.min(config.limits.max_request_body_bytes);
+        let bounded = content_length.is_some_and(|n| n > 0 && n <= cap);
+        if wants_redaction && !bounded {
+            self.obs.request_redaction_skipped = Some(if content_length.is_none() {
+                "no_content_length"
+            } else {
+                "too_large"
+            });
+        }
+        self.inject_pending = wants_injection && bounded;
+        self.redact_pending = wants_redaction && bounded;
+        self.inject_pending || self.redact_pending
     }
 
-    /// The whole held-back request body. Returns the body to send instead, when `include_usage` was added.
+    /// The whole held-back request body. Returns the body to send instead, when it was redacted or `include_usage`
+    /// was added.
     pub fn on_buffered_request(&mut self, config: &Config, body: &[u8]) -> Option<Vec<u8>> {
         self.on_request_body(config, body, true);
-        let injected = inject_include_usage(body)?;
-        self.obs.usage_injected = true;
-        self.stripper = Some(UsageChunkStripper::new(config.limits.max_sse_event_bytes));
-        Some(injected)
+        let mut rewritten = None;
+        if self.redact_pending {
+            if let Some((redacted, counts)) = config.redaction.redact_request(body) {
+                self.obs.request_redactions = counts;
+                rewritten = Some(redacted);
+            }
+        }
+        if self.inject_pending {
+            if let Some(injected) = inject_include_usage(rewritten.as_deref().unwrap_or(body)) {
+                self.obs.usage_injected = true;
+                self.stripper = Some(UsageChunkStripper::new(config.limits.max_sse_event_bytes));
+                rewritten = Some(injected);
+            }
+        }
+        rewritten
     }
 
     /// The host refused the rewritten body: the request went as the client sent it.
-    pub fn injection_failed(&mut self) {
+    pub fn rewrite_failed(&mut self) {
         self.obs.usage_injected = false;
         self.stripper = None;
+        if !self.obs.request_redactions.is_empty() {
+            self.obs.request_redactions.clear();
+            self.obs.request_redaction_skipped = Some("host_refused");
+        }
     }
 
     /// Whether the response body is being rewritten (the glue drops `content-length` then).
@@ -705,12 +743,12 @@ data: [DONE]\n\n";
         let mut ids = IdGenerator::from_seed([3; 32]);
         let mut x = Exchange::start(&cfg, &head("/v1/chat/completions"), at(0), &mut ids).unwrap();
         let body = br#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
-        assert!(x.wants_usage_injection(&cfg, Some(body.len())));
         assert!(
-            !x.wants_usage_injection(&cfg, None),
+            !x.holds_request(&cfg, None),
             "no content-length: never hold the request"
         );
-        assert!(!x.wants_usage_injection(&cfg, Some(MAX_INJECTION_REQUEST_BYTES + 1)));
+        assert!(!x.holds_request(&cfg, Some(MAX_HELD_REQUEST_BYTES + 1)));
+        assert!(x.holds_request(&cfg, Some(body.len())));
         let sent = x.on_buffered_request(&cfg, body).unwrap();
         assert!(sent.starts_with(br#"{"stream_options":{"include_usage":true},"model""#));
         let sse = ResponseHead {

@@ -182,10 +182,17 @@ impl Worker {
             gen_ai: self.config.gen_ai,
             openinference: self.config.openinference,
             max_content_bytes: self.config.capture.max_content_bytes,
-            redactor: None,
+            redactor: self
+                .config
+                .redaction
+                .is_enabled()
+                .then_some(&self.config.redaction as &dyn crate::span::Redact),
         };
         let finished = exchange.finish(&self.config, self.clock(), cut_reason, &options);
         for recording in metrics::recordings(&finished.observation) {
+            self.stats.record(&recording);
+        }
+        for recording in metrics::redaction_recordings(finished.span.as_ref(), &finished.observation) {
             self.stats.record(&recording);
         }
         Stats::add(self.stats.spans_created, 1);
@@ -557,8 +564,9 @@ impl HttpContext for Stream {
             return Action::Continue;
         }
         let content_length = request_header("content-length").and_then(|v| v.trim().parse().ok());
-        if exchange.wants_usage_injection(&worker.config, content_length) {
-            // The body may grow by the injected option, and headers leave before the body: drop the length now
+        if exchange.holds_request(&worker.config, content_length) {
+            // The body may change size (injected option, redacted values), and headers leave before the body: drop
+            // the length now
             // (the upstream gets the body chunked). Pausing the headers instead would stall the body callbacks
             // on Envoys without `allow_on_headers_stop_iteration`.
             let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, "content-length", None);
@@ -582,10 +590,10 @@ impl HttpContext for Stream {
             let body = body.unwrap_or_default();
             if let Some(injected) = exchange.on_buffered_request(&worker.config, &body) {
                 if hostcalls::set_buffer(BufferType::HttpRequestBody, 0, body_size, &injected).is_err() {
-                    exchange.injection_failed();
+                    exchange.rewrite_failed();
                     log(
                         LogLevel::Warn,
-                        "llm-trace: could not rewrite the request to add `include_usage`.",
+                        "llm-trace: the host refused the rewritten request body; it went as sent.",
                     );
                 }
             }

@@ -149,6 +149,31 @@ pub fn recordings(obs: &Observation) -> Vec<Recording> {
     out
 }
 
+/// Values redacted, by detector (counts only): from the exported span (`llm_trace.redactions.email`) and from the
+/// request forwarded upstream (`llm_trace.request_redactions.card`).
+pub fn redaction_recordings(span: Option<&crate::span::SpanRecord>, obs: &Observation) -> Vec<Recording> {
+    let prefix = format!("{}.", crate::attributes::LLM_REDACTIONS);
+    let exported = span.into_iter().flat_map(|s| &s.attributes).filter_map(|(key, value)| {
+        let detector = key.strip_prefix(prefix.as_str())?;
+        match value {
+            crate::span::AttrValue::Int(n) => Some((format!("llm_trace.redactions.{detector}"), *n as u64)),
+            _ => None,
+        }
+    });
+    let forwarded = obs
+        .request_redactions
+        .iter()
+        .map(|(detector, n)| (format!("llm_trace.request_redactions.{detector}"), u64::from(*n)));
+    exported
+        .chain(forwarded)
+        .map(|(name, value)| Recording {
+            name,
+            kind: Kind::Counter,
+            value,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -128,6 +128,11 @@ pub struct Observation {
     pub input: Option<InputContent>,
     /// Captured answer, accumulated as it streams (only when content capture is on).
     pub output: Option<OutputContent>,
+    /// Values redacted from the request forwarded upstream, by detector.
+    pub request_redactions: Vec<(String, u32)>,
+    /// Why request redaction was on but the request went as sent (`too_large`, `no_content_length`,
+    /// `host_refused`).
+    pub request_redaction_skipped: Option<&'static str>,
     /// What the call cost, set when it finishes.
     pub cost: crate::pricing::CostOutcome,
 }

@@ -13,6 +13,11 @@ use std::borrow::Cow;
 pub trait Redact {
     /// The redacted text, or `None` when the whole field must be dropped.
     fn redact(&self, text: &str, counts: &mut Vec<(String, u32)>) -> Option<String>;
+
+    /// Whether `user.id` values are redacted too.
+    fn covers_user_id(&self) -> bool {
+        false
+    }
 }
 
 /// How spans are shaped; fixed per worker by the configuration.
@@ -148,7 +153,7 @@ pub fn build_span(
     }
     for (attribute, value) in &obs.attribution {
         let value = match options.redactor {
-            Some(r) if attribute == attr::USER_ID => r.redact(value, &mut redactions),
+            Some(r) if attribute == attr::USER_ID && r.covers_user_id() => r.redact(value, &mut redactions),
             _ => Some(value.clone()),
         };
         if let Some(v) = value {
@@ -169,6 +174,13 @@ pub fn build_span(
             AttrValue::Int(i64::from(count)),
         );
     }
+    for (detector, count) in &obs.request_redactions {
+        a.owned(
+            format!("{}.{detector}", attr::LLM_REQUEST_REDACTIONS),
+            AttrValue::Int(i64::from(*count)),
+        );
+    }
+    a.str(attr::LLM_REQUEST_REDACTION_SKIPPED, obs.request_redaction_skipped);
 
     let error_type = error_type(obs);
     let mut status_message = String::new();
@@ -699,6 +711,10 @@ mod tests {
                 counts.push(("word".into(), n));
             }
             Some(text.replace("secret", "[WORD]"))
+        }
+
+        fn covers_user_id(&self) -> bool {
+            true
         }
     }
 
