@@ -390,3 +390,63 @@ fn head_ratio_is_consistent_per_trace_and_parent_based_follows_the_caller() {
     assert_eq!(spans.len(), 1);
     assert_eq!(attr(&spans[0], "llm.sampling.rule"), "parent");
 }
+
+#[test]
+fn verified_jwt_claims_and_peer_identity_win_over_headers_and_route_metadata_only_tightens_capture() {
+    let config = r#"{"exporter":{"cluster":"otel_collector"},"capture":{"content":"full"},
+        "attribution":{"jwt_claims":{"user.id":"sub","app.user.tier":"plan"},
+                       "properties":{"source.workload":["downstream_peer","workload"]}}}"#;
+    let mut h = host(config);
+    let run = |h: &mut Host, route_capture: Option<&str>| {
+        let s = h.new_stream().unwrap();
+        let jwt = [
+            "metadata",
+            "filter_metadata",
+            "envoy.filters.http.jwt_authn",
+            "jwt_payload",
+        ];
+        h.set_stream_property(s, &[&jwt[..], &["sub"]].concat(), b"user-from-jwt".to_vec());
+        h.set_stream_property(s, &[&jwt[..], &["plan"]].concat(), b"enterprise".to_vec());
+        h.set_stream_property(s, &["downstream_peer", "workload"], b"checkout-v2".to_vec());
+        if let Some(mode) = route_capture {
+            let path = ["xds", "route_metadata", "filter_metadata", "llm-trace", "capture"];
+            h.set_stream_property(s, &path, mode.as_bytes().to_vec());
+        }
+        h.request_headers(
+            s,
+            &headers(&[("x-user-id", "spoofed"), ("x-session-id", "sess-1")]),
+            false,
+        )
+        .unwrap();
+        h.request_body(s, chat_request("Say hi").as_bytes(), true).unwrap();
+        h.response_headers(s, &[(":status", "200"), ("content-type", "application/json")], false)
+            .unwrap();
+        h.response_body(s, ANSWER.as_bytes(), true).unwrap();
+        h.log(s).unwrap();
+        h.done(s).unwrap();
+    };
+    run(&mut h, None);
+    run(&mut h, Some("metadata"));
+    let spans = flush_exports(&mut h).unwrap();
+    let s = &spans[0];
+    assert_eq!(attr(s, "user.id"), "user-from-jwt");
+    assert_eq!(attr(s, "app.user.tier"), "enterprise");
+    assert_eq!(attr(s, "source.workload"), "checkout-v2");
+    assert_eq!(
+        attr(s, "session.id"),
+        "sess-1",
+        "headers still fill what no claim covers"
+    );
+    assert!(attr(s, "gen_ai.input.messages").as_str().unwrap().contains("Say hi"));
+    // The route asked for metadata only: texts become their lengths.
+    let tightened = attr(&spans[1], "gen_ai.input.messages").as_str().unwrap();
+    assert!(!tightened.contains("Say hi") && tightened.contains("[6 chars]"), "{tightened}");
+
+    // A route cannot loosen the policy: with capture off, `full` in route metadata changes nothing.
+    let mut off = host(r#"{"exporter":{"cluster":"otel_collector"}}"#);
+    run(&mut off, Some("full"));
+    assert_eq!(
+        attr(&flush_exports(&mut off).unwrap()[0], "gen_ai.input.messages"),
+        &Value::Null
+    );
+}

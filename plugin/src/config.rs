@@ -23,6 +23,9 @@ pub struct Config {
     pub capture: CaptureConfig,
     /// Request headers whose values become span attributes (`user.id`, `session.id`, ...), in order.
     pub attribution_headers: Vec<(String, String)>,
+    /// Envoy property paths (JWT claims in dynamic metadata, Istio peer identity) whose values become span
+    /// attributes; authenticated, so they win over a header naming the same attribute.
+    pub attribution_properties: Vec<(String, Vec<String>)>,
     pub semconv: Semconv,
     /// Also emit OpenInference attributes (Arize Phoenix) on every span.
     pub openinference: bool,
@@ -290,6 +293,12 @@ struct RawCaptureRule {
 #[serde(deny_unknown_fields, default)]
 struct RawAttribution {
     headers: std::collections::BTreeMap<String, String>,
+    /// Attribute ← claim of the JWT that Envoy's `jwt_authn` filter verified (its `payload_in_metadata`).
+    jwt_claims: std::collections::BTreeMap<String, String>,
+    jwt_metadata_namespace: String,
+    jwt_payload_key: String,
+    /// Attribute ← any Envoy property path, e.g. Istio's peer workload.
+    properties: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Attribute ← request header, unless the configuration says otherwise.
@@ -308,6 +317,10 @@ impl Default for RawAttribution {
                 .iter()
                 .map(|(a, h)| (a.to_string(), h.to_string()))
                 .collect(),
+            jwt_claims: std::collections::BTreeMap::new(),
+            jwt_metadata_namespace: "envoy.filters.http.jwt_authn".to_string(),
+            jwt_payload_key: "jwt_payload".to_string(),
+            properties: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -646,6 +659,32 @@ impl RawConfig {
         self.sampling
             .validate()
             .map_err(|(field, problem)| invalid(&field, problem))?;
+        let mut attribution_properties = Vec::new();
+        for (attribute, claim) in &self.attribution.jwt_claims {
+            if claim.trim().is_empty() {
+                return Err(invalid(
+                    &format!("attribution.jwt_claims.{attribute}"),
+                    "must name a claim",
+                ));
+            }
+            let path = [
+                "metadata",
+                "filter_metadata",
+                &self.attribution.jwt_metadata_namespace,
+                &self.attribution.jwt_payload_key,
+                claim,
+            ];
+            attribution_properties.push((attribute.clone(), path.iter().map(|s| s.to_string()).collect()));
+        }
+        for (attribute, path) in &self.attribution.properties {
+            if path.is_empty() || path.iter().any(|s| s.is_empty()) {
+                return Err(invalid(
+                    &format!("attribution.properties.{attribute}"),
+                    "must be a non-empty property path like [\"downstream_peer\", \"workload\"]",
+                ));
+            }
+            attribution_properties.push((attribute.clone(), path.clone()));
+        }
         let pricing = self
             .pricing
             .validate()
@@ -713,6 +752,7 @@ impl RawConfig {
                 .into_iter()
                 .map(|(attribute, header)| (attribute, header.to_ascii_lowercase()))
                 .collect(),
+            attribution_properties,
             semconv: match self.semconv {
                 RawSemconv::V1_41 => Semconv::V1_41,
                 RawSemconv::Latest => Semconv::Latest,

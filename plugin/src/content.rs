@@ -7,8 +7,8 @@
 use crate::provider::Api;
 use serde_json::{json, Map, Value};
 
-/// How much content a span carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How much content a span carries; ordered from least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub enum CaptureMode {
     /// No content at all (the default: a trace store full of prompts is a liability).
     #[default]
@@ -17,6 +17,18 @@ pub enum CaptureMode {
     Metadata,
     /// Everything, redacted and truncated.
     Full,
+}
+
+impl CaptureMode {
+    /// `off`, `metadata` or `full`, as route metadata spells it.
+    pub fn parse(value: &str) -> Option<CaptureMode> {
+        match value {
+            "off" => Some(CaptureMode::Off),
+            "metadata" => Some(CaptureMode::Metadata),
+            "full" => Some(CaptureMode::Full),
+            _ => None,
+        }
+    }
 }
 
 /// Content converted from the request.

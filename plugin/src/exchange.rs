@@ -29,8 +29,11 @@ pub struct RequestHead<'a> {
     pub scheme: Option<&'a str>,
     pub traceparent: Option<&'a str>,
     pub tracestate: Option<&'a str>,
-    /// Attribution values read from the configured request headers: (attribute, value).
+    /// Attribution values read from the configured request headers and properties: (attribute, value).
     pub attribution: &'a [(String, String)],
+    /// Capture mode the route's metadata asks for (`filter_metadata["llm-trace"].capture`). It can only tighten
+    /// the configured policy, never loosen it.
+    pub route_capture: Option<CaptureMode>,
 }
 
 /// Response headers the exchange needs.
@@ -216,6 +219,9 @@ impl Exchange {
         obs.capture = config
             .capture
             .mode_for(obs.server_address.as_deref(), head.path, feature);
+        if let Some(route) = head.route_capture {
+            obs.capture = obs.capture.min(route);
+        }
         if obs.capture != CaptureMode::Off {
             // Keep a little more than will be exported, so redaction sees whole secrets at the cut.
             obs.output = Some(OutputContent::new(config.capture.max_content_bytes + 4096));

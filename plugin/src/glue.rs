@@ -4,6 +4,7 @@
 
 use crate::attributes as attr;
 use crate::config::{Config, ExportProtocol};
+use crate::content::CaptureMode;
 use crate::exchange::{Clock, Exchange, RequestHead, ResponseHead};
 use crate::export::{classify_grpc, classify_http, ExportOutcome, ExportPolicy, ExportQueue, ExportStats};
 use crate::metrics;
@@ -31,6 +32,15 @@ fn request_header(name: &str) -> Option<String> {
     hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
         .ok()
         .flatten()
+}
+
+/// A property's value when it is non-empty text (strings come as-is; numbers and structures do not apply here).
+fn string_property<'a>(path: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    hostcalls::get_property(path.into_iter().collect())
+        .ok()
+        .flatten()
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|s| !s.is_empty())
 }
 
 fn response_header(name: &str) -> Option<String> {
@@ -300,13 +310,7 @@ impl Worker {
 /// The exported resource: service identity, the proxy's node identity where Envoy exposes it (Istio puts the
 /// workload's name and namespace in the node metadata), then the configured extras.
 fn resource_attributes(config: &Config) -> Vec<(&str, AttrValue)> {
-    let property = |path: Vec<&str>| {
-        hostcalls::get_property(path)
-            .ok()
-            .flatten()
-            .and_then(|b| String::from_utf8(b).ok())
-            .filter(|s| !s.is_empty())
-    };
+    let property = |path: Vec<&str>| string_property(path);
     let mut attributes = vec![
         (attr::SERVICE_NAME, AttrValue::Str(config.service_name.clone())),
         (attr::SERVICE_VERSION, AttrValue::Str(crate::VERSION.to_string())),
@@ -534,15 +538,26 @@ impl HttpContext for Stream {
         let scheme = request_header(":scheme");
         let traceparent = request_header("traceparent");
         let tracestate = request_header("tracestate");
-        let attribution: Vec<(String, String)> = worker
+        let mut attribution: Vec<(String, String)> = worker
             .config
             .attribution_headers
             .iter()
             .filter_map(|(attribute, header)| request_header(header).map(|v| (attribute.clone(), v)))
             .filter(|(_, v)| !v.is_empty())
             .collect();
+        for (attribute, path) in &worker.config.attribution_properties {
+            let Some(value) = string_property(path.iter().map(String::as_str)) else {
+                continue;
+            };
+            // Authenticated sources (verified JWT claims, mesh identity) win over a header.
+            attribution.retain(|(a, _)| a != attribute);
+            attribution.push((attribute.clone(), value));
+        }
+        let route_capture = string_property(["xds", "route_metadata", "filter_metadata", "llm-trace", "capture"])
+            .and_then(|v| CaptureMode::parse(&v));
         let head = RequestHead {
             attribution: &attribution,
+            route_capture,
             method: &method,
             path: &path,
             authority: authority.as_deref(),
@@ -656,10 +671,7 @@ impl HttpContext for Stream {
     fn on_log(&mut self) {
         let cut = self.exchange.as_ref().is_some_and(|x| !x.response_ended());
         let reason = if cut {
-            hostcalls::get_property(vec!["response", "code_details"])
-                .ok()
-                .flatten()
-                .and_then(|b| String::from_utf8(b).ok())
+            string_property(["response", "code_details"])
         } else {
             None
         };
