@@ -542,3 +542,53 @@ fn invalid_configuration_is_rejected_with_one_clear_log_line() {
         "{message}"
     );
 }
+
+#[test]
+fn rate_limit_headers_become_attributes_and_unreadable_codings_are_not_requested() {
+    let mut h = host(CONFIG);
+    let s = h.new_stream().unwrap();
+    let (_, sent) = h
+        .request_headers(
+            s,
+            &request_headers(&[("accept-encoding", "gzip, deflate, br, zstd")]),
+            false,
+        )
+        .unwrap();
+    let accept: Vec<&str> = sent
+        .iter()
+        .filter(|(k, _)| k == "accept-encoding")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(
+        accept,
+        ["gzip, deflate"],
+        "br and zstd removed; the client still gets a coding it accepts"
+    );
+    h.request_body(s, CHAT_REQUEST.as_bytes(), true).unwrap();
+    let limited = [
+        (":status", "429"),
+        ("content-type", "application/json"),
+        ("x-ratelimit-limit-requests", "10000"),
+        ("x-ratelimit-remaining-requests", "0"),
+        ("x-ratelimit-remaining-tokens", "149984"),
+        ("x-ratelimit-reset-requests", "6m0s"),
+        ("retry-after", "20"),
+    ];
+    h.response_headers(s, &limited, false).unwrap();
+    let error =
+        r#"{"error":{"message":"Rate limit reached for gpt-4o-mini","type":"requests","code":"rate_limit_exceeded"}}"#;
+    h.response_body(s, error.as_bytes(), true).unwrap();
+    h.log(s).unwrap();
+    let span = &flush_exports(&mut h).unwrap()[0];
+    assert_eq!(attr(span, "llm.ratelimit.requests.limit"), 10000);
+    assert_eq!(attr(span, "llm.ratelimit.requests.remaining"), 0);
+    assert_eq!(attr(span, "llm.ratelimit.tokens.remaining"), 149984);
+    assert_eq!(attr(span, "llm.ratelimit.requests.reset"), "6m0s");
+    assert_eq!(attr(span, "llm.ratelimit.retry_after"), "20");
+    assert_eq!(
+        attr(span, "llm.request.accept_encoding_narrowed"),
+        "gzip, deflate, br, zstd"
+    );
+    assert_eq!(attr(span, "error.type"), "rate_limit_exceeded");
+    assert_eq!(attr(span, "llm.error.message"), "Rate limit reached for gpt-4o-mini");
+}

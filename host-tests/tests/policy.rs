@@ -440,7 +440,10 @@ fn verified_jwt_claims_and_peer_identity_win_over_headers_and_route_metadata_onl
     assert!(attr(s, "gen_ai.input.messages").as_str().unwrap().contains("Say hi"));
     // The route asked for metadata only: texts become their lengths.
     let tightened = attr(&spans[1], "gen_ai.input.messages").as_str().unwrap();
-    assert!(!tightened.contains("Say hi") && tightened.contains("[6 chars]"), "{tightened}");
+    assert!(
+        !tightened.contains("Say hi") && tightened.contains("[6 chars]"),
+        "{tightened}"
+    );
 
     // A route cannot loosen the policy: with capture off, `full` in route metadata changes nothing.
     let mut off = host(r#"{"exporter":{"cluster":"otel_collector"}}"#);

@@ -139,6 +139,20 @@ pub const LLM_BODY_TRUNCATED: &str = "llm.body_truncated";
 /// Why the response body could not be read (unsupported or corrupt `content-encoding`, decoded size over the cap).
 pub const LLM_RESPONSE_UNREADABLE: &str = "llm.response.unreadable";
 
+// Provider rate limits at the time of the call (from response headers; see `rate_limit.rs`).
+pub const LLM_RATELIMIT_REQUESTS_LIMIT: &str = "llm.ratelimit.requests.limit";
+pub const LLM_RATELIMIT_REQUESTS_REMAINING: &str = "llm.ratelimit.requests.remaining";
+pub const LLM_RATELIMIT_REQUESTS_RESET: &str = "llm.ratelimit.requests.reset";
+pub const LLM_RATELIMIT_TOKENS_LIMIT: &str = "llm.ratelimit.tokens.limit";
+pub const LLM_RATELIMIT_TOKENS_REMAINING: &str = "llm.ratelimit.tokens.remaining";
+pub const LLM_RATELIMIT_TOKENS_RESET: &str = "llm.ratelimit.tokens.reset";
+pub const LLM_RATELIMIT_INPUT_TOKENS_REMAINING: &str = "llm.ratelimit.input_tokens.remaining";
+pub const LLM_RATELIMIT_OUTPUT_TOKENS_REMAINING: &str = "llm.ratelimit.output_tokens.remaining";
+/// `retry-after` as the provider sent it (seconds or an HTTP date).
+pub const LLM_RATELIMIT_RETRY_AFTER: &str = "llm.ratelimit.retry_after";
+/// The client's `accept-encoding` when the filter narrowed it to codings it can read (`br`, `zstd` removed).
+pub const LLM_REQUEST_ACCEPT_ENCODING_NARROWED: &str = "llm.request.accept_encoding_narrowed";
+
 // Resource attributes.
 pub const SERVICE_NAME: &str = "service.name";
 pub const SERVICE_VERSION: &str = "service.version";

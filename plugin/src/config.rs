@@ -16,6 +16,9 @@ pub struct Config {
     /// Add `stream_options.include_usage` to OpenAI-shaped streaming requests that lack it, and remove the extra
     /// usage-only chunk from the response before the client sees it.
     pub inject_stream_usage: bool,
+    /// Remove codings the filter cannot read (`br`, `zstd`) from LLM requests' `accept-encoding`, so responses
+    /// come in one it can (the client still gets a coding it asked for).
+    pub narrow_accept_encoding: bool,
     /// `gen_ai.provider.name` for OpenAI-compatible servers on hosts the filter does not know.
     pub default_provider: String,
     /// Per host or path: which API a route speaks and who serves it, when the path alone does not say.
@@ -189,6 +192,8 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default = "default_true")]
     inject_stream_usage: bool,
+    #[serde(default = "default_true")]
+    narrow_accept_encoding: bool,
     #[serde(default = "default_provider")]
     default_provider: String,
     #[serde(default)]
@@ -743,6 +748,7 @@ impl RawConfig {
                 max_sse_event_bytes: l.max_sse_event_bytes,
             },
             inject_stream_usage: self.inject_stream_usage,
+            narrow_accept_encoding: self.narrow_accept_encoding,
             default_provider: self.default_provider,
             provider_overrides,
             capture,

@@ -17,6 +17,30 @@ pub enum DecodeError {
     OverCap,
 }
 
+/// The client's `accept-encoding` narrowed to the codings the filter can read (gzip, deflate, identity), or `None`
+/// when it already asks for nothing else. The client still gets an encoding it accepted, so nothing changes for it.
+pub fn readable_accept_encoding(accept: &str) -> Option<String> {
+    let readable = |coding: &str| matches!(coding, "gzip" | "x-gzip" | "deflate" | "identity" | "*");
+    let mut kept = Vec::new();
+    let mut removed = false;
+    for item in accept.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let coding = item.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if readable(&coding) {
+            kept.push(item);
+        } else {
+            removed = true;
+        }
+    }
+    if !removed {
+        return None;
+    }
+    Some(if kept.is_empty() {
+        "identity".to_string()
+    } else {
+        kept.join(", ")
+    })
+}
+
 enum Coding {
     Identity,
     Gzip(GzDecoder<Vec<u8>>),
@@ -90,6 +114,20 @@ impl BodyDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_encoding_keeps_only_what_the_filter_reads() {
+        assert_eq!(readable_accept_encoding("gzip, deflate"), None);
+        assert_eq!(
+            readable_accept_encoding("gzip, deflate, br, zstd").as_deref(),
+            Some("gzip, deflate")
+        );
+        assert_eq!(
+            readable_accept_encoding("br;q=1.0, gzip;q=0.8").as_deref(),
+            Some("gzip;q=0.8")
+        );
+        assert_eq!(readable_accept_encoding("br").as_deref(), Some("identity"));
+    }
     use flate2::write::{GzEncoder, ZlibEncoder};
     use flate2::Compression;
 

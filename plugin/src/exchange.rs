@@ -246,6 +246,16 @@ impl Exchange {
         })
     }
 
+    /// The filter narrowed the client's `accept-encoding` (it was `original`) to codings it can read.
+    pub fn note_accept_encoding_narrowed(&mut self, original: String) {
+        self.obs.accept_encoding_narrowed = Some(original);
+    }
+
+    /// Rate-limit figures from the response headers.
+    pub fn note_rate_limits(&mut self, figures: Vec<(&'static str, crate::rate_limit::Figure)>) {
+        self.obs.rate_limits = figures;
+    }
+
     pub fn observation(&self) -> &Observation {
         &self.obs
     }

@@ -570,6 +570,14 @@ impl HttpContext for Stream {
             return Action::Continue;
         };
         Stats::add(worker.stats.requests, 1);
+        if worker.config.narrow_accept_encoding {
+            if let Some(accept) = request_header("accept-encoding") {
+                if let Some(narrowed) = crate::content_encoding::readable_accept_encoding(&accept) {
+                    let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, "accept-encoding", Some(&narrowed));
+                    exchange.note_accept_encoding_narrowed(accept);
+                }
+            }
+        }
         if worker.config.inject_traceparent {
             let traceparent = exchange.traceparent();
             let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, "traceparent", Some(&traceparent));
@@ -640,6 +648,12 @@ impl HttpContext for Stream {
                 content_encoding: content_encoding.as_deref(),
             };
             exchange.on_response_headers(&worker.config, &head, end_of_stream, worker.clock());
+            if let Ok(headers) = hostcalls::get_map(MapType::HttpResponseHeaders) {
+                let figures = crate::rate_limit::from_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                if !figures.is_empty() {
+                    exchange.note_rate_limits(figures);
+                }
+            }
             if exchange.rewrites_response() {
                 let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, "content-length", None);
             }

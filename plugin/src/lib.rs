@@ -20,6 +20,7 @@ pub mod observation;
 pub mod otlp;
 pub mod pricing;
 pub mod provider;
+pub mod rate_limit;
 pub mod redaction;
 pub mod sampling;
 pub mod span;

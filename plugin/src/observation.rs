@@ -133,6 +133,10 @@ pub struct Observation {
     /// Why request redaction was on but the request went as sent (`too_large`, `no_content_length`,
     /// `host_refused`).
     pub request_redaction_skipped: Option<&'static str>,
+    /// Rate-limit figures from the response headers.
+    pub rate_limits: Vec<(&'static str, crate::rate_limit::Figure)>,
+    /// The client's `accept-encoding`, when the filter narrowed it to codings it can read.
+    pub accept_encoding_narrowed: Option<String>,
     /// What the call cost, set when it finishes.
     pub cost: crate::pricing::CostOutcome,
 }

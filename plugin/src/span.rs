@@ -181,6 +181,16 @@ pub fn build_span(
         );
     }
     a.str(attr::LLM_REQUEST_REDACTION_SKIPPED, obs.request_redaction_skipped);
+    for (attribute, figure) in &obs.rate_limits {
+        match figure {
+            crate::rate_limit::Figure::Count(n) => a.int(attribute, Some(*n)),
+            crate::rate_limit::Figure::Text(t) => a.str(attribute, Some(t)),
+        }
+    }
+    a.str(
+        attr::LLM_REQUEST_ACCEPT_ENCODING_NARROWED,
+        obs.accept_encoding_narrowed.as_deref(),
+    );
 
     let error_type = error_type(obs);
     let mut status_message = String::new();
