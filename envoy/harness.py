@@ -30,10 +30,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(binary: str, *args: str, log_path: str) -> tuple[subprocess.Popen, int]:
-    """Starts one of our servers on a free port and waits for its `listening on ADDR` line."""
-    log = open(log_path, "w")
-    proc = subprocess.Popen([os.path.join(BIN, binary), "--listen", "127.0.0.1:0", *args],
+def start_server(binary: str, *args: str, log_path: str, port: int = 0) -> tuple[subprocess.Popen, int]:
+    """Starts one of our servers (on a free port unless given) and waits for its `listening on ADDR` line."""
+    log = open(log_path, "a")
+    proc = subprocess.Popen([os.path.join(BIN, binary), "--listen", f"127.0.0.1:{port}", *args],
                             stdout=subprocess.PIPE, stderr=log, text=True)
     line = proc.stdout.readline()
     if "listening on" not in line:
@@ -68,13 +68,43 @@ class Stack:
     def __init__(self, workdir: str):
         self.workdir = workdir
         self.procs: list[subprocess.Popen] = []
-        self.spans_path = os.path.join(workdir, "spans.jsonl")
+        # Two collectors behind the `otel_collector` cluster, each writing the spans it receives to its own file.
+        self.spans_paths = [os.path.join(workdir, f"spans-{i}.jsonl") for i in (1, 2)]
+        self.collectors: list[subprocess.Popen | None] = [None, None]
+        self.collector_ports = [0, 0]
+
+    def spans_at(self, collector: int) -> list[dict]:
+        path = self.spans_paths[collector]
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
 
     def spans(self) -> list[dict]:
-        if not os.path.exists(self.spans_path):
-            return []
-        with open(self.spans_path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+        """Every span either collector received, oldest call first (so `spans()[n:]` are the calls after the
+        first n, whichever collector got them)."""
+        return sorted(self.spans_at(0) + self.spans_at(1), key=lambda s: int(s["end_time_unix_nano"]))
+
+    def start_collector(self, collector: int):
+        proc, port = start_server("otlp-receiver", "--out", self.spans_paths[collector],
+                                  log_path=os.path.join(self.workdir, f"otlp-receiver-{collector + 1}.log"),
+                                  port=self.collector_ports[collector])
+        self.collectors[collector] = proc
+        self.collector_ports[collector] = port
+        self.procs.append(proc)
+
+    def stop_collector(self, collector: int):
+        proc = self.collectors[collector]
+        if proc is not None:
+            proc.kill()
+            proc.wait(timeout=5)
+            self.collectors[collector] = None
+
+    def collector_healthy(self, collector: int) -> bool:
+        """Whether Envoy's health check currently has this collector in rotation."""
+        key = f"otel_collector::127.0.0.1:{self.collector_ports[collector]}::health_flags::"
+        line = next((l for l in self.admin("/clusters").splitlines() if l.startswith(key)), "")
+        return line == key + "healthy"
 
     def wait_for_spans(self, count: int, timeout: float = 10.0) -> list[dict]:
         wait_until(lambda: len(self.spans()) >= count, timeout, f"{count} span(s) at the OTLP receiver")
@@ -109,15 +139,15 @@ def running_stack(template: str = "demo.yaml", chunk_interval_ms: int = 20, work
         mock, upstream_port = start_server("mock-llm", "--chunk-interval-ms", str(chunk_interval_ms),
                                            log_path=os.path.join(workdir, "mock-llm.log"))
         stack.procs.append(mock)
-        receiver, collector_port = start_server("otlp-receiver", "--out", stack.spans_path,
-                                                log_path=os.path.join(workdir, "otlp-receiver.log"))
-        stack.procs.append(receiver)
+        stack.start_collector(0)
+        stack.start_collector(1)
         stack.listen_port, stack.admin_port = free_port(), free_port()
         config_path = os.path.join(workdir, "envoy.yaml")
         with open(os.path.join(ROOT, "envoy", template)) as f:
             text = render(f.read(), {
                 "ADMIN_PORT": str(stack.admin_port), "LISTEN_PORT": str(stack.listen_port),
-                "UPSTREAM_PORT": str(upstream_port), "COLLECTOR_PORT": str(collector_port), "WASM": WASM,
+                "UPSTREAM_PORT": str(upstream_port), "COLLECTOR_PORT": str(stack.collector_ports[0]),
+                "COLLECTOR_PORT_2": str(stack.collector_ports[1]), "WASM": WASM,
             })
         with open(config_path, "w") as f:
             f.write(text)

@@ -163,3 +163,38 @@ def test_envoy_stats_count_every_call_with_labels(stack):
     lines = [l for l in text.splitlines() if l.startswith("llm_requests{")]
     assert any('provider="openai"' in l and 'model="gpt-4o-mini-2025-01-01"' in l for l in lines), lines
     assert any("llm_trace_spans_exported" in l for l in text.splitlines())
+
+
+def test_a_dead_collector_loses_no_spans_and_comes_back_into_rotation():
+    """Two collectors behind the `otel_collector` cluster: stop one, keep calling, restart it. Envoy's health
+    check takes the dead one out, the filter's retries land on the live one, and no span is lost."""
+    import time
+
+    from harness import running_stack, wait_until
+
+    with running_stack() as stack:
+        llm = client(stack)
+        ask = lambda: llm.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        wait_until(lambda: stack.collector_healthy(0) and stack.collector_healthy(1), 10, "both collectors healthy")
+        for _ in range(4):
+            ask()
+        stack.wait_for_spans(4)
+
+        stack.stop_collector(0)
+        for _ in range(10):
+            ask()
+        # Every span of the outage reaches the surviving collector.
+        stack.wait_for_spans(14, timeout=30)
+        at_first = len(stack.spans_at(0))
+        assert not stack.collector_healthy(0)
+
+        stack.start_collector(0)
+        wait_until(lambda: stack.collector_healthy(0), 10, "the restarted collector back in rotation")
+        for _ in range(20):
+            ask()
+            time.sleep(0.02)
+        spans = stack.wait_for_spans(34, timeout=30)
+        assert len(spans) == 34, "no span lost, none duplicated"
+        assert len(stack.spans_at(0)) > at_first, "the restarted collector receives spans again"
+        stats = stack.admin("/stats?filter=llm_trace")
+        assert "llm_trace.spans_dropped_export_failed: 0" in stats, stats
