@@ -77,7 +77,7 @@ def main():
         example = next((s for s in spans if s["attributes"].get("gen_ai.request.stream")), spans[0])
         print(json.dumps({k: example[k] for k in ("name", "kind", "trace_id", "status", "attributes")}, indent=2))
         stats = [line for line in stack.admin("/stats/prometheus").splitlines()
-                 if line.startswith(("llm_requests", "llm_tokens", "llm_cost_nano", "llm_trace_spans_exported"))]
+                 if line.startswith(("llm_requests", "llm_tokens", "llm_cost_micro_usd", "llm_trace_spans_exported"))]
         print("\nEnvoy /stats/prometheus (excerpt):\n" + "\n".join(stats))
 
 

@@ -523,7 +523,14 @@ fn collector_error_status_counts_the_batch_as_failed() {
     let call = h.take_http_calls().remove(0);
     h.respond_http_call(call.token, &[(":status", "503")], b"").unwrap();
     assert_eq!(h.counter("llm_trace.export_failures"), Some(1));
+    assert_eq!(h.counter("llm_trace.export_errors.status.503"), Some(1));
     assert_eq!(h.counter("llm_trace.spans_exported").unwrap_or(0), 0);
+    // The retry gets no answer at all (timeout, reset, no healthy collector).
+    h.advance_ms(60_000);
+    h.tick().unwrap();
+    let retry = h.take_http_calls().remove(0);
+    h.fail_http_call(retry.token).unwrap();
+    assert_eq!(h.counter("llm_trace.export_errors.status.none"), Some(1));
 }
 
 #[test]
@@ -591,4 +598,38 @@ fn rate_limit_headers_become_attributes_and_unreadable_codings_are_not_requested
     );
     assert_eq!(attr(span, "error.type"), "rate_limit_exceeded");
     assert_eq!(attr(span, "llm.error.message"), "Rate limit reached for gpt-4o-mini");
+}
+
+#[test]
+fn a_b3_context_is_joined_when_configured() {
+    let mut h = host(r#"{"exporter":{"cluster":"otel_collector"},"trace_context":{"accept_b3":true}}"#);
+    chat_call(
+        &mut h,
+        &[("b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1")],
+        "200",
+        CHAT_RESPONSE,
+        1,
+    );
+    let multi = [
+        ("x-b3-traceid", "64fe8b2a57d3eff7"),
+        ("x-b3-spanid", "05e3ac9a4f6e3b90"),
+        ("x-b3-sampled", "1"),
+    ];
+    chat_call(&mut h, &multi, "200", CHAT_RESPONSE, 1);
+    let spans = flush_exports(&mut h).unwrap();
+    assert_eq!(spans[0]["trace_id"], "80f198ee56343ba864fe8b2a57d3eff7");
+    assert_eq!(spans[0]["parent_span_id"], "e457b5a2e4d86bd1");
+    assert_eq!(spans[1]["trace_id"], "000000000000000064fe8b2a57d3eff7");
+    assert_eq!(spans[1]["parent_span_id"], "05e3ac9a4f6e3b90");
+    // Off by default: the same header starts a new trace.
+    let mut plain = host(CONFIG);
+    chat_call(
+        &mut plain,
+        &[("b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1")],
+        "200",
+        CHAT_RESPONSE,
+        1,
+    );
+    let span = &flush_exports(&mut plain).unwrap()[0];
+    assert_ne!(span["trace_id"], "80f198ee56343ba864fe8b2a57d3eff7");
 }

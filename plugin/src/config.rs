@@ -38,6 +38,8 @@ pub struct Config {
     pub resource_attributes: Vec<(String, String)>,
     /// Add a `traceparent` for the LLM span to the upstream request, so a tracing upstream joins the trace.
     pub inject_traceparent: bool,
+    /// Join a caller's Zipkin B3 context (`b3` or `x-b3-*` headers) when it sent no `traceparent`.
+    pub accept_b3: bool,
     pub sampling: crate::sampling::SamplingConfig,
     pub pricing: crate::pricing::PricingConfig,
     pub redaction: crate::redaction::Redactor,
@@ -243,6 +245,7 @@ fn default_dialects() -> Vec<Dialect> {
 #[serde(deny_unknown_fields, default)]
 struct RawTraceContext {
     inject_traceparent: bool,
+    accept_b3: bool,
 }
 
 #[derive(Deserialize, Clone, Copy, Default)]
@@ -767,6 +770,7 @@ impl RawConfig {
             gen_ai: self.dialects.contains(&Dialect::GenAi),
             resource_attributes: self.resource_attributes.into_iter().collect(),
             inject_traceparent: self.trace_context.inject_traceparent,
+            accept_b3: self.trace_context.accept_b3,
             sampling: self.sampling,
             pricing,
             redaction,

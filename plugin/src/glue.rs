@@ -416,6 +416,9 @@ impl Context for Root {
         };
         let retry_after = if num_headers == 0 { None } else { header("retry-after") };
         let outcome = classify_http(status, retry_after.as_deref(), rejected);
+        if let Some(error) = metrics::export_error(status.map(u32::from), "status") {
+            worker.stats.record(&error);
+        }
         let detail = match status {
             Some(s) => format!("collector answered {s}"),
             None => "no answer (timeout or connection failure)".to_string(),
@@ -435,6 +438,9 @@ impl Context for Root {
         } else {
             0
         };
+        if let Some(error) = metrics::export_error(Some(status_code), "grpc_status") {
+            worker.stats.record(&error);
+        }
         worker.settle(
             token_id,
             classify_grpc(status_code, rejected),
@@ -536,7 +542,17 @@ impl HttpContext for Stream {
             authority
         };
         let scheme = request_header(":scheme");
-        let traceparent = request_header("traceparent");
+        let traceparent = request_header("traceparent").or_else(|| {
+            if !worker.config.accept_b3 {
+                return None;
+            }
+            crate::trace_context::b3_to_traceparent(
+                request_header("b3").as_deref(),
+                request_header("x-b3-traceid").as_deref(),
+                request_header("x-b3-spanid").as_deref(),
+                request_header("x-b3-sampled").as_deref(),
+            )
+        });
         let tracestate = request_header("tracestate");
         let mut attribution: Vec<(String, String)> = worker
             .config

@@ -95,8 +95,9 @@ pub fn status_class(obs: &Observation) -> &'static str {
     }
 }
 
-/// Everything to record for one finished call, sampled or not. Cost is counted in nano-units of
-/// `pricing.currency` (USD unless configured), an integer, so sums over any number of calls are exact.
+/// Everything to record for one finished call, sampled or not. Cost is counted in integer micro-units of
+/// `pricing.currency` (micro-USD unless configured), each call rounded to the nearest unit: the rounding is
+/// unbiased, so sums over many calls stay within a fraction of a micro-unit per call of the exact figure.
 pub fn recordings(obs: &Observation) -> Vec<Recording> {
     let mut out = vec![Recording {
         name: call_metric("requests", obs, Some(status_class(obs))),
@@ -114,7 +115,7 @@ pub fn recordings(obs: &Observation) -> Vec<Recording> {
         ("tokens_output", output),
         ("tokens_cache_read", u.cache_read_tokens),
         ("tokens_reasoning", u.reasoning_tokens),
-        ("cost_nano", obs.cost.total_nanos()),
+        ("cost_micro_usd", obs.cost.total_micros()),
         (
             "unpriced_calls",
             matches!(obs.cost, CostOutcome::Unpriced { .. }).then_some(1),
@@ -147,6 +148,22 @@ pub fn recordings(obs: &Observation) -> Vec<Recording> {
         }
     }
     out
+}
+
+/// A failed export call, by the collector's answer: `llm_trace.export_errors.status.503`,
+/// `llm_trace.export_errors.status.none` (no answer: timeout, reset, no healthy collector),
+/// `llm_trace.export_errors.grpc_status.14`. `None` for a success (HTTP 2xx, gRPC 0).
+pub fn export_error(code: Option<u32>, kind: &str) -> Option<Recording> {
+    let label = match (kind, code) {
+        ("status", Some(200..=299)) | ("grpc_status", Some(0)) => return None,
+        (_, Some(code)) => code.to_string(),
+        (_, None) => "none".to_string(),
+    };
+    Some(Recording {
+        name: format!("llm_trace.export_errors.{kind}.{label}"),
+        kind: Kind::Counter,
+        value: 1,
+    })
 }
 
 /// Values redacted, by detector (counts only): from the exported span (`llm_trace.redactions.email`) and from the
@@ -200,7 +217,7 @@ mod tests {
         o.timing.end_ns = Some(1_001_000_000);
         o.cost = CostOutcome::Priced(crate::pricing::Priced {
             cost: crate::pricing::Cost {
-                input: 1_233_600,
+                input: 1_233_600_000,
                 ..Default::default()
             },
             currency: "USD".into(),
@@ -217,11 +234,21 @@ mod tests {
                 ("llm.requests.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat.status.ok", 1),
                 ("llm.tokens_input.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 12),
                 ("llm.tokens_output.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 7),
-                ("llm.cost_nano.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 1234),
+                ("llm.cost_micro_usd.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 1234),
                 ("llm.duration_ms.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 1000),
                 ("llm.ttft_ms.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 250),
             ]
         );
+        assert_eq!(
+            export_error(Some(503), "status").map(|r| r.name).as_deref(),
+            Some("llm_trace.export_errors.status.503")
+        );
+        assert_eq!(
+            export_error(None, "status").map(|r| r.name).as_deref(),
+            Some("llm_trace.export_errors.status.none")
+        );
+        assert_eq!(export_error(Some(200), "status"), None);
+        assert_eq!(export_error(Some(0), "grpc_status"), None);
         o.cost = CostOutcome::Unpriced { model: "x".into() };
         assert!(recordings(&o)
             .iter()

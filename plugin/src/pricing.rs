@@ -192,10 +192,10 @@ impl CostOutcome {
         }
     }
 
-    /// The total in nano-units of currency (the `llm.cost_nano` counter), when priced.
-    pub fn total_nanos(&self) -> Option<u64> {
+    /// The total in micro-units of currency, rounded to nearest (the `llm.cost_micro_usd` counter), when priced.
+    pub fn total_micros(&self) -> Option<u64> {
         match self {
-            CostOutcome::Priced(p) => Some(p.cost.total().saturating_add(500) / 1_000),
+            CostOutcome::Priced(p) => Some(p.cost.total().saturating_add(500_000) / 1_000_000),
             _ => None,
         }
     }

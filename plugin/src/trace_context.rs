@@ -64,6 +64,35 @@ pub fn parse_traceparent(value: &str) -> Option<([u8; 16], [u8; 8], u8)> {
     Some((trace_id, parent, flags))
 }
 
+/// A B3 context (Zipkin), single `b3: {trace}-{span}[-{sampled}[-{parent}]]` or multi-header
+/// (`x-b3-traceid`, `x-b3-spanid`, `x-b3-sampled`), as the equivalent `traceparent`. 64-bit trace ids are
+/// left-padded with zeros; the sampling states `1` and `d` (debug) mean sampled, `0` not, absent defers (sampled).
+pub fn b3_to_traceparent(
+    single: Option<&str>,
+    trace_id: Option<&str>,
+    span_id: Option<&str>,
+    sampled: Option<&str>,
+) -> Option<String> {
+    let (trace, span, state) = match single.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(b3) => {
+            let mut parts = b3.split('-');
+            (parts.next()?, parts.next()?, parts.next())
+        }
+        None => (trace_id?.trim(), span_id?.trim(), sampled.map(str::trim)),
+    };
+    let lower_hex = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !(trace.len() == 16 || trace.len() == 32) || span.len() != 16 || !lower_hex(trace) || !lower_hex(span) {
+        return None;
+    }
+    let flags = match state {
+        Some("0") | Some("false") => "00",
+        Some("1") | Some("d") | Some("true") | None => "01",
+        Some(_) => return None,
+    };
+    let padded = format!("{trace:0>32}");
+    parse_traceparent(&format!("00-{padded}-{span}-{flags}")).map(|_| format!("00-{padded}-{span}-{flags}"))
+}
+
 fn hex_byte(pair: &[u8]) -> Option<u8> {
     let digit = |c: u8| match c {
         b'0'..=b'9' => Some(c - b'0'),
@@ -141,6 +170,33 @@ impl IdGenerator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn b3_single_and_multi_header_become_a_traceparent() {
+        assert_eq!(
+            b3_to_traceparent(
+                Some("80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90"),
+                None,
+                None,
+                None
+            )
+            .as_deref(),
+            Some("00-80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-01")
+        );
+        assert_eq!(
+            b3_to_traceparent(None, Some("64fe8b2a57d3eff7"), Some("e457b5a2e4d86bd1"), Some("0")).as_deref(),
+            Some("00-000000000000000064fe8b2a57d3eff7-e457b5a2e4d86bd1-00")
+        );
+        assert_eq!(
+            b3_to_traceparent(Some("0"), None, None, None),
+            None,
+            "a bare sampling decision has no ids"
+        );
+        assert_eq!(
+            b3_to_traceparent(None, Some("XYZ"), Some("e457b5a2e4d86bd1"), None),
+            None
+        );
+    }
 
     const VALID: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
