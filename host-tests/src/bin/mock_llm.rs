@@ -12,6 +12,8 @@
 //! - Response model = request model + `-2025-01-01`.
 //! - Request headers: `x-mock-status: NNN` answers that status with the provider's error body;
 //!   `x-mock-cut-after: N` drops the connection after N streamed words; `x-mock-gzip: 1` gzips a JSON answer.
+//! - Benchmark shapes: `x-mock-words: N` answers N words (cycling through the answer; a stream sends N content
+//!   events), `x-mock-interval-ms: N` paces this stream (overrides `--chunk-interval-ms`, 0 = unpaced).
 
 use host_tests::servers::{arg, serve, Request, Responder};
 use serde_json::{json, Value};
@@ -43,8 +45,12 @@ fn prompt_words(req: &Value) -> usize {
     messages + req.get("system").map_or(0, words_in)
 }
 
-fn answer_words(req: &Value) -> (Vec<&'static str>, bool) {
-    let all: Vec<&str> = ANSWER.split(' ').collect();
+fn answer_words(req: &Value, words: Option<usize>) -> (Vec<&'static str>, bool) {
+    let base = ANSWER.split(' ');
+    let all: Vec<&str> = match words {
+        Some(n) => base.cycle().take(n).collect(),
+        None => base.collect(),
+    };
     let limit = req["max_completion_tokens"]
         .as_u64()
         .or(req["max_tokens"].as_u64())
@@ -54,6 +60,10 @@ fn answer_words(req: &Value) -> (Vec<&'static str>, bool) {
     } else {
         (all, false)
     }
+}
+
+fn words_override(req: &Request) -> Option<usize> {
+    req.header("x-mock-words").and_then(|v| v.parse().ok())
 }
 
 fn error_body(anthropic: bool, status: u16) -> Value {
@@ -99,7 +109,7 @@ fn openai_chat(req: &Request, body: &Value, r: &mut Responder<'_>, interval: Dur
     let model = body["model"].as_str().unwrap_or("mock");
     let response_model = format!("{model}-2025-01-01");
     let id = format!("chatcmpl-mock-{}", COUNTER.fetch_add(1, Ordering::Relaxed));
-    let (words, truncated) = answer_words(body);
+    let (words, truncated) = answer_words(body, words_override(req));
     let finish = if truncated { "length" } else { "stop" };
     let prompt = prompt_words(body);
     let usage = json!({"prompt_tokens": prompt, "completion_tokens": words.len(), "total_tokens": prompt + words.len(),
@@ -158,7 +168,7 @@ fn openai_chat(req: &Request, body: &Value, r: &mut Responder<'_>, interval: Dur
 fn anthropic_messages(req: &Request, body: &Value, r: &mut Responder<'_>, interval: Duration) -> std::io::Result<()> {
     let model = format!("{}-2025-01-01", body["model"].as_str().unwrap_or("mock"));
     let id = format!("msg_mock{}", COUNTER.fetch_add(1, Ordering::Relaxed));
-    let (words, truncated) = answer_words(body);
+    let (words, truncated) = answer_words(body, words_override(req));
     let stop = if truncated { "max_tokens" } else { "end_turn" };
     let prompt = prompt_words(body);
     if body["stream"] != json!(true) {
@@ -239,6 +249,10 @@ fn main() -> std::io::Result<()> {
         let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
             return send_json(r, req, 400, &error_body(anthropic, 400));
         };
+        let interval = req
+            .header("x-mock-interval-ms")
+            .and_then(|v| v.parse().ok())
+            .map_or(interval, Duration::from_millis);
         if anthropic {
             anthropic_messages(req, &body, r, interval)
         } else {

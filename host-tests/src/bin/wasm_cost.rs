@@ -1,0 +1,128 @@
+//! `wasm-cost`: where the `.wasm` spends its work, per proxy-wasm callback, under the wasmtime host.
+//!
+//! Plays one exchange file many times on one host (like one Envoy worker) and reports, per callback, the Wasm
+//! fuel used (≈ instructions executed, deterministic, so comparable across machines and runs) and the wall time.
+//! `wasm-cost [--config FILE] [--iterations N] EXCHANGE.json` prints one JSON object.
+
+use anyhow::{Context as _, Result};
+use host_tests::exchange_file::ExchangeFile;
+use host_tests::host::{Host, HostOptions};
+use host_tests::replay::flush_exports;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+#[derive(Default)]
+struct Cost {
+    calls: u64,
+    fuel: u64,
+    nanos: u128,
+}
+
+type Costs = BTreeMap<&'static str, Cost>;
+
+fn measure(
+    costs: &mut Costs,
+    host: &mut Host,
+    name: &'static str,
+    f: &mut dyn FnMut(&mut Host) -> Result<()>,
+) -> Result<()> {
+    let start = Instant::now();
+    f(host)?;
+    let c = costs.entry(name).or_default();
+    c.nanos += start.elapsed().as_nanos();
+    c.fuel += host.fuel_used_by_last_call();
+    c.calls += 1;
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut config = r#"{"exporter":{"cluster":"otel_collector"}}"#.to_string();
+    let mut iterations = 200u64;
+    let mut file = None;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--config" => {
+                config = std::fs::read_to_string(args.get(i + 1).context("--config needs a file")?)?;
+                i += 1;
+            }
+            "--iterations" => {
+                iterations = args.get(i + 1).context("--iterations needs a number")?.parse()?;
+                i += 1;
+            }
+            other => file = Some(other.to_string()),
+        }
+        i += 1;
+    }
+    let file = file.context("usage: wasm-cost [--config FILE] [--iterations N] EXCHANGE.json")?;
+    let exchange = ExchangeFile::load(std::path::Path::new(&file))?;
+    let request_body = exchange.request_body()?;
+    let response_body = exchange.response_body()?;
+    let request_headers = exchange.request_headers()?;
+    let response_headers = exchange.response_headers();
+    let pairs = |h: &[(String, String)]| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
+    let request_headers = pairs(&request_headers);
+    let response_headers = pairs(&response_headers);
+    let as_refs = |h: &[(String, String)]| -> Vec<(String, String)> { h.to_vec() };
+
+    let mut host = Host::with_options(HostOptions {
+        plugin_config: config,
+        ..Default::default()
+    })?;
+    let mut costs: Costs = BTreeMap::new();
+    // Response body in the chunk sizes Envoy typically hands over for small answers: one chunk.
+    for n in 0..iterations {
+        let stream = host.new_stream()?;
+        let rq = as_refs(&request_headers);
+        let rq: Vec<(&str, &str)> = rq.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        measure(&mut costs, &mut host, "1 request_headers", &mut |h| {
+            h.request_headers(stream, &rq, request_body.is_empty()).map(|_| ())
+        })?;
+        if !request_body.is_empty() {
+            measure(&mut costs, &mut host, "2 request_body", &mut |h| {
+                h.request_body(stream, &request_body, true).map(|_| ())
+            })?;
+        }
+        let rs: Vec<(&str, &str)> = response_headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        measure(&mut costs, &mut host, "3 response_headers", &mut |h| {
+            h.response_headers(stream, &rs, response_body.is_empty()).map(|_| ())
+        })?;
+        if !response_body.is_empty() {
+            measure(&mut costs, &mut host, "4 response_body", &mut |h| {
+                h.response_body(stream, &response_body, true).map(|_| ())
+            })?;
+        }
+        measure(&mut costs, &mut host, "5 log (span built, encoded, queued)", &mut |h| {
+            h.log(stream)
+        })?;
+        host.done(stream)?;
+        if n % 50 == 49 {
+            let start = Instant::now();
+            let spans = flush_exports(&mut host)?;
+            let c = costs.entry("6 export flush (per span)").or_default();
+            c.nanos += start.elapsed().as_nanos();
+            c.calls += spans.len() as u64;
+        }
+    }
+    let total_fuel: u64 = costs.values().map(|c| c.fuel).sum();
+    let report: serde_json::Map<String, serde_json::Value> = costs
+        .iter()
+        .map(|(name, c)| {
+            let calls = c.calls.max(1);
+            (
+                name.to_string(),
+                json!({"calls": c.calls, "fuel_per_call": c.fuel / calls,
+                       "share_of_fuel": if total_fuel > 0 { (c.fuel as f64 / total_fuel as f64 * 1000.0).round() / 1000.0 } else { 0.0 },
+                       "wall_us_per_call": (c.nanos as f64 / calls as f64 / 1000.0 * 10.0).round() / 10.0}),
+            )
+        })
+        .collect();
+    println!(
+        "{}",
+        json!({"exchange": exchange.name, "iterations": iterations,
+               "fuel_per_request": total_fuel / iterations.max(1), "callbacks": report})
+    );
+    Ok(())
+}
