@@ -424,7 +424,7 @@ def main():
         mock, upstream = start_server("mock-llm", ["--listen", "127.0.0.1:0", "--chunk-interval-ms", "0"],
                                       os.path.join(workdir, "mock.log"))
         procs.append(mock)
-        receiver, collector = start_server("otlp-receiver", ["--listen", "127.0.0.1:0", "--out", os.devnull],
+        receiver, collector = start_server("otlp-receiver", ["--listen", "127.0.0.1:0", "--out", os.devnull, "--quiet"],
                                            os.path.join(workdir, "receiver.log"))
         procs.append(receiver)
         for variant in ("V1", "V2", "V3", "V3b", "V4", "V5", *PROFILE_VARIANTS):

@@ -120,6 +120,23 @@ fn main() {
     let response_1k = chat_response(150);
     let stream_64 = sse_stream(64);
 
+    // `HOT_PATHS_PROFILE=exchange|redaction`: loop one hot path only, for `perf record`.
+    match std::env::var("HOT_PATHS_PROFILE").as_deref() {
+        Ok("exchange") => {
+            for _ in 0..200_000 {
+                black_box(exchange(&off, &mut ids, &request_1k, &response_1k, "application/json"));
+            }
+            return;
+        }
+        Ok("redaction") => {
+            let clean = FILLER.repeat(10);
+            for _ in 0..200_000 {
+                black_box(full.redaction.redact(&clean, &mut Vec::new()));
+            }
+            return;
+        }
+        _ => {}
+    }
     let mut figures = serde_json::Map::new();
     let mut put = |name: &str, value: f64| {
         println!("{name:48} {value:12.2}");

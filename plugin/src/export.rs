@@ -201,6 +201,17 @@ impl ExportQueue {
     /// The next batch to send: a retry that is due, else the oldest fresh spans. `None` when nothing is due or
     /// `max_in_flight` calls are open.
     pub fn take_batch(&mut self, now_ns: u64) -> Option<Batch> {
+        self.take(now_ns, true)
+    }
+
+    /// Like [`take_batch`](Self::take_batch), but fresh spans only as a full batch. Between ticks (an export
+    /// answered, a batch filled up) this keeps batches full: shipping whatever is queued after every answer would
+    /// tie the export rate to the collector's round trip (hundreds of tiny exports a second on the worker thread).
+    pub fn take_full_batch(&mut self, now_ns: u64) -> Option<Batch> {
+        self.take(now_ns, false)
+    }
+
+    fn take(&mut self, now_ns: u64, partial_ok: bool) -> Option<Batch> {
         if self.in_flight.len() >= self.policy.max_in_flight {
             return None;
         }
@@ -211,7 +222,7 @@ impl ExportQueue {
                 return Some(w.batch);
             }
         }
-        if self.fresh.is_empty() {
+        if self.fresh.is_empty() || (!partial_ok && !self.batch_ready()) {
             return None;
         }
         let limit = self.policy.max_batch_bytes.min(MAX_REQUEST_BYTES);
@@ -332,6 +343,22 @@ mod tests {
             s.spans_offered,
             settled + q.queued_spans() as u64 + q.in_flight_spans() as u64,
             "{s:?}"
+        );
+    }
+
+    #[test]
+    fn between_ticks_only_full_batches_leave() {
+        let mut q = queue(policy());
+        assert!(q.push(vec![1; 10]));
+        assert!(q.take_full_batch(0).is_none(), "a lone span waits for the tick");
+        assert!(q.push(vec![2; 10]));
+        assert_eq!(q.take_full_batch(0).map(|b| b.spans.len()), Some(2));
+        assert!(q.push(vec![3; 10]));
+        assert!(q.take_full_batch(0).is_none());
+        assert_eq!(
+            q.take_batch(0).map(|b| b.spans.len()),
+            Some(1),
+            "the tick ships a partial batch"
         );
     }
 

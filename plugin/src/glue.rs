@@ -224,11 +224,17 @@ impl Worker {
         }
     }
 
-    /// Sends every batch the queue will hand out now. Runs on the root context only.
-    fn flush(&self) {
+    /// Sends every batch the queue will hand out now: on the tick also a partial batch, otherwise only full
+    /// batches and due retries. Runs on the root context only.
+    fn flush(&self, tick: bool) {
         let now = self.clock().mono_ns;
         loop {
-            let Some(batch) = self.queue.borrow_mut().take_batch(now) else {
+            let next = if tick {
+                self.queue.borrow_mut().take_batch(now)
+            } else {
+                self.queue.borrow_mut().take_full_batch(now)
+            };
+            let Some(batch) = next else {
                 break;
             };
             let body = self.envelope.encode_request(batch.spans.iter().map(Vec::as_slice));
@@ -286,7 +292,7 @@ impl Worker {
             let ok = matches!(outcome, ExportOutcome::Delivered { .. });
             self.note_export_result(ok, detail);
         }
-        self.flush();
+        self.flush(false);
     }
 
     /// Logs when exporting starts failing and when it recovers, not on every failure.
@@ -470,7 +476,7 @@ impl RootContext for Root {
     fn on_tick(&mut self) {
         // Also where waiting retries become due.
         if let Some(worker) = &self.worker {
-            worker.flush();
+            worker.flush(true);
         }
     }
 
@@ -480,7 +486,7 @@ impl RootContext for Root {
         };
         while let Ok(Some(_)) = hostcalls::dequeue_shared_queue(queue_id) {}
         worker.flush_pending.set(false);
-        worker.flush();
+        worker.flush(false);
     }
 
     fn get_type(&self) -> Option<ContextType> {

@@ -51,23 +51,28 @@ pub struct Recording {
 /// `stats_tags` (see `envoy/stats_tags.yaml`) turn into Prometheus labels:
 /// `llm.tokens_input.provider.openai.model.gpt-4o.op.chat` → `llm_tokens_input{provider="openai",model="gpt-4o",op="chat"}`.
 pub fn call_metric(metric: &str, obs: &Observation, status: Option<&str>) -> String {
+    let mut name = format!("llm.{metric}{}", call_labels(obs));
+    if let Some(status) = status {
+        name.push_str(".status.");
+        name.push_str(status);
+    }
+    name
+}
+
+/// The `.provider.<p>.model.<m>.op.<o>` segments of one call's stat names (computed once per call).
+fn call_labels(obs: &Observation) -> String {
     let model = obs
         .response
         .model
         .as_deref()
         .or(obs.request.model.as_deref())
         .unwrap_or("unknown");
-    let mut name = format!(
-        "llm.{metric}.provider.{}.model.{}.op.{}",
+    format!(
+        ".provider.{}.model.{}.op.{}",
         sanitize(&obs.provider),
         sanitize(model),
         sanitize(obs.operation)
-    );
-    if let Some(status) = status {
-        name.push_str(".status.");
-        name.push_str(status);
-    }
-    name
+    )
 }
 
 /// Dots separate name segments and Prometheus allows few characters: keep `[A-Za-z0-9_-]`, map the rest to `_`.
@@ -99,8 +104,9 @@ pub fn status_class(obs: &Observation) -> &'static str {
 /// `pricing.currency` (micro-USD unless configured), each call rounded to the nearest unit: the rounding is
 /// unbiased, so sums over many calls stay within a fraction of a micro-unit per call of the exact figure.
 pub fn recordings(obs: &Observation) -> Vec<Recording> {
+    let labels = call_labels(obs);
     let mut out = vec![Recording {
-        name: call_metric("requests", obs, Some(status_class(obs))),
+        name: format!("llm.requests{labels}.status.{}", status_class(obs)),
         kind: Kind::Counter,
         value: 1,
     }];
@@ -123,7 +129,7 @@ pub fn recordings(obs: &Observation) -> Vec<Recording> {
     ] {
         if let Some(v) = value.filter(|v| *v > 0) {
             out.push(Recording {
-                name: call_metric(metric, obs, None),
+                name: format!("llm.{metric}{labels}"),
                 kind: Kind::Counter,
                 value: v,
             });
@@ -133,7 +139,7 @@ pub fn recordings(obs: &Observation) -> Vec<Recording> {
     let ms = |end: Option<u64>| end.map(|e| e.saturating_sub(t.start_ns) / 1_000_000);
     if let Some(d) = ms(t.end_ns) {
         out.push(Recording {
-            name: call_metric("duration_ms", obs, None),
+            name: format!("llm.duration_ms{labels}"),
             kind: Kind::Histogram,
             value: d,
         });
@@ -141,7 +147,7 @@ pub fn recordings(obs: &Observation) -> Vec<Recording> {
     if obs.request.stream {
         if let Some(ttft) = ms(t.first_token_ns) {
             out.push(Recording {
-                name: call_metric("ttft_ms", obs, None),
+                name: format!("llm.ttft_ms{labels}"),
                 kind: Kind::Histogram,
                 value: ttft,
             });

@@ -106,13 +106,22 @@ impl Builtin {
             Builtin::AwsAccessKey => any(&[b"AK", b"AS", b"AB", b"AC"]) && any(&[b"IA", b"CA"]),
             Builtin::AwsSecretKey => any(&[b"cr", b"CR", b"Cr", b"cR"]),
             Builtin::GoogleApiKey => scan.has_pair(*b"AI") && scan.has_pair(*b"Iz"),
-            Builtin::GithubToken => scan.has_pair(*b"gh") || scan.has_pair(*b"b_"),
+            Builtin::GithubToken => {
+                (scan.has_pair(*b"gh") && any(&[b"p_", b"o_", b"u_", b"s_", b"r_"])) || scan.has_pair(*b"b_")
+            }
             Builtin::SlackToken => any(&[b"xo", b"xa"]),
-            Builtin::Card | Builtin::Phone => scan.has_digit(),
-            Builtin::Ssn => (b'0'..=b'9').any(|d| scan.has_pair([d, b'-']) || scan.has_pair([d, b' '])),
+            // Minimum digits: 13 for a card, 8 for a phone number, 9 for an SSN (which needs `-` separators).
+            Builtin::Card => scan.digits >= 13,
+            Builtin::Phone => scan.digits >= 8,
+            Builtin::Ssn => scan.digits >= 9 && (b'0'..=b'9').any(|d| scan.has_pair([d, b'-'])),
             Builtin::Iban => (b'A'..=b'Z').any(|c| (b'0'..=b'9').any(|d| scan.has_pair([c, d]))),
             Builtin::Email => scan.has_byte(b'@'),
-            Builtin::Ip => scan.has_digit() || scan.has_byte(b':'),
+            // IPv4: four dotted numbers. IPv6: seven colons in full form, else a `::`.
+            Builtin::Ip => {
+                (scan.digits >= 4 && (b'0'..=b'9').any(|d| scan.has_pair([d, b'.'])))
+                    || scan.colons >= 7
+                    || scan.has_pair(*b"::")
+            }
         }
     }
 
@@ -220,6 +229,8 @@ pub(crate) struct Scan<'a> {
     text: &'a str,
     bytes: [u64; 4],
     pairs: Option<Box<[u64; 1024]>>,
+    digits: usize,
+    colons: usize,
     /// Candidate card, SSN and phone numbers, found once for the three detectors.
     runs: std::cell::OnceCell<Vec<Run>>,
 }
@@ -234,13 +245,23 @@ impl<'a> Scan<'a> {
                 text,
                 bytes: [u64::MAX; 4],
                 pairs: None,
+                digits: usize::MAX,
+                colons: usize::MAX,
                 runs: std::cell::OnceCell::new(),
             };
         }
-        let mut bytes = [0u64; 4];
         let mut pairs = Box::new([0u64; 1024]);
+        let (mut digits, mut colons) = (0, 0);
+        // Plain stores, not read-modify-write bit sets: no dependency from one byte to the next.
+        let mut seen = [false; 256];
         for &b in t {
-            bytes[usize::from(b >> 6)] |= 1 << (b & 63);
+            seen[usize::from(b)] = true;
+            digits += usize::from(b.is_ascii_digit());
+            colons += usize::from(b == b':');
+        }
+        let mut bytes = [0u64; 4];
+        for (b, _) in seen.iter().enumerate().filter(|(_, s)| **s) {
+            bytes[b >> 6] |= 1 << (b & 63);
         }
         for w in t.windows(2) {
             let pair = usize::from(w[0]) << 8 | usize::from(w[1]);
@@ -250,6 +271,8 @@ impl<'a> Scan<'a> {
             text,
             bytes,
             pairs: Some(pairs),
+            digits,
+            colons,
             runs: std::cell::OnceCell::new(),
         }
     }
@@ -267,10 +290,6 @@ impl<'a> Scan<'a> {
 
     fn has_byte(&self, b: u8) -> bool {
         self.bytes[usize::from(b >> 6)] & (1 << (b & 63)) != 0
-    }
-
-    fn has_digit(&self) -> bool {
-        (b'0'..=b'9').any(|d| self.has_byte(d))
     }
 
     fn has_pair(&self, pair: [u8; 2]) -> bool {
@@ -1122,6 +1141,48 @@ mod tests {
             redact("on 2024-01-15, v1.2.3, id 5551234567"),
             "on 2024-01-15, v1.2.3, id 5551234567"
         );
+    }
+
+    #[test]
+    fn long_texts_are_gated_without_missing_anything() {
+        // Texts of 256 bytes and more are indexed (bytes, byte pairs, digit and colon counts) and detectors whose
+        // values cannot be there are skipped: every positive case must still be found inside a long text.
+        let cases = [
+            ("jane.doe@example.com", "[EMAIL]"),
+            ("4111 1111 1111 1111", "[CARD]"),
+            ("ssn 123-45-6789", "ssn [SSN]"),
+            ("IBAN DE89 3704 0044 0532 0130 00", "IBAN [IBAN]"),
+            ("call +44 20 7946 0958 or (555) 123-4567", "call [PHONE] or [PHONE]"),
+            ("from 192.168.10.254", "from [IP]"),
+            ("v6 2001:db8::8a2e:370:7334", "v6 [IP]"),
+            ("v6 2001:0db8:1234:5678:1234:5678:1234:5678", "v6 [IP]"),
+            ("sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz012345", "[OPENAI_KEY]"),
+            ("sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "[ANTHROPIC_KEY]"),
+            ("AKIAIOSFODNN7EXAMPLE", "[AWS_ACCESS_KEY]"),
+            (
+                "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "AWS_SECRET_ACCESS_KEY=[AWS_SECRET_KEY]",
+            ),
+            ("AIzaSyA1234567890abcdefghijklmnopqrstuv", "[GOOGLE_API_KEY]"),
+            ("ghp_abcdefghijklmnopqrstuvwxyz0123456789", "[GITHUB_TOKEN]"),
+            ("github_pat_11ABCDEFG0123456789_abcdefghijklmnop", "[GITHUB_TOKEN]"),
+            ("xoxb-123456789012-abcdefghij", "[SLACK_TOKEN]"),
+            (
+                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+                "[JWT]",
+            ),
+            ("BEARER abcdef0123456789abcdef", "BEARER [BEARER_TOKEN]"),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+                "[PRIVATE_KEY]",
+            ),
+        ];
+        let pad = "lorem ipsum dolor sit amet ".repeat(12);
+        for (input, expected) in cases {
+            let long = format!("{pad}{input} {pad}");
+            assert!(long.len() >= Scan::MIN_INDEXED);
+            assert_eq!(redact(&long), format!("{pad}{expected} {pad}"), "{input}");
+        }
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! the official protobuf types, appends one JSON object per span to `--out` (one per line), and answers with an
 //! empty `ExportTraceServiceResponse`.
 //!
-//! `otlp-receiver --listen 127.0.0.1:0 --out spans.jsonl [--fail-status 503 --fail-count N]` prints
+//! `otlp-receiver --listen 127.0.0.1:0 --out spans.jsonl [--fail-status 503 --fail-count N] [--quiet]` prints
 //! `otlp-receiver listening on ADDR`. `--fail-status` answers the first N exports with that status (retry tests).
+//! `--quiet` (benchmarks) only decodes each export and answers: no JSON, no file, no output, so the receiver does
+//! not steal CPU from the load generator it shares a core with.
 
 use host_tests::otlp_json::{decode_export_request, spans_to_json};
 use host_tests::servers::{arg, serve};
@@ -19,6 +21,7 @@ fn main() -> std::io::Result<()> {
     let fail_count = arg("--fail-count").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     let out = Mutex::new(std::fs::OpenOptions::new().create(true).append(true).open(&out_path)?);
     let failed = AtomicU64::new(0);
+    let quiet = std::env::args().any(|a| a == "--quiet");
     let listener = TcpListener::bind(&listen)?;
     serve("otlp-receiver", listener, move |req, r| {
         if req.method == "GET" && req.path == "/healthz" {
@@ -36,6 +39,9 @@ fn main() -> std::io::Result<()> {
             Ok(request) => request,
             Err(e) => return r.send(400, &[("content-type", "text/plain")], format!("{e:#}").as_bytes()),
         };
+        if quiet {
+            return r.send(200, &[("content-type", "application/x-protobuf")], b"");
+        }
         let spans = spans_to_json(&request);
         {
             let mut file = out.lock().map_err(|_| std::io::Error::other("poisoned"))?;
