@@ -50,16 +50,7 @@ pub struct Recording {
 /// Stat names carry their dimensions as `.<label>.<value>` segments after the metric, which Envoy's
 /// `stats_tags` (see `envoy/stats_tags.yaml`) turn into Prometheus labels:
 /// `llm.tokens_input.provider.openai.model.gpt-4o.op.chat` → `llm_tokens_input{provider="openai",model="gpt-4o",op="chat"}`.
-pub fn call_metric(metric: &str, obs: &Observation, status: Option<&str>) -> String {
-    let mut name = format!("llm.{metric}{}", call_labels(obs));
-    if let Some(status) = status {
-        name.push_str(".status.");
-        name.push_str(status);
-    }
-    name
-}
-
-/// The `.provider.<p>.model.<m>.op.<o>` segments of one call's stat names (computed once per call).
+/// These are the `.provider.<p>.model.<m>.op.<o>` segments of one call's stat names, computed once per call.
 fn call_labels(obs: &Observation) -> String {
     let model = obs
         .response

@@ -301,31 +301,28 @@ impl<'a> Scan<'a> {
 
 /// First occurrence of `needle`: a scan for its first byte, then a comparison (far faster than sliding windows).
 fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    let (&first, rest) = needle.split_first()?;
-    let mut from = 0;
-    while from + needle.len() <= haystack.len() {
-        let at = from
-            + haystack[from..=haystack.len() - needle.len()]
-                .iter()
-                .position(|b| *b == first)?;
-        if haystack[at + 1..].starts_with(rest) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    find_by(haystack, needle, |a, b| a == b)
 }
 
 /// `find_bytes` ignoring ASCII case; `needle` is lowercase.
 fn find_bytes_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    find_by(haystack, needle, |a, b| a.to_ascii_lowercase() == b)
+}
+
+/// First position where every byte of `needle` matches under `same(haystack byte, needle byte)`.
+fn find_by(haystack: &[u8], needle: &[u8], same: impl Fn(u8, u8) -> bool) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
     let mut from = 0;
     while from + needle.len() <= haystack.len() {
         let at = from
             + haystack[from..=haystack.len() - needle.len()]
                 .iter()
-                .position(|b| b.to_ascii_lowercase() == first)?;
-        if haystack[at + 1..at + needle.len()].eq_ignore_ascii_case(rest) {
+                .position(|b| same(*b, first))?;
+        if haystack[at + 1..at + needle.len()]
+            .iter()
+            .zip(rest)
+            .all(|(h, n)| same(*h, *n))
+        {
             return Some(at);
         }
         from = at + 1;
