@@ -70,7 +70,8 @@ pub fn chunk_sizes(len: usize, chunking: Chunking) -> Vec<usize> {
     }
 }
 
-fn pairs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+/// Header pairs as the host's `&str` pairs.
+pub fn pairs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
     headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 

@@ -169,13 +169,18 @@ impl Builtin {
                 10,
                 out,
             ),
-            Builtin::Card => out.extend(scan.numeric_runs().filter(|r| is_card(t, *r)).map(|r| (r.start, r.end))),
-            Builtin::Ssn => out.extend(scan.numeric_runs().filter(|r| is_ssn(t, *r)).map(|r| (r.start, r.end))),
-            Builtin::Phone => out.extend(
-                scan.numeric_runs()
-                    .filter(|r| is_phone(t, *r))
-                    .map(|r| (r.start, r.end)),
-            ),
+            Builtin::Card | Builtin::Ssn | Builtin::Phone => {
+                let is_value = match self {
+                    Builtin::Card => is_card,
+                    Builtin::Ssn => is_ssn,
+                    _ => is_phone,
+                };
+                out.extend(
+                    scan.numeric_runs()
+                        .filter(|r| is_value(t, *r))
+                        .map(|r| (r.start, r.end)),
+                );
+            }
             Builtin::Iban => ibans(t, out),
             Builtin::Email => emails(t, out),
             Builtin::Ip => {
@@ -225,7 +230,7 @@ fn prefixed(t: &[u8], prefixes: &[&str], body: impl Fn(u8) -> bool, min: usize, 
 
 /// The bytes and byte pairs one text holds, computed once and shared by every detector (texts under
 /// [`Scan::MIN_INDEXED`] bytes are not indexed: every detector just runs).
-pub(crate) struct Scan<'a> {
+struct Scan<'a> {
     text: &'a str,
     bytes: [u64; 4],
     pairs: Option<Box<[u64; 1024]>>,
@@ -279,11 +284,7 @@ impl<'a> Scan<'a> {
 
     fn numeric_runs(&self) -> impl Iterator<Item = Run> + '_ {
         self.runs
-            .get_or_init(|| {
-                let mut runs = Vec::new();
-                numeric_runs(self.text.as_bytes(), |_| true, &mut runs);
-                runs.into_iter().map(|(start, end)| Run { start, end }).collect()
-            })
+            .get_or_init(|| numeric_runs(self.text.as_bytes()))
             .iter()
             .copied()
     }
@@ -301,28 +302,28 @@ impl<'a> Scan<'a> {
 
 /// First occurrence of `needle`: a scan for its first byte, then a comparison (far faster than sliding windows).
 fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    find_by(haystack, needle, |a, b| a == b)
+    let (&first, rest) = needle.split_first()?;
+    find_by(haystack, needle.len(), |b| b == first, |tail| tail == rest)
 }
 
 /// `find_bytes` ignoring ASCII case; `needle` is lowercase.
 fn find_bytes_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    find_by(haystack, needle, |a, b| a.to_ascii_lowercase() == b)
+    let (&first, rest) = needle.split_first()?;
+    find_by(
+        haystack,
+        needle.len(),
+        |b| b.to_ascii_lowercase() == first,
+        |tail| tail.eq_ignore_ascii_case(rest),
+    )
 }
 
-/// First position where every byte of `needle` matches under `same(haystack byte, needle byte)`.
-fn find_by(haystack: &[u8], needle: &[u8], same: impl Fn(u8, u8) -> bool) -> Option<usize> {
-    let (&first, rest) = needle.split_first()?;
+/// First position of a `len`-byte match: scan for a byte satisfying `first`, then check the following `len - 1`
+/// bytes with `rest`.
+fn find_by(haystack: &[u8], len: usize, first: impl Fn(u8) -> bool, rest: impl Fn(&[u8]) -> bool) -> Option<usize> {
     let mut from = 0;
-    while from + needle.len() <= haystack.len() {
-        let at = from
-            + haystack[from..=haystack.len() - needle.len()]
-                .iter()
-                .position(|b| same(*b, first))?;
-        if haystack[at + 1..at + needle.len()]
-            .iter()
-            .zip(rest)
-            .all(|(h, n)| same(*h, *n))
-        {
+    while from + len <= haystack.len() {
+        let at = from + haystack[from..=haystack.len() - len].iter().position(|b| first(*b))?;
+        if rest(&haystack[at + 1..at + len]) {
             return Some(at);
         }
         from = at + 1;
@@ -423,7 +424,8 @@ struct Run {
     end: usize,
 }
 
-fn numeric_runs(t: &[u8], keep: impl Fn(Run) -> bool, out: &mut Vec<(usize, usize)>) {
+fn numeric_runs(t: &[u8]) -> Vec<Run> {
+    let mut out = Vec::new();
     let mut i = 0;
     while i < t.len() {
         let b = t[i];
@@ -449,11 +451,12 @@ fn numeric_runs(t: &[u8], keep: impl Fn(Run) -> bool, out: &mut Vec<(usize, usiz
         }
         let end = last_digit + 1;
         let glued = t.get(end).is_some_and(|b| is_word(*b));
-        if !glued && keep(Run { start, end }) {
-            out.push((start, end));
+        if !glued {
+            out.push(Run { start, end });
         }
         i = end.max(i + 1);
     }
+    out
 }
 
 fn digits_of(t: &[u8], run: Run) -> Vec<u8> {

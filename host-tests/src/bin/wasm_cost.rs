@@ -7,7 +7,7 @@
 use anyhow::{Context as _, Result};
 use host_tests::exchange_file::ExchangeFile;
 use host_tests::host::{Host, HostOptions};
-use host_tests::replay::flush_exports;
+use host_tests::replay::{flush_exports, pairs};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -62,21 +62,15 @@ fn main() -> Result<()> {
     let response_body = exchange.response_body()?;
     let request_headers = exchange.request_headers()?;
     let response_headers = exchange.response_headers();
-    let pairs = |h: &[(String, String)]| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
-    let request_headers = pairs(&request_headers);
-    let response_headers = pairs(&response_headers);
-    let as_refs = |h: &[(String, String)]| -> Vec<(String, String)> { h.to_vec() };
+    let (rq, rs) = (pairs(&request_headers), pairs(&response_headers));
 
     let mut host = Host::with_options(HostOptions {
         plugin_config: config,
         ..Default::default()
     })?;
     let mut costs: Costs = BTreeMap::new();
-    // Response body in the chunk sizes Envoy typically hands over for small answers: one chunk.
     for n in 0..iterations {
         let stream = host.new_stream()?;
-        let rq = as_refs(&request_headers);
-        let rq: Vec<(&str, &str)> = rq.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         measure(&mut costs, &mut host, "1 request_headers", &mut |h| {
             h.request_headers(stream, &rq, request_body.is_empty()).map(|_| ())
         })?;
@@ -85,10 +79,10 @@ fn main() -> Result<()> {
                 h.request_body(stream, &request_body, true).map(|_| ())
             })?;
         }
-        let rs: Vec<(&str, &str)> = response_headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         measure(&mut costs, &mut host, "3 response_headers", &mut |h| {
             h.response_headers(stream, &rs, response_body.is_empty()).map(|_| ())
         })?;
+        // The whole answer in one chunk, as Envoy hands over a small response.
         if !response_body.is_empty() {
             measure(&mut costs, &mut host, "4 response_body", &mut |h| {
                 h.response_body(stream, &response_body, true).map(|_| ())
