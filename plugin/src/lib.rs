@@ -1,37 +1,23 @@
 //! llm-trace: a proxy-wasm filter that records every LLM API call passing through Envoy as an OpenTelemetry span
 //! (GenAI semantic conventions) and ships it over OTLP to a collector cluster.
 //!
-//! Data flows one way: the glue layer (the only code that names `proxy_wasm`, compiled for wasm32 only) turns host
-//! callbacks into calls on an [`exchange::Exchange`]; the exchange picks a [`provider`] decoder, frames the response
-//! ([`sse`]), fills an [`observation::Observation`], and on completion turns it into a [`span::SpanRecord`], which the
-//! [`export::ExportQueue`] batches and [`otlp`] encodes. Every module except `glue` is plain Rust, unit-tested natively.
-
-pub mod attributes;
-pub mod config;
-pub mod content;
-pub mod content_encoding;
-pub mod event_stream;
-pub mod exchange;
-pub mod export;
-pub mod json_array;
-pub mod json_fields;
-pub mod metrics;
-pub mod observation;
-pub mod otlp;
-pub mod pricing;
-pub mod provider;
-pub mod rate_limit;
-pub mod redaction;
-pub mod sampling;
-pub mod span;
-pub mod sse;
-pub mod stream_usage;
-pub mod trace_context;
+//! This crate is the proxy-wasm adapter of [`llm_trace_core`] and nothing else: it reads what the core asks for
+//! through host calls ([`host`]), maps the callbacks of the root context ([`root`]: configuration, tick, export
+//! answers) and of each HTTP stream ([`stream`]) onto the core's [`Tracer`](llm_trace_core::Tracer) and
+//! [`Exchange`](llm_trace_core::Exchange), and applies the edits, metrics ([`stats`]) and log lines it returns.
+//! Every decision is the core's. Only the `.wasm` build has code; a native build is an empty library.
 
 #[cfg(target_arch = "wasm32")]
-mod glue;
+mod host;
+#[cfg(target_arch = "wasm32")]
+mod root;
+#[cfg(target_arch = "wasm32")]
+mod stats;
+#[cfg(target_arch = "wasm32")]
+mod stream;
 
-/// Version of the filter, reported as `service.version`-like scope version on every span.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// Instrumentation scope name on every exported span.
-pub const SCOPE_NAME: &str = "llm-trace";
+#[cfg(target_arch = "wasm32")]
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn proxy_wasm::traits::RootContext> { Box::new(root::Root::default()) });
+}}

@@ -1,0 +1,44 @@
+//! llm-trace-core: the whole LLM tracer as a library that any host can drive, with no host dependency (sans-IO).
+//!
+//! # Data flow
+//! A host (the proxy-wasm filter in `plugin/`, the wasi:http component, the native replay in `host-tests`) owns one
+//! [`Tracer`] per worker and hands it plain values; the tracer hands back plain values to apply:
+//!
+//! 1. [`Tracer::start`] gets the request headers and properties through a [`RequestView`]. It detects the API once
+//!    ([`provider`]), resolves attribution and capture ([`policy`]), and returns an [`Exchange`] with the
+//!    [`RequestEdits`] to apply (headers to set or remove, whether to hold the body). Non-LLM traffic gets `None`.
+//! 2. The host feeds the exchange body chunks and the time ([`Clock`]); the exchange frames them ([`wire`]), lets the
+//!    provider decoder fill an [`model::Observation`], and answers with the bytes to forward where they change.
+//! 3. [`Tracer::finish`] prices, samples and builds the span ([`telemetry`]), encodes it and queues it; the metrics
+//!    to record and the log lines wait in [`Tracer::take_effects`].
+//! 4. [`Tracer::due`] hands out [`ExportRequest`]s (cluster, headers, body, timeout, HTTP or gRPC) off the request
+//!    path; the host sends them and reports the collector's answer to [`Tracer::settled`].
+//!
+//! The core never calls the host and the host never decides policy. Layers import downward only:
+//! `wire`, `model` ← `provider`, `policy` ← `telemetry` ← `exchange`, `tracer`.
+
+pub mod config;
+pub mod config_error;
+pub mod exchange;
+pub mod host_api;
+pub mod model;
+pub mod policy;
+pub mod provider;
+pub mod telemetry;
+pub mod tracer;
+pub mod wire;
+#[cfg(test)]
+mod test_support;
+
+pub use config::Config;
+pub use config_error::ConfigError;
+pub use exchange::Exchange;
+pub use host_api::{Clock, Effects, LogLevel, LogLine, RequestEdits, RequestView, ResponseView};
+pub use telemetry::export::{ExportBody, ExportOutcome, ExportProtocol, ExportRequest};
+pub use telemetry::metrics::{MetricKind, MetricUpdate};
+pub use tracer::Tracer;
+
+/// Version of the tracer, reported as the instrumentation scope version and `service.version` on every span.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Instrumentation scope name on every exported span.
+pub const SCOPE_NAME: &str = "llm-trace";

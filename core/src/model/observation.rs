@@ -1,0 +1,335 @@
+//! What happened in one LLM call, as plain data: the single place pricing, sampling, metrics and span building read
+//! from. Provider decoders fill it; nothing downstream re-parses bodies. The questions several readers ask (did the
+//! call fail and why, how many tokens came out, which model answered) are answered once, here.
+
+/// Request parameters as the client sent them.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RequestParams {
+    pub model: Option<String>,
+    pub stream: bool,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub max_tokens: Option<i64>,
+    pub seed: Option<i64>,
+    pub frequency_penalty: Option<f64>,
+    pub presence_penalty: Option<f64>,
+    pub stop_sequences: Vec<String>,
+    pub choice_count: Option<i64>,
+    pub output_type: Option<String>,
+    pub service_tier: Option<String>,
+    /// Stream usage was asked for (`stream_options.include_usage`).
+    pub include_usage: bool,
+    /// Number of messages in the prompt (content capture and redaction come later; the count is always safe).
+    pub message_count: usize,
+}
+
+/// Token usage as the provider reported it, normalised to the conventions (input includes cached tokens).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub cache_read_tokens: Option<u64>,
+    pub cache_creation_tokens: Option<u64>,
+    pub reasoning_tokens: Option<u64>,
+    pub total_tokens: Option<u64>,
+    /// Input and output figures exactly as the provider reported them (Anthropic's input excludes cache reads and
+    /// writes; Gemini's output excludes thinking tokens), next to the conventions' totals above.
+    pub provider_input_tokens: Option<u64>,
+    pub provider_output_tokens: Option<u64>,
+}
+
+impl Usage {
+    pub fn is_reported(&self) -> bool {
+        self.input_tokens.is_some() || self.output_tokens.is_some()
+    }
+}
+
+/// Response fields the provider returned.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ResponseInfo {
+    pub id: Option<String>,
+    pub model: Option<String>,
+    /// One entry per choice, ordered by choice index; empty string until a choice reports its reason.
+    pub finish_reasons: Vec<String>,
+    pub system_fingerprint: Option<String>,
+    pub service_tier: Option<String>,
+    /// Characters of generated text seen (content, tool-call arguments, reasoning); feeds token estimates.
+    pub output_chars: u64,
+    /// Stream messages that carried generated content. Providers stream about one token per message, so this is
+    /// the estimate of output tokens when a stream reports no usage.
+    pub output_chunks: u64,
+}
+
+impl ResponseInfo {
+    /// Records the finish reason of choice `index`, keeping the array ordered by index.
+    pub fn set_finish_reason(&mut self, index: usize, reason: &str) {
+        // Cap the index: a hostile body must not make the filter allocate a huge array.
+        let index = index.min(127);
+        if self.finish_reasons.len() <= index {
+            self.finish_reasons.resize(index + 1, String::new());
+        }
+        self.finish_reasons[index] = reason.to_string();
+    }
+}
+
+/// A provider or transport error.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ErrorInfo {
+    /// Low-cardinality type for `error.type`: provider error code, HTTP status, or a filter-defined reason.
+    pub error_type: String,
+    pub message: Option<String>,
+}
+
+/// Monotonic instants (nanoseconds, host clock) of the exchange's milestones.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub start_ns: u64,
+    pub response_headers_ns: Option<u64>,
+    pub first_byte_ns: Option<u64>,
+    /// First chunk carrying generated content (text, tool call, reasoning), not the role-only chunk.
+    pub first_token_ns: Option<u64>,
+    /// First chunk carrying reasoning (thinking) content, where the API streams it.
+    pub first_reasoning_ns: Option<u64>,
+    /// Last chunk carrying generated content; with the first, gives the time per output token.
+    pub last_token_ns: Option<u64>,
+    pub end_ns: Option<u64>,
+}
+
+use super::content::{CaptureMode, InputContent, OutputContent};
+use super::cost::CostOutcome;
+
+/// Everything known about one LLM call.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Observation {
+    pub provider: String,
+    pub operation: &'static str,
+    pub api_type: Option<&'static str>,
+    pub server_address: Option<String>,
+    pub server_port: Option<i64>,
+    pub request: RequestParams,
+    pub response: ResponseInfo,
+    pub usage: Usage,
+    pub timing: Timing,
+    pub http_status: Option<u16>,
+    pub error: Option<ErrorInfo>,
+    /// The provider signalled the end of its answer (`[DONE]`, a finish reason, a terminal event).
+    pub response_complete: bool,
+    /// The exchange was cut before the response ended.
+    pub partial: bool,
+    /// Body bytes not inspected because of the configured caps.
+    pub truncated_bytes: u64,
+    /// Why the response body could not be read, when it could not.
+    pub unreadable: Option<String>,
+    /// The filter asked the provider for stream usage on the client's behalf.
+    pub usage_injected: bool,
+    /// Attribution values read from request headers: (attribute name, value).
+    pub attribution: Vec<(String, String)>,
+    /// Content capture mode decided for this call.
+    pub capture: CaptureMode,
+    /// Captured prompt content (only when content capture is on).
+    pub input: Option<InputContent>,
+    /// Captured answer, accumulated as it streams (only when content capture is on).
+    pub output: Option<OutputContent>,
+    /// Values redacted from the request forwarded upstream, by detector.
+    pub request_redactions: Vec<(String, u32)>,
+    /// Why request redaction was on but the request went as sent (`too_large`, `no_content_length`,
+    /// `host_refused`).
+    pub request_redaction_skipped: Option<&'static str>,
+    /// Rate-limit figures from the response headers.
+    pub rate_limits: Vec<(RateLimit, RateLimitFigure)>,
+    /// The client's `accept-encoding`, when the filter narrowed it to codings it can read.
+    pub accept_encoding_narrowed: Option<String>,
+    /// What the call cost, set when it finishes.
+    pub cost: CostOutcome,
+    /// Whether the call failed and why; decided when it finishes ([`Observation::conclude`]).
+    pub outcome: Outcome,
+    /// Why an event-stream body stopped being decoded (`corrupt_frame`, `oversized_frame`), when it did.
+    pub stream_error: Option<&'static str>,
+    /// SSE events or stream elements skipped because they were over `limits.max_sse_event_bytes`.
+    pub oversized_events: u64,
+}
+
+impl Observation {
+    /// Marks generated content arriving; the first instant is kept, the last one updated.
+    pub fn mark_first_token(&mut self, now_ns: u64) {
+        if self.timing.first_token_ns.is_none() {
+            self.timing.first_token_ns = Some(now_ns);
+        }
+        self.timing.last_token_ns = Some(now_ns);
+        self.response.output_chunks += 1;
+    }
+
+    /// A streamed message carried more than one token (a tool name like `get_current_weather` arrives whole).
+    pub fn add_estimated_tokens(&mut self, extra: u64) {
+        self.response.output_chunks += extra;
+    }
+
+    /// Keeps generated text of choice `index` when content capture is on.
+    pub fn capture_text(&mut self, index: usize, text: &str) {
+        if let Some(o) = &mut self.output {
+            o.push_text(index, text);
+        }
+    }
+
+    pub fn capture_reasoning(&mut self, index: usize, text: &str) {
+        if let Some(o) = &mut self.output {
+            o.push_reasoning(index, text);
+        }
+    }
+
+    pub fn capture_tool_call(
+        &mut self,
+        index: usize,
+        call: usize,
+        id: Option<&str>,
+        name: Option<&str>,
+        arguments: &str,
+    ) {
+        if let Some(o) = &mut self.output {
+            o.push_tool_call(index, call, id, name, arguments);
+        }
+    }
+
+    /// Output tokens when the provider reported none: one per content message for streams, else about four
+    /// characters per token (the common rule of thumb for English text with BPE tokenizers). Embeddings generate
+    /// nothing.
+    pub fn estimated_output_tokens(&self) -> u64 {
+        if self.operation == "embeddings" {
+            0
+        } else if self.request.stream {
+            self.response.output_chunks
+        } else {
+            self.response.output_chars.div_ceil(4)
+        }
+    }
+
+    /// Output tokens as the provider reported them, else estimated: the one figure span, metrics and pricing use.
+    pub fn output_tokens(&self) -> Option<u64> {
+        if self.usage.is_reported() {
+            self.usage.output_tokens
+        } else {
+            Some(self.estimated_output_tokens())
+        }
+    }
+
+    /// Where the token figures come from: `reported` by the provider, or `estimated` by the tracer.
+    pub fn usage_source(&self) -> &'static str {
+        if self.usage.is_reported() {
+            "reported"
+        } else {
+            "estimated"
+        }
+    }
+
+    /// The model that answered: the response's model, else the one the request asked for.
+    pub fn answering_model(&self) -> Option<&str> {
+        self.response.model.as_deref().or(self.request.model.as_deref())
+    }
+
+    /// Decides, once, whether the call failed and why (see [`Outcome`]). Called when the call finishes.
+    pub fn conclude(&mut self) {
+        self.outcome = Outcome::of(self);
+    }
+
+    /// Marks reasoning content arriving (it is also generated content).
+    pub fn mark_reasoning(&mut self, now_ns: u64) {
+        if self.timing.first_reasoning_ns.is_none() {
+            self.timing.first_reasoning_ns = Some(now_ns);
+        }
+        self.mark_first_token(now_ns);
+    }
+}
+
+/// How a call ended, decided once when it finishes and read by the span, the metrics and sampling alike.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// `error.type` of a failed call: the provider's error code, the HTTP status, or the tracer's own reason
+    /// (`no_response`, `stream_cut`, `stream_incomplete`, a cut the host named); `None` when the call succeeded.
+    pub error_type: Option<String>,
+    /// An error was recorded: an error body, an HTTP status of 400 or more, or a cut with its reason.
+    pub error_recorded: bool,
+    /// The answer did not arrive whole: the exchange was cut, or a stream ended without its terminal event.
+    pub unfinished: bool,
+}
+
+impl Outcome {
+    /// The call failed when an error was recorded, the exchange was cut before any response, or a stream ended
+    /// without finishing.
+    fn of(obs: &Observation) -> Outcome {
+        let status_failed = obs.http_status.is_some_and(|s| s >= 400);
+        let stream_unfinished = obs.request.stream && !obs.response_complete;
+        let error_type = if let Some(e) = &obs.error {
+            Some(e.error_type.clone())
+        } else if status_failed {
+            obs.http_status.map(|s| s.to_string())
+        } else if obs.partial && obs.http_status.is_none() {
+            Some("no_response".to_string())
+        } else if stream_unfinished {
+            Some(if obs.partial { "stream_cut" } else { "stream_incomplete" }.to_string())
+        } else {
+            None
+        };
+        Outcome {
+            error_type,
+            error_recorded: obs.error.is_some() || status_failed,
+            unfinished: obs.partial || stream_unfinished,
+        }
+    }
+
+    /// Whether the call failed.
+    pub fn failed(&self) -> bool {
+        self.error_type.is_some()
+    }
+
+    /// The `status` label of the per-call metrics: `cut` (the exchange was cut before the response ended),
+    /// `error` (the call failed, including a stream that ended without its terminal event), or `ok`.
+    pub fn status_class(&self, partial: bool) -> &'static str {
+        if partial {
+            "cut"
+        } else if self.failed() {
+            "error"
+        } else {
+            "ok"
+        }
+    }
+}
+
+/// Which rate-limit figure a response header reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    /// Requests allowed per window.
+    RequestsLimit,
+    /// Requests left in the window.
+    RequestsRemaining,
+    /// When the request window resets.
+    RequestsReset,
+    /// Tokens allowed per window.
+    TokensLimit,
+    /// Tokens left in the window.
+    TokensRemaining,
+    /// When the token window resets.
+    TokensReset,
+    /// Input tokens left (Anthropic).
+    InputTokensRemaining,
+    /// Output tokens left (Anthropic).
+    OutputTokensRemaining,
+    /// `retry-after`.
+    RetryAfter,
+}
+
+impl RateLimit {
+    /// Resets are durations or instants, never plain counts.
+    pub fn is_reset(self) -> bool {
+        matches!(self, RateLimit::RequestsReset | RateLimit::TokensReset)
+    }
+}
+
+/// A rate-limit figure: counts are integers; resets and `retry-after` stay as the provider wrote them (`6m0s`,
+/// an RFC 3339 instant, seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RateLimitFigure {
+    /// A count of requests or tokens.
+    Count(i64),
+    /// A duration or an instant, verbatim.
+    Text(String),
+}

@@ -1,0 +1,391 @@
+//! Anthropic Messages (`POST /v1/messages`), streamed (named SSE events) or not; also the body format of
+//! Anthropic models on Bedrock `InvokeModel*`.
+//!
+//! Usage: `message_start` carries input figures and an interim output count; `message_delta` carries the
+//! **cumulative** output count (and, on newer APIs, cumulative input figures), so later values replace earlier
+//! ones and are never added. The conventions' input total adds cache reads and writes to Anthropic's `input_tokens`.
+
+use super::content_parts::{generic_messages, parts_of, tool_definitions};
+use super::{ApiDecoder, ApiError};
+use crate::model::content::InputContent;
+use serde_json::{Map, Value};
+use crate::model::observation::{Observation, Usage};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use std::borrow::Cow;
+
+#[derive(Debug, Default)]
+pub struct AnthropicDecoder {
+    raw: RawUsage,
+}
+
+#[derive(Deserialize)]
+struct MessagesRequest<'a> {
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    max_tokens: Option<i64>,
+    #[serde(default)]
+    temperature: Option<f64>,
+    #[serde(default)]
+    top_p: Option<f64>,
+    #[serde(default)]
+    stop_sequences: Option<Vec<String>>,
+    #[serde(default)]
+    messages: Option<Vec<IgnoredAny>>,
+}
+
+/// Usage figures as Anthropic reports them; every field optional because `message_delta` repeats only some.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+struct RawUsage {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+}
+
+impl RawUsage {
+    /// Later figures replace earlier ones (they are cumulative); absent ones keep what was known.
+    fn merge(&mut self, newer: RawUsage) {
+        self.input_tokens = newer.input_tokens.or(self.input_tokens);
+        self.output_tokens = newer.output_tokens.or(self.output_tokens);
+        self.cache_creation_input_tokens = newer.cache_creation_input_tokens.or(self.cache_creation_input_tokens);
+        self.cache_read_input_tokens = newer.cache_read_input_tokens.or(self.cache_read_input_tokens);
+    }
+
+    fn to_usage(self) -> Usage {
+        let cached = self.cache_read_input_tokens.unwrap_or(0) + self.cache_creation_input_tokens.unwrap_or(0);
+        Usage {
+            input_tokens: self.input_tokens.map(|i| i + cached),
+            output_tokens: self.output_tokens,
+            cache_read_tokens: self.cache_read_input_tokens,
+            cache_creation_tokens: self.cache_creation_input_tokens,
+            reasoning_tokens: None,
+            total_tokens: None,
+            provider_input_tokens: self.input_tokens,
+            provider_output_tokens: self.output_tokens,
+        }
+    }
+}
+
+/// A whole message (non-streamed body, or `message_start.message`).
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    stop_reason: Option<Cow<'a, str>>,
+    #[serde(default)]
+    usage: Option<RawUsage>,
+    #[serde(borrow, default)]
+    content: Option<Vec<ContentBlock<'a>>>,
+    #[serde(default)]
+    error: Option<ApiError>,
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct ContentBlock<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    thinking: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    partial_json: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    input: Option<serde_json::Value>,
+}
+
+impl ContentBlock<'_> {
+    /// Keeps a whole block's content (non-streamed messages, and tool_use blocks opening in a stream).
+    fn capture(&self, block_index: usize, obs: &mut Observation) {
+        match self.kind.as_deref() {
+            Some("text") => obs.capture_text(0, self.text.as_deref().unwrap_or_default()),
+            Some("thinking") => obs.capture_reasoning(0, self.thinking.as_deref().unwrap_or_default()),
+            Some("tool_use") => {
+                let input = self
+                    .input
+                    .as_ref()
+                    .filter(|i| i.as_object().is_some_and(|o| !o.is_empty()));
+                let arguments = input.map(|i| i.to_string()).unwrap_or_default();
+                obs.capture_tool_call(0, block_index, self.id.as_deref(), self.name.as_deref(), &arguments);
+            }
+            _ => {}
+        }
+    }
+
+    fn chars(&self) -> u64 {
+        [&self.text, &self.thinking, &self.name, &self.partial_json]
+            .iter()
+            .map(|f| f.as_deref().map_or(0, |s| s.chars().count() as u64))
+            .sum()
+    }
+}
+
+/// One streamed event; the `type` field names it (the SSE `event:` line repeats it).
+#[derive(Deserialize)]
+struct StreamEvent<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    message: Option<Message<'a>>,
+    #[serde(borrow, default)]
+    delta: Option<EventDelta<'a>>,
+    #[serde(borrow, default)]
+    content_block: Option<ContentBlock<'a>>,
+    #[serde(default)]
+    usage: Option<RawUsage>,
+    #[serde(default)]
+    error: Option<ApiError>,
+    #[serde(default)]
+    index: Option<usize>,
+    /// Bedrock `InvokeModelWithResponseStream` appends its own figures to the last event.
+    #[serde(default, rename = "amazon-bedrock-invocationMetrics")]
+    bedrock_metrics: Option<super::bedrock_metrics::InvocationMetrics>,
+}
+
+#[derive(Deserialize)]
+struct EventDelta<'a> {
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    stop_reason: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    thinking: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    partial_json: Option<Cow<'a, str>>,
+}
+
+fn non_empty(value: &Option<Cow<'_, str>>) -> Option<String> {
+    value.as_deref().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+impl AnthropicDecoder {
+    fn apply_message(&mut self, m: Message<'_>, obs: &mut Observation) {
+        if let Some(id) = non_empty(&m.id) {
+            obs.response.id = Some(id);
+        }
+        if let Some(model) = non_empty(&m.model) {
+            obs.response.model = Some(model);
+        }
+        if let Some(reason) = non_empty(&m.stop_reason) {
+            obs.response.set_finish_reason(0, &reason);
+            obs.response_complete = true;
+        }
+        if let Some(usage) = m.usage {
+            self.raw.merge(usage);
+            obs.usage = self.raw.to_usage();
+        }
+        obs.response.output_chars += m.content.iter().flatten().map(ContentBlock::chars).sum::<u64>();
+        for (i, block) in m.content.iter().flatten().enumerate() {
+            block.capture(i, obs);
+        }
+        if m.kind.as_deref() == Some("error") {
+            if let Some(e) = m.error {
+                obs.error = Some(e.into_info());
+            }
+        }
+    }
+
+    /// Handles one decoded streaming event (also used for Bedrock's wrapped Anthropic events).
+    pub(crate) fn on_event_json(&mut self, data: &[u8], now_ns: u64, obs: &mut Observation) {
+        let Ok(event) = serde_json::from_slice::<StreamEvent<'_>>(data) else {
+            return;
+        };
+        match event.kind.as_ref() {
+            "message_start" => {
+                if let Some(m) = event.message {
+                    self.apply_message(m, obs);
+                }
+            }
+            "content_block_start" => {
+                // A tool_use block names its tool up front: that is the first generated output.
+                if let Some(block) = event.content_block.filter(|b| b.kind.as_deref() == Some("tool_use")) {
+                    obs.response.output_chars += block.chars();
+                    obs.mark_first_token(now_ns);
+                    block.capture(event.index.unwrap_or(0), obs);
+                }
+            }
+            "content_block_delta" => {
+                if let Some(d) = event.delta {
+                    let text = |f: &Option<Cow<'_, str>>| f.as_deref().map_or(0, |s| s.chars().count() as u64);
+                    let chars = text(&d.text) + text(&d.thinking) + text(&d.partial_json);
+                    if let Some(t) = d.text.as_deref() {
+                        obs.capture_text(0, t);
+                    }
+                    if let Some(t) = d.thinking.as_deref() {
+                        obs.capture_reasoning(0, t);
+                    }
+                    if let Some(json) = d.partial_json.as_deref() {
+                        obs.capture_tool_call(0, event.index.unwrap_or(0), None, None, json);
+                    }
+                    if chars > 0 {
+                        obs.response.output_chars += chars;
+                        if d.kind.as_deref() == Some("thinking_delta") {
+                            obs.mark_reasoning(now_ns);
+                        } else {
+                            obs.mark_first_token(now_ns);
+                        }
+                    }
+                }
+            }
+            "message_delta" => {
+                if let Some(reason) = event.delta.as_ref().and_then(|d| non_empty(&d.stop_reason)) {
+                    obs.response.set_finish_reason(0, &reason);
+                }
+                if let Some(usage) = event.usage {
+                    self.raw.merge(usage);
+                    obs.usage = self.raw.to_usage();
+                }
+            }
+            "message_stop" => obs.response_complete = true,
+            "error" => {
+                if let Some(e) = event.error {
+                    obs.error = Some(e.into_info());
+                }
+            }
+            _ => {} // `ping`, `content_block_stop`, and event types added later
+        }
+        if let Some(metrics) = event.bedrock_metrics {
+            metrics.apply_if_missing(obs);
+        }
+    }
+}
+
+impl ApiDecoder for AnthropicDecoder {
+    fn on_request(&mut self, body: &[u8], obs: &mut Observation) {
+        let Ok(req) = serde_json::from_slice::<MessagesRequest<'_>>(body) else {
+            return;
+        };
+        let r = &mut obs.request;
+        r.model = non_empty(&req.model).or(r.model.take());
+        r.stream = req.stream.unwrap_or(r.stream);
+        r.max_tokens = req.max_tokens;
+        r.temperature = req.temperature;
+        r.top_p = req.top_p;
+        r.stop_sequences = req.stop_sequences.unwrap_or_default();
+        r.message_count = req.messages.map_or(0, |m| m.len());
+    }
+
+    fn on_stream_message(&mut self, _event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation) {
+        self.on_event_json(data, now_ns, obs);
+    }
+
+    fn on_response_body(&mut self, body: &[u8], _now_ns: u64, obs: &mut Observation) {
+        if let Ok(m) = serde_json::from_slice::<Message<'_>>(body) {
+            self.apply_message(m, obs);
+        }
+    }
+}
+
+/// Messages API request content (also Anthropic models' bodies on Bedrock InvokeModel): `system`, the messages
+/// with their typed blocks, and the tools.
+pub(crate) fn request_content(req: &Map<String, Value>) -> InputContent {
+    InputContent {
+        system_instructions: req.get("system").map(|s| Value::Array(parts_of(s))),
+        messages: req
+            .get("messages")
+            .and_then(Value::as_array)
+            .map(|m| generic_messages(m, "content")),
+        tool_definitions: tool_definitions(req.get("tools")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STREAM: [&str; 8] = [
+        r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":100,"cache_read_input_tokens":2000,"output_tokens":1}}}"#,
+        r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}"#,
+        r#"{"type": "ping"}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Let me think"}}"#,
+        r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hello"}}"#,
+        r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}"#,
+        r#"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":15}}"#,
+        r#"{"type":"message_stop"}"#,
+    ];
+
+    #[test]
+    fn stream_usage_is_cumulative_and_input_total_includes_cache() {
+        let mut d = AnthropicDecoder::default();
+        let mut obs = Observation::default();
+        for (i, e) in STREAM.iter().enumerate() {
+            d.on_stream_message(b"", e.as_bytes(), 10 * i as u64, &mut obs);
+        }
+        assert_eq!(obs.usage.provider_input_tokens, Some(25));
+        assert_eq!(obs.usage.input_tokens, Some(2125));
+        assert_eq!(obs.usage.cache_read_tokens, Some(2000));
+        assert_eq!(obs.usage.cache_creation_tokens, Some(100));
+        assert_eq!(
+            obs.usage.output_tokens,
+            Some(15),
+            "message_delta's count replaces message_start's, never adds"
+        );
+        assert_eq!(obs.response.finish_reasons, vec!["tool_use"]);
+        assert_eq!(obs.response.model.as_deref(), Some("claude-sonnet-4-5"));
+        assert_eq!(obs.response.id.as_deref(), Some("msg_1"));
+        assert_eq!(obs.timing.first_reasoning_ns, Some(30));
+        assert_eq!(obs.timing.first_token_ns, Some(30));
+        assert_eq!(obs.timing.last_token_ns, Some(50));
+        assert!(obs.response_complete);
+    }
+
+    #[test]
+    fn error_event_and_error_body() {
+        let mut d = AnthropicDecoder::default();
+        let mut obs = Observation::default();
+        d.on_stream_message(
+            b"error",
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+            1,
+            &mut obs,
+        );
+        assert_eq!(
+            obs.error.as_ref().map(|e| e.error_type.as_str()),
+            Some("overloaded_error")
+        );
+        let mut obs = Observation::default();
+        AnthropicDecoder::default().on_response_body(
+            br#"{"type":"error","error":{"type":"rate_limit_error","message":"Too many"},"request_id":"r"}"#,
+            1,
+            &mut obs,
+        );
+        let e = obs.error.unwrap();
+        assert_eq!(
+            (e.error_type.as_str(), e.message.as_deref()),
+            ("rate_limit_error", Some("Too many"))
+        );
+    }
+
+    #[test]
+    fn request_fields() {
+        let mut obs = Observation::default();
+        AnthropicDecoder::default().on_request(
+            br#"{"model":"claude-3-5-haiku-latest","max_tokens":1024,"system":"Be brief","stream":true,"temperature":0.1,
+                "stop_sequences":["END"],"messages":[{"role":"user","content":"hi"}]}"#,
+            &mut obs,
+        );
+        let r = &obs.request;
+        assert_eq!(r.model.as_deref(), Some("claude-3-5-haiku-latest"));
+        assert_eq!((r.max_tokens, r.temperature, r.stream), (Some(1024), Some(0.1), true));
+        assert_eq!(r.stop_sequences, vec!["END"]);
+    }
+}

@@ -1,0 +1,376 @@
+//! OpenAI Responses API (`POST /v1/responses`): a whole `response` object, or a stream of typed SSE events whose
+//! terminal one (`response.completed`, `response.incomplete`, `response.failed`) carries the final object with
+//! usage. The finish reason is the response `status`, as the provider reports it.
+
+use super::content_parts::{message, parts_of, text_part, tool_definitions};
+use crate::model::content::InputContent;
+use serde_json::{json, Map, Value};
+use super::{ApiDecoder, ApiError};
+use crate::model::observation::{ErrorInfo, Observation, Usage};
+use serde::Deserialize;
+use std::borrow::Cow;
+
+#[derive(Debug, Default)]
+pub struct ResponsesDecoder;
+
+#[derive(Deserialize)]
+struct ResponsesRequest<'a> {
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    temperature: Option<f64>,
+    #[serde(default)]
+    top_p: Option<f64>,
+    #[serde(default)]
+    max_output_tokens: Option<i64>,
+    #[serde(borrow, default)]
+    service_tier: Option<Cow<'a, str>>,
+    /// A string, or a list of input items.
+    #[serde(default)]
+    input: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Response<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    service_tier: Option<Cow<'a, str>>,
+    #[serde(default)]
+    usage: Option<ResponseUsage>,
+    #[serde(default)]
+    error: Option<ResponseError>,
+    #[serde(default)]
+    output: Option<Vec<OutputItem>>,
+}
+
+#[derive(Deserialize)]
+struct OutputItem {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    content: Option<Vec<serde_json::Value>>,
+    #[serde(default)]
+    arguments: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    call_id: Option<String>,
+    #[serde(default)]
+    summary: Option<Vec<serde_json::Value>>,
+}
+
+#[derive(Deserialize)]
+struct ResponseError {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+struct ResponseUsage {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+    #[serde(default)]
+    total_tokens: Option<u64>,
+    #[serde(default)]
+    input_tokens_details: Option<InputDetails>,
+    #[serde(default)]
+    output_tokens_details: Option<OutputDetails>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+struct InputDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+    #[serde(default)]
+    cache_write_tokens: Option<u64>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+struct OutputDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+/// One streamed event: `type` plus whichever payload that type has.
+#[derive(Deserialize)]
+struct StreamEvent<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    response: Option<Response<'a>>,
+    #[serde(borrow, default)]
+    delta: Option<Cow<'a, str>>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    error: Option<ApiError>,
+    #[serde(default)]
+    output_index: Option<usize>,
+    #[serde(default)]
+    item: Option<OutputItem>,
+}
+
+fn non_empty(value: &Option<Cow<'_, str>>) -> Option<String> {
+    value.as_deref().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+fn apply(r: Response<'_>, obs: &mut Observation) {
+    if let Some(id) = non_empty(&r.id) {
+        obs.response.id = Some(id);
+    }
+    if let Some(model) = non_empty(&r.model) {
+        obs.response.model = Some(model);
+    }
+    if let Some(tier) = non_empty(&r.service_tier) {
+        obs.response.service_tier = Some(tier);
+    }
+    if let Some(u) = r.usage {
+        let input = u.input_tokens_details;
+        obs.usage = Usage {
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+            cache_read_tokens: input.and_then(|d| d.cached_tokens),
+            cache_creation_tokens: input.and_then(|d| d.cache_write_tokens),
+            reasoning_tokens: u.output_tokens_details.and_then(|d| d.reasoning_tokens),
+            total_tokens: u.total_tokens,
+            provider_input_tokens: u.input_tokens,
+            provider_output_tokens: u.output_tokens,
+        };
+    }
+    if let Some(e) = r.error {
+        obs.error = Some(ErrorInfo {
+            error_type: e.code.unwrap_or_else(|| "_OTHER".into()),
+            message: e.message,
+        });
+    }
+    // Terminal statuses; `in_progress` and `queued` say nothing about the end.
+    if let Some(status) = r
+        .status
+        .as_deref()
+        .filter(|s| matches!(*s, "completed" | "incomplete" | "failed" | "cancelled"))
+    {
+        obs.response.set_finish_reason(0, status);
+        obs.response_complete = true;
+    }
+    // The terminal event repeats the whole output; capture it only if the stream's deltas were not captured.
+    let captured_already = obs.output.as_ref().is_some_and(|o| !o.choices.is_empty());
+    for (i, item) in r.output.iter().flatten().enumerate() {
+        obs.response.output_chars += item.arguments.as_ref().map_or(0, |a| a.chars().count() as u64);
+        if captured_already {
+            continue;
+        }
+        let text_of = |v: &serde_json::Value| v.get("text").and_then(serde_json::Value::as_str).map(str::to_string);
+        match item.kind.as_deref() {
+            Some("message") => {
+                for t in item.content.iter().flatten().filter_map(text_of) {
+                    obs.response.output_chars += t.chars().count() as u64;
+                    obs.capture_text(0, &t);
+                }
+            }
+            Some("reasoning") => {
+                for t in item.summary.iter().flatten().filter_map(text_of) {
+                    obs.capture_reasoning(0, &t);
+                }
+            }
+            Some("function_call") => obs.capture_tool_call(
+                0,
+                i,
+                item.call_id.as_deref(),
+                item.name.as_deref(),
+                item.arguments.as_deref().unwrap_or_default(),
+            ),
+            _ => {}
+        }
+    }
+}
+
+impl ApiDecoder for ResponsesDecoder {
+    fn on_request(&mut self, body: &[u8], obs: &mut Observation) {
+        let Ok(req) = serde_json::from_slice::<ResponsesRequest<'_>>(body) else {
+            return;
+        };
+        let r = &mut obs.request;
+        r.model = non_empty(&req.model).or(r.model.take());
+        r.stream = req.stream.unwrap_or(false);
+        r.temperature = req.temperature;
+        r.top_p = req.top_p;
+        r.max_tokens = req.max_output_tokens;
+        r.service_tier = non_empty(&req.service_tier);
+        r.message_count = match req.input {
+            Some(serde_json::Value::Array(items)) => items.len(),
+            Some(_) => 1,
+            None => 0,
+        };
+    }
+
+    fn on_stream_message(&mut self, _event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation) {
+        let Ok(e) = serde_json::from_slice::<StreamEvent<'_>>(data) else {
+            return;
+        };
+        let kind = e.kind.as_ref();
+        let has_delta = e.delta.as_deref().is_some_and(|d| !d.is_empty());
+        match kind {
+            "response.created"
+            | "response.in_progress"
+            | "response.queued"
+            | "response.completed"
+            | "response.incomplete"
+            | "response.failed" => {
+                if let Some(r) = e.response {
+                    apply(r, obs);
+                }
+            }
+            "error" => {
+                obs.error = Some(match e.error {
+                    Some(err) => err.into_info(),
+                    None => ErrorInfo {
+                        error_type: e.code.unwrap_or_else(|| "_OTHER".into()),
+                        message: e.message,
+                    },
+                });
+            }
+            k if has_delta && k.starts_with("response.reasoning") => {
+                let delta = e.delta.as_deref().unwrap_or_default();
+                obs.response.output_chars += delta.chars().count() as u64;
+                obs.mark_reasoning(now_ns);
+                obs.capture_reasoning(0, delta);
+            }
+            k if has_delta && k.ends_with(".delta") => {
+                let delta = e.delta.as_deref().unwrap_or_default();
+                obs.response.output_chars += delta.chars().count() as u64;
+                obs.mark_first_token(now_ns);
+                match k {
+                    "response.output_text.delta" | "response.refusal.delta" => obs.capture_text(0, delta),
+                    "response.function_call_arguments.delta" => {
+                        obs.capture_tool_call(0, e.output_index.unwrap_or(0), None, None, delta)
+                    }
+                    _ => {}
+                }
+            }
+            "response.output_item.added" => {
+                if let Some(item) = e.item.filter(|i| i.kind.as_deref() == Some("function_call")) {
+                    let call = e.output_index.unwrap_or(0);
+                    obs.capture_tool_call(0, call, item.call_id.as_deref(), item.name.as_deref(), "");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_response_body(&mut self, body: &[u8], _now_ns: u64, obs: &mut Observation) {
+        if obs.http_status.is_some_and(|s| s >= 400) {
+            if let Ok(super::ErrorEnvelope { error: Some(e) }) = serde_json::from_slice(body) {
+                obs.error = Some(e.into_info());
+            }
+            return;
+        }
+        if let Ok(r) = serde_json::from_slice::<Response<'_>>(body) {
+            apply(r, obs);
+        }
+    }
+}
+
+/// Responses API request content: `instructions`, the input items (messages, function calls and their outputs),
+/// and the tools.
+pub(crate) fn request_content(req: &Map<String, Value>) -> InputContent {
+    let get = |k: &str| req.get(k);
+            let messages = match get("input") {
+        Some(Value::String(s)) => json!([message("user", vec![text_part(s)])]),
+        Some(Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .map(|item| match item.get("type").and_then(Value::as_str) {
+                    Some("function_call_output") => message(
+                        "tool",
+                        vec![json!({"type": "tool_call_response", "id": item.get("call_id"), "response": item.get("output")})],
+                    ),
+                    Some("function_call") => message(
+                        "assistant",
+                        vec![json!({"type": "tool_call", "id": item.get("call_id"), "name": item.get("name"), "arguments": item.get("arguments")})],
+                    ),
+                    _ => message(
+                        item.get("role").and_then(Value::as_str).unwrap_or("user"),
+                        parts_of(item.get("content").unwrap_or(&Value::Null)),
+                    ),
+                })
+                .collect(),
+        ),
+        _ => Value::Array(Vec::new()),
+    };
+    InputContent {
+        system_instructions: get("instructions")
+            .and_then(Value::as_str)
+            .map(|s| json!([text_part(s)])),
+        messages: Some(messages),
+        tool_definitions: tool_definitions(get("tools")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_takes_usage_from_the_terminal_event() {
+        let mut d = ResponsesDecoder;
+        let mut obs = Observation::default();
+        d.on_request(
+            br#"{"model":"gpt-4.1","input":"Tell me","stream":true,"max_output_tokens":50}"#,
+            &mut obs,
+        );
+        let events = [
+            r#"{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","status":"in_progress","model":"gpt-4.1-2025-04-14","output":[],"usage":null}}"#,
+            r#"{"type":"response.reasoning_summary_text.delta","sequence_number":2,"delta":"Thinking"}"#,
+            r#"{"type":"response.output_text.delta","sequence_number":4,"item_id":"msg","output_index":0,"content_index":0,"delta":"Hi","logprobs":[]}"#,
+            r#"{"type":"response.completed","sequence_number":9,"response":{"id":"resp_1","status":"completed","model":"gpt-4.1-2025-04-14","usage":{"input_tokens":37,"input_tokens_details":{"cached_tokens":5},"output_tokens":11,"output_tokens_details":{"reasoning_tokens":3},"total_tokens":48}}}"#,
+        ];
+        for (i, e) in events.iter().enumerate() {
+            d.on_stream_message(b"", e.as_bytes(), i as u64 * 10, &mut obs);
+        }
+        assert_eq!(obs.request.max_tokens, Some(50));
+        assert!(obs.request.stream);
+        assert_eq!((obs.usage.input_tokens, obs.usage.output_tokens), (Some(37), Some(11)));
+        assert_eq!(
+            (obs.usage.cache_read_tokens, obs.usage.reasoning_tokens),
+            (Some(5), Some(3))
+        );
+        assert_eq!(obs.response.finish_reasons, vec!["completed"]);
+        assert_eq!(
+            (obs.timing.first_reasoning_ns, obs.timing.first_token_ns),
+            (Some(10), Some(10))
+        );
+        assert!(obs.response_complete);
+    }
+
+    #[test]
+    fn in_progress_is_not_a_finish_and_errors_are_read() {
+        let mut obs = Observation::default();
+        ResponsesDecoder.on_stream_message(
+            b"",
+            br#"{"type":"response.in_progress","response":{"status":"in_progress"}}"#,
+            1,
+            &mut obs,
+        );
+        assert!(obs.response.finish_reasons.is_empty() && !obs.response_complete);
+        ResponsesDecoder.on_stream_message(
+            b"",
+            br#"{"type":"error","code":"server_error","message":"boom","sequence_number":3}"#,
+            2,
+            &mut obs,
+        );
+        assert_eq!(obs.error.map(|e| e.error_type), Some("server_error".into()));
+    }
+}

@@ -1,0 +1,354 @@
+//! What the tracer counts, whatever sampling decides: the fixed stats of the tracer itself ([`Stat`]) and the
+//! per-call stats whose names carry their labels ([`recordings`]). Hosts turn [`MetricUpdate`]s into their own
+//! metrics (Envoy stats for the proxy-wasm filter).
+
+use crate::model::cost::CostOutcome;
+use crate::model::observation::Observation;
+
+/// The tracer's own stats (Envoy prefixes them with `wasmcustom.` internally and shows them without that prefix in
+/// `/stats` and `/stats/prometheus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stat {
+    /// LLM calls recognised by the tracer.
+    Requests,
+    /// Spans finished and offered to the export queue.
+    SpansCreated,
+    /// Spans the collector accepted.
+    SpansExported,
+    /// Spans the collector refused in a partial success.
+    SpansRejected,
+    /// Export calls that were retries of a failed batch.
+    ExportRetries,
+    /// Spans dropped because the export queue was full.
+    SpansDroppedQueueFull,
+    /// Spans lost because their export call failed.
+    SpansDroppedExportFailed,
+    /// Export calls made.
+    ExportRequests,
+    /// Export calls that failed (non-2xx, timeout, reset, refused by the host).
+    ExportFailures,
+    /// Bytes of encoded spans waiting in this worker's queue (a gauge).
+    QueueBytes,
+    /// Exchanges cut before the response ended (client abort, upstream reset, timeout).
+    PartialExchanges,
+    /// Response bodies the tracer could not read (unsupported or corrupt encoding, over the decode cap).
+    UnreadableBodies,
+    /// SSE events skipped because they exceeded `limits.max_sse_event_bytes`.
+    OversizedEvents,
+    /// Spans not exported because sampling dropped them (their calls still count in every per-call stat).
+    SpansSampledOut,
+    /// Event-stream bodies whose decoding stopped at a corrupt or oversized frame.
+    StreamFrameErrors,
+    /// Calls counted under `model="other"` because the worker already records the most label sets it keeps.
+    StatsOverflow,
+}
+
+impl Stat {
+    /// Every stat, in a fixed order (hosts define them once, by index).
+    pub const ALL: [Stat; 16] = [
+        Stat::Requests,
+        Stat::SpansCreated,
+        Stat::SpansExported,
+        Stat::SpansRejected,
+        Stat::ExportRetries,
+        Stat::SpansDroppedQueueFull,
+        Stat::SpansDroppedExportFailed,
+        Stat::ExportRequests,
+        Stat::ExportFailures,
+        Stat::QueueBytes,
+        Stat::PartialExchanges,
+        Stat::UnreadableBodies,
+        Stat::OversizedEvents,
+        Stat::SpansSampledOut,
+        Stat::StreamFrameErrors,
+        Stat::StatsOverflow,
+    ];
+
+    /// The stat's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stat::Requests => "llm_trace.requests",
+            Stat::SpansCreated => "llm_trace.spans_created",
+            Stat::SpansExported => "llm_trace.spans_exported",
+            Stat::SpansRejected => "llm_trace.spans_rejected",
+            Stat::ExportRetries => "llm_trace.export_retries",
+            Stat::SpansDroppedQueueFull => "llm_trace.spans_dropped_queue_full",
+            Stat::SpansDroppedExportFailed => "llm_trace.spans_dropped_export_failed",
+            Stat::ExportRequests => "llm_trace.export_requests",
+            Stat::ExportFailures => "llm_trace.export_failures",
+            Stat::QueueBytes => "llm_trace.queue_bytes",
+            Stat::PartialExchanges => "llm_trace.partial_exchanges",
+            Stat::UnreadableBodies => "llm_trace.unreadable_bodies",
+            Stat::OversizedEvents => "llm_trace.oversized_sse_events",
+            Stat::SpansSampledOut => "llm_trace.spans_sampled_out",
+            Stat::StreamFrameErrors => "llm_trace.stream_frame_errors",
+            Stat::StatsOverflow => "llm_trace.stats_overflow",
+        }
+    }
+
+    /// Its position in [`Stat::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Counter, or gauge for the queue size.
+    pub fn kind(self) -> MetricKind {
+        match self {
+            Stat::QueueBytes => MetricKind::Gauge,
+            _ => MetricKind::Counter,
+        }
+    }
+}
+
+/// Kind of a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    /// Only goes up; updates are increments.
+    Counter,
+    /// A level; updates set it.
+    Gauge,
+    /// A distribution; updates are samples.
+    Histogram,
+}
+
+/// One value to record for a call, on a stat whose name carries its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recording {
+    /// The stat's name, labels included.
+    pub name: String,
+    /// Counter or histogram.
+    pub kind: MetricKind,
+    /// The increment or the sample.
+    pub value: u64,
+}
+
+/// A metric update for the host to apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetricUpdate {
+    /// Add to a counter, or set a gauge, of the tracer's own stats.
+    Stat {
+        /// Which stat.
+        stat: Stat,
+        /// The increment (counters) or the level (gauges).
+        value: u64,
+    },
+    /// A stat named with its labels (per-call figures, export errors, redactions).
+    Named(Recording),
+}
+
+/// Stat names carry their dimensions as `.<label>.<value>` segments after the metric, which Envoy's
+/// `stats_tags` (see `envoy/demo.yaml`) turn into Prometheus labels:
+/// `llm.tokens_input.provider.openai.model.gpt-4o.op.chat` → `llm_tokens_input{provider="openai",model="gpt-4o",op="chat"}`.
+/// These are the `.provider.<p>.model.<m>.op.<o>` segments of one call's stat names, computed once per call.
+pub fn call_labels(obs: &Observation) -> String {
+    format!(
+        ".provider.{}.model.{}.op.{}",
+        sanitize(&obs.provider),
+        sanitize(obs.answering_model().unwrap_or("unknown")),
+        sanitize(obs.operation)
+    )
+}
+
+/// Dots separate name segments and Prometheus allows few characters: keep `[A-Za-z0-9_-]`, map the rest to `_`.
+pub fn sanitize(value: &str) -> String {
+    let cleaned: String = value
+        .chars()
+        .take(64)
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect();
+    if cleaned.is_empty() {
+        "unknown".to_string()
+    } else {
+        cleaned
+    }
+}
+
+/// Outcome label: `ok`, `error` (the call failed), or `cut` (the exchange was cut).
+pub fn status_class(obs: &Observation) -> &'static str {
+    obs.outcome.status_class(obs.partial)
+}
+
+/// Everything to record for one finished call (its outcome concluded), sampled or not, under the labels of
+/// [`call_labels`]. Cost is counted in integer micro-units of `pricing.currency` (micro-USD unless configured,
+/// whatever the stat's name says), each call rounded to the nearest unit: the rounding is unbiased, so sums over
+/// many calls stay within a fraction of a micro-unit per call of the exact figure.
+pub fn recordings(obs: &Observation) -> Vec<Recording> {
+    recordings_with_labels(obs, &call_labels(obs))
+}
+
+/// [`recordings`] under the given labels (the tracer substitutes `model="other"` past its cardinality cap).
+pub fn recordings_with_labels(obs: &Observation, labels: &str) -> Vec<Recording> {
+    let mut out = vec![Recording {
+        name: format!("llm.requests{labels}.status.{}", status_class(obs)),
+        kind: MetricKind::Counter,
+        value: 1,
+    }];
+    let u = &obs.usage;
+    for (metric, value) in [
+        ("tokens_input", u.input_tokens),
+        ("tokens_output", obs.output_tokens()),
+        ("tokens_cache_read", u.cache_read_tokens),
+        ("tokens_reasoning", u.reasoning_tokens),
+        ("cost_micro_usd", obs.cost.total_micros()),
+        (
+            "unpriced_calls",
+            matches!(obs.cost, CostOutcome::Unpriced { .. }).then_some(1),
+        ),
+    ] {
+        if let Some(v) = value.filter(|v| *v > 0) {
+            out.push(Recording {
+                name: format!("llm.{metric}{labels}"),
+                kind: MetricKind::Counter,
+                value: v,
+            });
+        }
+    }
+    let t = &obs.timing;
+    let ms = |end: Option<u64>| end.map(|e| e.saturating_sub(t.start_ns) / 1_000_000);
+    if let Some(d) = ms(t.end_ns) {
+        out.push(Recording {
+            name: format!("llm.duration_ms{labels}"),
+            kind: MetricKind::Histogram,
+            value: d,
+        });
+    }
+    if obs.request.stream {
+        if let Some(ttft) = ms(t.first_token_ns) {
+            out.push(Recording {
+                name: format!("llm.ttft_ms{labels}"),
+                kind: MetricKind::Histogram,
+                value: ttft,
+            });
+        }
+    }
+    out
+}
+
+/// A failed export call, by the collector's answer: `llm_trace.export_errors.status.503`,
+/// `llm_trace.export_errors.status.none` (no answer: timeout, reset, no healthy collector),
+/// `llm_trace.export_errors.grpc_status.14`. `None` for a success (HTTP 2xx, gRPC 0).
+pub fn export_error(code: Option<u32>, kind: &str) -> Option<Recording> {
+    let label = match (kind, code) {
+        ("status", Some(200..=299)) | ("grpc_status", Some(0)) => return None,
+        (_, Some(code)) => code.to_string(),
+        (_, None) => "none".to_string(),
+    };
+    Some(Recording {
+        name: format!("llm_trace.export_errors.{kind}.{label}"),
+        kind: MetricKind::Counter,
+        value: 1,
+    })
+}
+
+/// Values redacted, by detector (counts only): from the exported span (`llm_trace.redactions.email`, as the span
+/// builder counted them) and from the request forwarded upstream (`llm_trace.request_redactions.card`).
+pub fn redaction_recordings(exported: &[(String, u32)], obs: &Observation) -> Vec<Recording> {
+    let exported = exported
+        .iter()
+        .map(|(detector, n)| (format!("llm_trace.redactions.{detector}"), u64::from(*n)));
+    let forwarded = obs
+        .request_redactions
+        .iter()
+        .map(|(detector, n)| (format!("llm_trace.request_redactions.{detector}"), u64::from(*n)));
+    exported
+        .chain(forwarded)
+        .map(|(name, value)| Recording {
+            name,
+            kind: MetricKind::Counter,
+            value,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::cost::{Cost, PriceSource, Priced};
+    use crate::model::observation::Usage;
+
+    #[test]
+    fn names_carry_sanitized_labels_and_every_call_counts() {
+        let mut o = Observation {
+            provider: "aws.bedrock".into(),
+            operation: "chat",
+            ..Default::default()
+        };
+        o.request.model = Some("us.anthropic.claude-3-7-sonnet-20250219-v1:0".into());
+        o.request.stream = true;
+        o.response_complete = true;
+        o.http_status = Some(200);
+        o.usage = Usage {
+            input_tokens: Some(12),
+            output_tokens: Some(7),
+            cache_read_tokens: Some(0),
+            ..Default::default()
+        };
+        o.timing.start_ns = 1_000_000;
+        o.timing.first_token_ns = Some(251_000_000);
+        o.timing.end_ns = Some(1_001_000_000);
+        o.cost = CostOutcome::Priced(Priced {
+            cost: Cost {
+                input: 1_233_600_000,
+                ..Default::default()
+            },
+            currency: "USD".into(),
+            source: PriceSource::Config,
+            priced_model: "x".into(),
+            estimated: false,
+            tier: None,
+        });
+        o.conclude();
+        let r = recordings(&o);
+        let names: Vec<(&str, u64)> = r.iter().map(|x| (x.name.as_str(), x.value)).collect();
+        assert_eq!(
+            names,
+            vec![
+                ("llm.requests.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat.status.ok", 1),
+                ("llm.tokens_input.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 12),
+                ("llm.tokens_output.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 7),
+                ("llm.cost_micro_usd.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 1234),
+                ("llm.duration_ms.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 1000),
+                ("llm.ttft_ms.provider.aws_bedrock.model.us_anthropic_claude-3-7-sonnet-20250219-v1_0.op.chat", 250),
+            ]
+        );
+        assert_eq!(
+            export_error(Some(503), "status").map(|r| r.name).as_deref(),
+            Some("llm_trace.export_errors.status.503")
+        );
+        assert_eq!(
+            export_error(None, "status").map(|r| r.name).as_deref(),
+            Some("llm_trace.export_errors.status.none")
+        );
+        assert_eq!(export_error(Some(200), "status"), None);
+        assert_eq!(export_error(Some(0), "grpc_status"), None);
+        o.cost = CostOutcome::Unpriced { model: "x".into() };
+        assert!(recordings(&o)
+            .iter()
+            .any(|r| r.name.starts_with("llm.unpriced_calls.provider.aws_bedrock.") && r.value == 1));
+        o.partial = true;
+        o.conclude();
+        assert_eq!(status_class(&o), "cut");
+        assert_eq!(sanitize(""), "unknown");
+    }
+
+    /// One answer to "did it fail": a stream that ended without its terminal event is an ERROR span, so its
+    /// metrics count it as an error too (they used to say `ok`).
+    #[test]
+    fn a_stream_without_its_terminal_event_counts_as_an_error() {
+        let mut o = Observation {
+            provider: "openai".into(),
+            operation: "chat",
+            ..Default::default()
+        };
+        o.request.stream = true;
+        o.http_status = Some(200);
+        o.conclude();
+        assert_eq!(o.outcome.error_type.as_deref(), Some("stream_incomplete"));
+        assert_eq!(status_class(&o), "error");
+        let requests = &recordings(&o)[0];
+        assert_eq!(
+            requests.name,
+            "llm.requests.provider.openai.model.unknown.op.chat.status.error"
+        );
+    }
+}

@@ -1,0 +1,409 @@
+//! OTLP protobuf encoding (`opentelemetry-proto` message types, `prost` wire format).
+//!
+//! Each span is encoded once, when it is queued; a batch is then assembled by wrapping the already-encoded spans in
+//! `ExportTraceServiceRequest { resource_spans { resource, scope_spans { scope, spans... } } }`. Protobuf repeated
+//! fields concatenate, so this produces exactly the bytes prost would, without re-encoding or cloning spans.
+
+use super::span::{AttrValue, SpanRecord, StatusCode};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{span, status};
+use prost::encoding::{encode_key, encode_varint, WireType};
+use prost::Message;
+
+fn any_value(value: &AttrValue) -> AnyValue {
+    let v = match value {
+        AttrValue::Str(s) => any_value::Value::StringValue(s.clone()),
+        AttrValue::Int(i) => any_value::Value::IntValue(*i),
+        AttrValue::Double(d) => any_value::Value::DoubleValue(*d),
+        AttrValue::Bool(b) => any_value::Value::BoolValue(*b),
+        AttrValue::StrArray(items) => any_value::Value::ArrayValue(ArrayValue {
+            values: items
+                .iter()
+                .map(|s| AnyValue {
+                    value: Some(any_value::Value::StringValue(s.clone())),
+                })
+                .collect(),
+        }),
+    };
+    AnyValue { value: Some(v) }
+}
+
+pub fn key_value(key: &str, value: &AttrValue) -> KeyValue {
+    KeyValue {
+        key: key.to_string(),
+        value: Some(any_value(value)),
+        ..Default::default()
+    }
+}
+
+/// Encodes one span as an OTLP `Span` message, writing the wire format straight from the record: no intermediate
+/// prost structs, so no copy of every key and value (content attributes are kilobytes). Fields go out in the order
+/// prost writes them, so the bytes are the same as `Span::encode_to_vec` (a test holds it to that).
+pub fn encode_span(s: &SpanRecord) -> Vec<u8> {
+    let attributes_len: usize = s
+        .attributes
+        .iter()
+        .map(|(k, v)| field_len(9, key_value_len(k, v)))
+        .sum();
+    let status_len = string_field_len(2, &s.status_message) + varint_field_len(3, status_code(s.status) as u64);
+    let parent_len = if s.parent_span_id.is_some() { field_len(4, 8) } else { 0 };
+    let total = field_len(1, 16)
+        + field_len(2, 8)
+        + string_field_len(3, &s.trace_state)
+        + parent_len
+        + 2 + 4 // flags: fixed32, tag 16 takes two key bytes
+        + string_field_len(5, &s.name)
+        + varint_field_len(6, span::SpanKind::Client as u64)
+        + fixed64_field_len(7, s.start_unix_ns)
+        + fixed64_field_len(8, s.end_unix_ns)
+        + attributes_len
+        + field_len(15, status_len);
+    let mut buf = Vec::with_capacity(total);
+    put_bytes(&mut buf, 1, &s.trace_id);
+    put_bytes(&mut buf, 2, &s.span_id);
+    put_string(&mut buf, 3, &s.trace_state);
+    if let Some(parent) = &s.parent_span_id {
+        put_bytes(&mut buf, 4, parent);
+    }
+    put_string(&mut buf, 5, &s.name);
+    put_varint(&mut buf, 6, span::SpanKind::Client as u64);
+    put_fixed64(&mut buf, 7, s.start_unix_ns);
+    put_fixed64(&mut buf, 8, s.end_unix_ns);
+    for (k, v) in &s.attributes {
+        put_header(&mut buf, 9, key_value_len(k, v));
+        put_key_value(&mut buf, k, v);
+    }
+    put_header(&mut buf, 15, status_len);
+    put_string(&mut buf, 2, &s.status_message);
+    put_varint(&mut buf, 3, status_code(s.status) as u64);
+    // Low byte: W3C trace flags. 0x100 says the parent's remoteness is known; 0x200 that it is remote.
+    let flags = u32::from(s.flags) | 0x100 | if s.parent_span_id.is_some() { 0x200 } else { 0 };
+    encode_key(16, WireType::ThirtyTwoBit, &mut buf);
+    buf.extend_from_slice(&flags.to_le_bytes());
+    buf
+}
+
+fn status_code(code: StatusCode) -> i32 {
+    match code {
+        StatusCode::Unset => status::StatusCode::Unset as i32,
+        StatusCode::Error => status::StatusCode::Error as i32,
+    }
+}
+
+/// `AnyValue` body length: `string_value = 1; bool_value = 2; int_value = 3; double_value = 4; array_value = 5`.
+fn any_value_len(value: &AttrValue) -> usize {
+    match value {
+        // A oneof member is written even when it holds the default value.
+        AttrValue::Str(s) => field_len(1, s.len()),
+        AttrValue::Bool(_) => 2,
+        AttrValue::Int(i) => 1 + prost::encoding::encoded_len_varint(*i as u64),
+        AttrValue::Double(_) => 9,
+        AttrValue::StrArray(items) => field_len(5, array_len(items)),
+    }
+}
+
+/// `ArrayValue { repeated AnyValue values = 1 }` of strings.
+fn array_len(items: &[String]) -> usize {
+    items.iter().map(|i| field_len(1, field_len(1, i.len()))).sum()
+}
+
+/// `KeyValue { key = 1; value = 2 }` body length.
+fn key_value_len(key: &str, value: &AttrValue) -> usize {
+    string_field_len(1, key) + field_len(2, any_value_len(value))
+}
+
+fn put_key_value(buf: &mut Vec<u8>, key: &str, value: &AttrValue) {
+    put_string(buf, 1, key);
+    put_header(buf, 2, any_value_len(value));
+    match value {
+        AttrValue::Str(s) => put_bytes(buf, 1, s.as_bytes()),
+        AttrValue::Bool(b) => {
+            encode_key(2, WireType::Varint, buf);
+            encode_varint(u64::from(*b), buf);
+        }
+        AttrValue::Int(i) => {
+            encode_key(3, WireType::Varint, buf);
+            encode_varint(*i as u64, buf);
+        }
+        AttrValue::Double(d) => {
+            encode_key(4, WireType::SixtyFourBit, buf);
+            buf.extend_from_slice(&d.to_le_bytes());
+        }
+        AttrValue::StrArray(items) => {
+            put_header(buf, 5, array_len(items));
+            for item in items {
+                put_header(buf, 1, field_len(1, item.len()));
+                put_bytes(buf, 1, item.as_bytes());
+            }
+        }
+    }
+}
+
+fn varint_field_len(tag: u32, value: u64) -> usize {
+    if value == 0 {
+        0
+    } else {
+        prost::encoding::key_len(tag) + prost::encoding::encoded_len_varint(value)
+    }
+}
+
+fn fixed64_field_len(tag: u32, value: u64) -> usize {
+    if value == 0 {
+        0
+    } else {
+        prost::encoding::key_len(tag) + 8
+    }
+}
+
+fn put_varint(buf: &mut Vec<u8>, tag: u32, value: u64) {
+    if value != 0 {
+        encode_key(tag, WireType::Varint, buf);
+        encode_varint(value, buf);
+    }
+}
+
+fn put_fixed64(buf: &mut Vec<u8>, tag: u32, value: u64) {
+    if value != 0 {
+        encode_key(tag, WireType::SixtyFourBit, buf);
+        buf.extend_from_slice(&value.to_le_bytes());
+    }
+}
+
+/// The constant envelope parts of every export request of a worker: resource and scope, encoded once.
+#[derive(Debug, Clone)]
+pub struct ExportEnvelope {
+    resource: Vec<u8>,
+    scope: Vec<u8>,
+    schema_url: String,
+}
+
+impl ExportEnvelope {
+    pub fn new(
+        resource_attributes: &[(String, AttrValue)],
+        scope_name: &str,
+        scope_version: &str,
+        schema_url: &str,
+    ) -> Self {
+        let resource = Resource {
+            attributes: resource_attributes.iter().map(|(k, v)| key_value(k, v)).collect(),
+            ..Default::default()
+        };
+        let scope = InstrumentationScope {
+            name: scope_name.into(),
+            version: scope_version.into(),
+            ..Default::default()
+        };
+        ExportEnvelope {
+            resource: resource.encode_to_vec(),
+            scope: scope.encode_to_vec(),
+            schema_url: schema_url.into(),
+        }
+    }
+
+    /// Encodes an `ExportTraceServiceRequest` holding the given encoded spans.
+    pub fn encode_request<'a>(&self, spans: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
+        // ScopeSpans { scope = 1; repeated spans = 2; schema_url = 3 }
+        let spans_len: usize = spans.clone().map(|s| field_len(2, s.len())).sum();
+        let scope_spans_len = field_len(1, self.scope.len()) + spans_len + string_field_len(3, &self.schema_url);
+        // ResourceSpans { resource = 1; repeated scope_spans = 2; schema_url = 3 }
+        let resource_spans_len =
+            field_len(1, self.resource.len()) + field_len(2, scope_spans_len) + string_field_len(3, &self.schema_url);
+        let total = field_len(1, resource_spans_len);
+
+        let mut buf = Vec::with_capacity(total);
+        put_header(&mut buf, 1, resource_spans_len);
+        put_bytes(&mut buf, 1, &self.resource);
+        put_header(&mut buf, 2, scope_spans_len);
+        put_bytes(&mut buf, 1, &self.scope);
+        for s in spans {
+            put_bytes(&mut buf, 2, s);
+        }
+        put_string(&mut buf, 3, &self.schema_url);
+        put_string(&mut buf, 3, &self.schema_url);
+        buf
+    }
+}
+
+/// Spans the collector refused, from an `ExportTraceServiceResponse` (HTTP or gRPC). An empty or unreadable body
+/// means full success, as OTLP specifies.
+pub fn rejected_spans(response: &[u8]) -> u64 {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+    ExportTraceServiceResponse::decode(response)
+        .ok()
+        .and_then(|r| r.partial_success)
+        .map_or(0, |p| u64::try_from(p.rejected_spans).unwrap_or(0))
+}
+
+/// Gzips an export body (`content-encoding: gzip`).
+pub fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+    encoder.write_all(body).ok()?;
+    encoder.finish().ok()
+}
+
+fn field_len(tag: u32, len: usize) -> usize {
+    prost::encoding::key_len(tag) + prost::encoding::encoded_len_varint(len as u64) + len
+}
+
+fn string_field_len(tag: u32, s: &str) -> usize {
+    if s.is_empty() {
+        0
+    } else {
+        field_len(tag, s.len())
+    }
+}
+
+fn put_header(buf: &mut Vec<u8>, tag: u32, len: usize) {
+    encode_key(tag, WireType::LengthDelimited, buf);
+    encode_varint(len as u64, buf);
+}
+
+fn put_bytes(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
+    put_header(buf, tag, bytes.len());
+    buf.extend_from_slice(bytes);
+}
+
+fn put_string(buf: &mut Vec<u8>, tag: u32, s: &str) {
+    if !s.is_empty() {
+        put_bytes(buf, tag, s.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+    use std::borrow::Cow;
+
+    /// The reference encoding: prost structs built from the record.
+    fn encode_span_with_prost(s: &SpanRecord) -> Vec<u8> {
+        let span = Span {
+            trace_id: s.trace_id.to_vec(),
+            span_id: s.span_id.to_vec(),
+            trace_state: s.trace_state.clone(),
+            parent_span_id: s.parent_span_id.map(|p| p.to_vec()).unwrap_or_default(),
+            // Low byte: W3C trace flags. 0x100 says the parent's remoteness is known; 0x200 that it is remote.
+            flags: u32::from(s.flags) | 0x100 | if s.parent_span_id.is_some() { 0x200 } else { 0 },
+            name: s.name.clone(),
+            kind: span::SpanKind::Client as i32,
+            start_time_unix_nano: s.start_unix_ns,
+            end_time_unix_nano: s.end_unix_ns,
+            attributes: s.attributes.iter().map(|(k, v)| key_value(k, v)).collect(),
+            status: Some(Status {
+                message: s.status_message.clone(),
+                code: match s.status {
+                    StatusCode::Unset => status::StatusCode::Unset as i32,
+                    StatusCode::Error => status::StatusCode::Error as i32,
+                },
+            }),
+            ..Default::default()
+        };
+        span.encode_to_vec()
+    }
+
+    #[test]
+    fn direct_encoding_is_byte_identical_to_prost() {
+        let mut records: Vec<SpanRecord> = (1..=4).map(record).collect();
+        let mut big = record(2);
+        big.trace_state = "vendor=x".into();
+        big.status_message = "Overloaded".into();
+        big.start_unix_ns = 0;
+        big.attributes
+            .push((Cow::Borrowed("content"), AttrValue::Str("é".repeat(3000))));
+        big.attributes
+            .push((Cow::Borrowed("empty"), AttrValue::Str(String::new())));
+        big.attributes.push((Cow::Borrowed("zero"), AttrValue::Int(0)));
+        big.attributes.push((Cow::Borrowed("neg"), AttrValue::Int(i64::MIN)));
+        big.attributes.push((Cow::Borrowed("f"), AttrValue::Bool(false)));
+        big.attributes.push((Cow::Borrowed("d0"), AttrValue::Double(0.0)));
+        big.attributes.push((
+            Cow::Borrowed("arr"),
+            AttrValue::StrArray(vec![String::new(), "x".repeat(200)]),
+        ));
+        big.attributes
+            .push((Cow::Borrowed("none"), AttrValue::StrArray(vec![])));
+        records.push(big);
+        for r in &records {
+            assert_eq!(encode_span(r), encode_span_with_prost(r), "{}", r.name);
+        }
+    }
+
+    fn record(n: u8) -> SpanRecord {
+        SpanRecord {
+            trace_id: [n; 16],
+            span_id: [n; 8],
+            parent_span_id: if n % 2 == 0 { Some([9; 8]) } else { None },
+            trace_state: String::new(),
+            flags: 1,
+            name: format!("chat m{n}"),
+            start_unix_ns: 10,
+            end_unix_ns: 20,
+            attributes: vec![
+                (Cow::Borrowed("a.str"), AttrValue::Str("x".into())),
+                (Cow::Borrowed("a.int"), AttrValue::Int(-5)),
+                (Cow::Borrowed("a.f"), AttrValue::Double(0.5)),
+                (Cow::Borrowed("a.b"), AttrValue::Bool(true)),
+                (Cow::Borrowed("a.arr"), AttrValue::StrArray(vec!["stop".into()])),
+            ],
+            status: if n == 2 { StatusCode::Error } else { StatusCode::Unset },
+            status_message: String::new(),
+        }
+    }
+
+    #[test]
+    fn partial_success_and_gzip() {
+        use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+        let r = ExportTraceServiceResponse {
+            partial_success: Some(ExportTracePartialSuccess {
+                rejected_spans: 3,
+                error_message: "bad".into(),
+            }),
+        };
+        assert_eq!(rejected_spans(&r.encode_to_vec()), 3);
+        assert_eq!(rejected_spans(b""), 0);
+        assert_eq!(rejected_spans(b"\xff\xff"), 0);
+        let body = vec![7u8; 10_000];
+        let zipped = gzip(&body).unwrap();
+        assert!(zipped.len() < 200);
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(zipped.as_slice()), &mut out).unwrap();
+        assert_eq!(out, body);
+    }
+
+    #[test]
+    fn hand_assembled_batch_equals_prost_encoding_of_the_same_request() {
+        let env = ExportEnvelope::new(
+            &[("service.name".to_string(), AttrValue::Str("svc".into()))],
+            "llm-trace",
+            "0.1.0",
+            "s://u",
+        );
+        let encoded: Vec<Vec<u8>> = (1..=3).map(|n| encode_span(&record(n))).collect();
+        let bytes = env.encode_request(encoded.iter().map(Vec::as_slice));
+
+        let spans: Vec<Span> = encoded.iter().map(|b| Span::decode(b.as_slice()).unwrap()).collect();
+        let expected = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(Resource::decode(env.resource.as_slice()).unwrap()),
+                scope_spans: vec![ScopeSpans {
+                    scope: Some(InstrumentationScope::decode(env.scope.as_slice()).unwrap()),
+                    spans,
+                    schema_url: "s://u".into(),
+                }],
+                schema_url: "s://u".into(),
+            }],
+        };
+        assert_eq!(bytes, expected.encode_to_vec());
+        let decoded = ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap();
+        let span = &decoded.resource_spans[0].scope_spans[0].spans[1];
+        assert_eq!(span.name, "chat m2");
+        assert_eq!(span.kind, span::SpanKind::Client as i32);
+        assert_eq!(span.parent_span_id, vec![9; 8]);
+        assert_eq!(span.flags, 0x301);
+        assert_eq!(span.status.as_ref().unwrap().code, status::StatusCode::Error as i32);
+        assert_eq!(span.attributes.len(), 5);
+    }
+}

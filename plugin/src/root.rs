@@ -1,0 +1,191 @@
+//! The root context: configuration, the per-worker tracer, the flush tick and the export calls' answers. Export
+//! happens here only, never on a request's path.
+
+use crate::host::{self, log, write_logs};
+use crate::stats::Stats;
+use crate::stream::Stream;
+use llm_trace_core::telemetry::export::CollectorAnswer;
+use llm_trace_core::{Config, ExportBody, ExportRequest, Tracer};
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// Per-worker state shared by the root context and every HTTP context of that worker (same thread).
+pub(crate) struct Worker {
+    pub(crate) tracer: RefCell<Tracer>,
+    pub(crate) stats: Stats,
+    pub(crate) origin: Instant,
+    /// Private shared queue whose `on_queue_ready` wakes the root context to flush a full batch off the request path.
+    flush_queue: Option<u32>,
+}
+
+impl Worker {
+    /// Applies what the tracer asked for after a call.
+    pub(crate) fn apply_effects(&self) {
+        let effects = self.tracer.borrow_mut().take_effects();
+        self.stats.apply(&effects.metrics);
+        write_logs(&effects.logs);
+        if effects.wake_exporter {
+            if let Some(queue_id) = self.flush_queue {
+                let _ = hostcalls::enqueue_shared_queue(queue_id, Some(b""));
+            }
+        }
+    }
+
+    /// Sends every export call the tracer hands out now (`tick`: also partial batches).
+    fn flush(&self, tick: bool) {
+        let now = host::clock(self.origin);
+        {
+            let mut tracer = self.tracer.borrow_mut();
+            while let Some(request) = tracer.next_export(now, tick) {
+                match send(&request) {
+                    Ok(token) => tracer.dispatched(request, token),
+                    Err(detail) => tracer.dispatch_refused(request, now, &detail),
+                }
+            }
+        }
+        self.apply_effects();
+    }
+}
+
+/// Dispatches one export call to the collector cluster; returns the call's token.
+fn send(request: &ExportRequest) -> Result<u32, String> {
+    let timeout = Duration::from_millis(request.timeout_ms);
+    let refused = |status| format!("{status:?}");
+    match &request.body {
+        ExportBody::Http { headers, body } => {
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            hostcalls::dispatch_http_call(&request.cluster, headers, Some(body), vec![], timeout).map_err(refused)
+        }
+        ExportBody::Grpc {
+            service,
+            method,
+            metadata,
+            message,
+        } => {
+            let metadata: Vec<(&str, &[u8])> = metadata.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+            hostcalls::dispatch_grpc_call(&request.cluster, service, method, metadata, Some(message), timeout)
+                .map_err(refused)
+        }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Root {
+    worker: Option<Rc<Worker>>,
+}
+
+impl Root {
+    fn configure(&mut self, config: Config) -> Result<(), String> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| format!("no entropy for trace ids: {e}"))?;
+        let mut tracer = Tracer::new(config, seed, &host::property);
+        hostcalls::set_tick_period(Duration::from_millis(tracer.tick_period_ms()))
+            .map_err(|e| format!("cannot set the flush tick: {e:?}"))?;
+        let flush_queue =
+            hostcalls::register_shared_queue(&format!("llm_trace.flush.{:016x}", tracer.random_u64())).ok();
+        let worker = Rc::new(Worker {
+            tracer: RefCell::new(tracer),
+            stats: Stats::define(),
+            origin: Instant::now(),
+            flush_queue,
+        });
+        worker.apply_effects();
+        self.worker = Some(worker);
+        Ok(())
+    }
+}
+
+impl Context for Root {
+    fn on_http_call_response(&mut self, token_id: u32, num_headers: usize, body_size: usize, _num_trailers: usize) {
+        let Some(worker) = &self.worker else {
+            return;
+        };
+        // No headers means the call never got an answer (timeout, reset, no healthy collector).
+        let header = |name| {
+            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, name)
+                .ok()
+                .flatten()
+        };
+        let status = if num_headers == 0 {
+            None
+        } else {
+            header(":status").and_then(|s| s.parse::<u16>().ok())
+        };
+        let body = if body_size > 0 && CollectorAnswer::body_wanted_http(status) {
+            host::buffer(BufferType::HttpCallResponseBody, body_size)
+        } else {
+            Vec::new()
+        };
+        let retry_after = if num_headers == 0 { None } else { header("retry-after") };
+        let answer = CollectorAnswer::Http {
+            status,
+            retry_after: retry_after.as_deref(),
+            body: &body,
+        };
+        let now = host::clock(worker.origin);
+        worker.tracer.borrow_mut().settled(token_id, answer, now);
+        worker.flush(false);
+    }
+
+    fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
+        let Some(worker) = &self.worker else {
+            return;
+        };
+        let body = if response_size > 0 && CollectorAnswer::body_wanted_grpc(status_code) {
+            host::buffer(BufferType::GrpcReceiveBuffer, response_size)
+        } else {
+            Vec::new()
+        };
+        let answer = CollectorAnswer::Grpc {
+            status: status_code,
+            body: &body,
+        };
+        let now = host::clock(worker.origin);
+        worker.tracer.borrow_mut().settled(token_id, answer, now);
+        worker.flush(false);
+    }
+}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, plugin_configuration_size: usize) -> bool {
+        let bytes = host::buffer(BufferType::PluginConfiguration, plugin_configuration_size);
+        let result = Config::from_json(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|c| self.configure(c));
+        match result {
+            Ok(()) => true,
+            Err(message) => {
+                log(LogLevel::Error, &message);
+                false
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        // Also where waiting retries become due.
+        if let Some(worker) = &self.worker {
+            worker.flush(true);
+        }
+    }
+
+    fn on_queue_ready(&mut self, queue_id: u32) {
+        let Some(worker) = &self.worker else {
+            return;
+        };
+        while let Ok(Some(_)) = hostcalls::dequeue_shared_queue(queue_id) {}
+        worker.tracer.borrow_mut().exporter_woken();
+        worker.flush(false);
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Stream::new(self.worker.clone())))
+    }
+}

@@ -1,0 +1,70 @@
+//! Envoy stats: the core's fixed stats defined once per worker, per-call stats defined on first use (the core
+//! bounds how many distinct names there can be), and the core's metric updates applied to them.
+
+use llm_trace_core::telemetry::metrics::{MetricKind, Recording, Stat};
+use llm_trace_core::MetricUpdate;
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::MetricType;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// Stat ids of one worker; `None` where the host refused a definition (the filter works without it).
+pub(crate) struct Stats {
+    fixed: Vec<Option<u32>>,
+    named: RefCell<HashMap<String, Option<u32>>>,
+}
+
+fn metric_type(kind: MetricKind) -> MetricType {
+    match kind {
+        MetricKind::Counter => MetricType::Counter,
+        MetricKind::Gauge => MetricType::Gauge,
+        MetricKind::Histogram => MetricType::Histogram,
+    }
+}
+
+impl Stats {
+    pub(crate) fn define() -> Stats {
+        Stats {
+            fixed: Stat::ALL
+                .iter()
+                .map(|s| hostcalls::define_metric(metric_type(s.kind()), s.name()).ok())
+                .collect(),
+            named: RefCell::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn apply(&self, updates: &[MetricUpdate]) {
+        for update in updates {
+            match update {
+                MetricUpdate::Stat { stat, value } => {
+                    if let Some(Some(id)) = self.fixed.get(stat.index()) {
+                        record(*id, stat.kind(), *value);
+                    }
+                }
+                MetricUpdate::Named(r) => self.record_named(r),
+            }
+        }
+    }
+
+    fn record_named(&self, r: &Recording) {
+        let mut cache = self.named.borrow_mut();
+        let id = match cache.get(&r.name) {
+            Some(id) => *id,
+            None => {
+                let id = hostcalls::define_metric(metric_type(r.kind), &r.name).ok();
+                cache.insert(r.name.clone(), id);
+                id
+            }
+        };
+        if let Some(id) = id {
+            record(id, r.kind, r.value);
+        }
+    }
+}
+
+fn record(id: u32, kind: MetricKind, value: u64) {
+    let _ = match kind {
+        MetricKind::Counter => hostcalls::increment_metric(id, i64::try_from(value).unwrap_or(i64::MAX)),
+        MetricKind::Gauge | MetricKind::Histogram => hostcalls::record_metric(id, value),
+    };
+}
