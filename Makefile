@@ -41,10 +41,10 @@ fmt-check:
 
 clippy: wasm
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy -p llm-trace -p noop-filter --target wasm32-wasip1 -- -D warnings
+	cargo clippy -p llm-trace-core -p llm-trace -p noop-filter --target wasm32-wasip1 -- -D warnings
 
 unit:
-	cargo test -p llm-trace
+	cargo test -p llm-trace-core -p llm-trace
 
 host-tests: wasm
 	cargo test -p host-tests
@@ -64,7 +64,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 	touch $@
 
 bench-deps: wasm bins $(VENV)/.bench-installed
-	cargo build --release -p llm-trace --example hot_paths
+	cargo build --release -p llm-trace-core --example hot_paths
 
 bench: bench-deps
 	$(PY) bench/run.py

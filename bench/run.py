@@ -360,7 +360,7 @@ def memory_figures(workdir: str, upstream: int, collector: int, body_files: dict
 
 
 def micro_benchmarks(workdir: str) -> dict:
-    """Native hot paths (plugin/examples/hot_paths.rs) and per-callback Wasm cost under wasmtime (wasm-cost)."""
+    """Native hot paths (core/examples/hot_paths.rs) and per-callback Wasm cost under wasmtime (wasm-cost)."""
     out = {}
     native = os.path.join(workdir, "hot_paths.json")
     subprocess.run([os.path.join(BIN, "examples", "hot_paths"), native], check=True, capture_output=True)

@@ -24,12 +24,12 @@ fn main() -> Result<(), Box<dyn Error>> {
         let value = table[key]
             .as_str()
             .ok_or(format!("data/prices.json: `{key}` missing"))?;
-        writeln!(out, "pub const TABLE_{}: &str = {value:?};", key.to_uppercase())?;
+        writeln!(out, "pub(crate) const TABLE_{}: &str = {value:?};", key.to_uppercase())?;
     }
     let retired = table["retired_from"]["version"]
         .as_str()
         .ok_or("data/prices.json: `retired_from` missing")?;
-    writeln!(out, "pub const RETIRED_VERSION: &str = {retired:?};")?;
+    writeln!(out, "pub(crate) const RETIRED_VERSION: &str = {retired:?};")?;
     let mut rows = String::new();
     let mut extras = String::new();
     let mut extra_count = 0u16;
@@ -54,8 +54,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         let retired = m.get("retired").and_then(Value::as_bool).unwrap_or(false);
         writeln!(rows, "Row({name:?}, [{}], {extra}, {retired}),", rates.join(", "))?;
     }
-    writeln!(out, "pub static MODELS: &[Row] = &[\n{rows}];")?;
-    writeln!(out, "pub static EXTRAS: &[Extra] = &[\n{extras}];")?;
+    writeln!(out, "pub(crate) static MODELS: &[Row] = &[\n{rows}];")?;
+    writeln!(out, "pub(crate) static EXTRAS: &[Extra] = &[\n{extras}];")?;
     let dest = std::path::Path::new(&std::env::var("OUT_DIR")?).join("price_table.rs");
     std::fs::write(dest, out)?;
     Ok(())

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerates plugin/data/prices.json from the model price table that the `litellm` package ships on PyPI.
+"""Regenerates core/data/prices.json from the model price table that the `litellm` package ships on PyPI.
 
     python3 scripts/update_prices.py                      # newest litellm, retired models from 1.80.0
     python3 scripts/update_prices.py --version 1.111.0 --retired-from 1.80.0
@@ -21,7 +21,7 @@ import urllib.request
 import zipfile
 
 TABLE_IN_WHEEL = "litellm/model_prices_and_context_window_backup.json"
-OUT = pathlib.Path(__file__).resolve().parent.parent / "plugin" / "data" / "prices.json"
+OUT = pathlib.Path(__file__).resolve().parent.parent / "core" / "data" / "prices.json"
 PROVIDERS = {
     "openai", "text-completion-openai", "azure", "anthropic", "gemini", "vertex_ai-language-models",
     "vertex_ai-anthropic_models", "bedrock", "bedrock_converse", "mistral", "deepseek", "xai", "groq",

@@ -9,11 +9,9 @@
 // A benchmark binary, not the filter: a broken fixture should stop it loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use llm_trace_core::exchange::StreamEnd;
-use llm_trace_core::policy::redaction::Redact;
-use llm_trace_core::telemetry::export::CollectorAnswer;
-use llm_trace_core::wire::sse::SseDecoder;
-use llm_trace_core::{Clock, Config, ExportBody, RequestView, ResponseView, Tracer};
+use llm_trace_core::{
+    Clock, CollectorAnswer, Config, ExportBody, Redact, RequestView, ResponseView, SseDecoder, StreamEnd, Tracer,
+};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -140,7 +138,7 @@ fn main() {
     let off_config = r#"{"exporter":{"cluster":"otel"},"capture":{"content":"off"}}"#;
     let tracer = |json: &str| Tracer::new(Config::from_json(json.as_bytes()).expect("config"), [7; 32], &|_| None);
     let (mut full, mut off) = (tracer(full_config), tracer(off_config));
-    let redactor = full.config().redaction.clone();
+    let redactor = llm_trace_core::redactor("{}").expect("the default redaction");
     let request_1k = chat_request(1024, FILLER);
     let request_32k_pii = chat_request(32 * 1024, PII);
     let response_1k = chat_response(150);
@@ -183,12 +181,7 @@ fn main() {
     put(
         "chat_32k_pii_exchange_full_capture_us",
         time_ns(200, || {
-            black_box(exchange(
-                &mut full,
-                &request_32k_pii,
-                &response_1k,
-                "application/json",
-            ));
+            black_box(exchange(&mut full, &request_32k_pii, &response_1k, "application/json"));
         }) / 1000.0,
     );
     put(

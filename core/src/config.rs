@@ -4,7 +4,6 @@
 //! fix. The reference of every field, with defaults, is `docs/configuration.md`.
 
 use crate::config_error::{check_range, invalid, strip_position, ConfigError};
-use crate::exchange::Limits;
 use crate::policy::attribution::{AttributionConfig, RawAttribution};
 use crate::policy::capture::{CaptureConfig, RawCapture};
 use crate::policy::pricing::{PricingConfig, RawPricing};
@@ -14,6 +13,7 @@ use crate::provider::detect::{DetectionConfig, RawProviderOverride};
 use crate::telemetry::export::config::RawExporter;
 use crate::telemetry::export::ExporterConfig;
 use crate::telemetry::span::Semconv;
+use crate::wire::limits::Limits;
 use serde::Deserialize;
 
 #[cfg(test)]
@@ -23,41 +23,41 @@ use crate::telemetry::export::{config::RetryConfig, ExportProtocol};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// `service.name` of the exported resource.
-    pub service_name: String,
+    pub(crate) service_name: String,
     /// Where and how spans are exported.
-    pub exporter: ExporterConfig,
+    pub(crate) exporter: ExporterConfig,
     /// Body and event caps.
-    pub limits: Limits,
+    pub(crate) limits: Limits,
     /// Add `stream_options.include_usage` to OpenAI-shaped streaming requests that lack it, and remove the extra
     /// usage-only chunk from the response before the client sees it.
-    pub inject_stream_usage: bool,
+    pub(crate) inject_stream_usage: bool,
     /// Remove codings the tracer cannot read (`br`, `zstd`) from LLM requests' `accept-encoding`, so responses
     /// come in one it can (the client still gets a coding it asked for).
-    pub narrow_accept_encoding: bool,
+    pub(crate) narrow_accept_encoding: bool,
     /// `default_provider` and `provider_overrides`: which API a route speaks and who serves it.
-    pub detection: DetectionConfig,
+    pub(crate) detection: DetectionConfig,
     /// Content capture policy.
-    pub capture: CaptureConfig,
+    pub(crate) capture: CaptureConfig,
     /// Where attribution values come from.
-    pub attribution: AttributionConfig,
+    pub(crate) attribution: AttributionConfig,
     /// Attribute names: GenAI conventions v1.41 or `latest`.
-    pub semconv: Semconv,
+    pub(crate) semconv: Semconv,
     /// Also emit OpenInference attributes (Arize Phoenix) on every span.
-    pub openinference: bool,
+    pub(crate) openinference: bool,
     /// Also emit the `gen_ai.*` attributes (on unless only OpenInference is wanted).
-    pub gen_ai: bool,
+    pub(crate) gen_ai: bool,
     /// Extra resource attributes (e.g. `deployment.environment`).
-    pub resource_attributes: Vec<(String, String)>,
+    pub(crate) resource_attributes: Vec<(String, String)>,
     /// Add a `traceparent` for the LLM span to the upstream request, so a tracing upstream joins the trace.
-    pub inject_traceparent: bool,
+    pub(crate) inject_traceparent: bool,
     /// Join a caller's Zipkin B3 context (`b3` or `x-b3-*` headers) when it sent no `traceparent`.
-    pub accept_b3: bool,
+    pub(crate) accept_b3: bool,
     /// Which spans are kept.
-    pub sampling: SamplingConfig,
+    pub(crate) sampling: SamplingConfig,
     /// Prices and currency.
-    pub pricing: PricingConfig,
+    pub(crate) pricing: PricingConfig,
     /// What is removed from every exported text (and optionally from the forwarded request).
-    pub redaction: Redactor,
+    pub(crate) redaction: Redactor,
 }
 
 #[derive(Deserialize)]
@@ -316,13 +316,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.detection.default_provider, "vllm");
-        let first = c.detection.provider_override(Some("LLM.internal:8000"), "/generate/x").unwrap();
+        let first = c
+            .detection
+            .provider_override(Some("LLM.internal:8000"), "/generate/x")
+            .unwrap();
         assert_eq!(
             (first.api, first.provider.as_deref()),
             (Some(crate::provider::Api::OpenAiChat), Some("acme"))
         );
         assert_eq!(
-            c.detection.provider_override(Some("llm.internal:8000"), "/v1/chat/completions")
+            c.detection
+                .provider_override(Some("llm.internal:8000"), "/v1/chat/completions")
                 .unwrap()
                 .provider
                 .as_deref(),

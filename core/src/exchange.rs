@@ -21,22 +21,11 @@ use std::sync::Arc;
 
 /// Largest request the tracer holds back to rewrite: well under Envoy's default 1 MiB buffer limit, so holding it
 /// can never turn into a 413.
-pub const MAX_HELD_REQUEST_BYTES: usize = 512 << 10;
+pub(crate) const MAX_HELD_REQUEST_BYTES: usize = 512 << 10;
 
 /// Host property naming why an exchange was cut (Envoy's response code details, e.g.
 /// `downstream_remote_disconnect`).
 pub const CUT_REASON_PROPERTY: [&str; 2] = ["response", "code_details"];
-
-/// Request body and response body limits, from `limits`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limits {
-    /// Request body bytes kept for parsing; beyond this the request is still forwarded untouched.
-    pub max_request_body_bytes: usize,
-    /// Non-streaming response body bytes kept for parsing.
-    pub max_response_body_bytes: usize,
-    /// Largest single SSE event; a longer one is skipped and counted.
-    pub max_sse_event_bytes: usize,
-}
 
 struct ResponseReader {
     /// `None` when the body cannot be decoded; timings are still recorded.
@@ -311,10 +300,7 @@ impl Exchange {
         }
         let max_whole = self.config.limits.max_response_body_bytes;
         let Exchange {
-            decoder,
-            obs,
-            response,
-            ..
+            decoder, obs, response, ..
         } = self;
         if let Some(ResponseReader {
             body: Some(body),
@@ -374,11 +360,7 @@ impl Exchange {
         let Exchange {
             decoder, obs, response, ..
         } = self;
-        if let Some(ResponseReader {
-            body: Some(_),
-            framing,
-        }) = response
-        {
+        if let Some(ResponseReader { body: Some(_), framing }) = response {
             match framing.whole_body() {
                 Some(whole) => decoder.on_response_body(whole, now_ns, obs),
                 None => framing.finish(&mut |event, data| decoder.on_stream_message(event, data, now_ns, obs)),
@@ -442,8 +424,7 @@ fn cut_error_type(obs: &Observation) -> String {
 mod tests {
     use super::*;
     use crate::telemetry::span::{AttrValue, SpanRecord, StatusCode};
-    use crate::test_support::{finish, head, start, Head, Response};
-    use crate::Tracer;
+    use crate::test_support::{finish, head, start, Response};
 
     fn config() -> Config {
         Config::from_json(br#"{"exporter":{"cluster":"otel"}}"#).unwrap()
@@ -588,10 +569,7 @@ data: [DONE]\n\n";
         let cfg = config();
         let (mut t, mut x) = start(&cfg, &head("/v1/chat/completions"), at(0)).unwrap();
         let body = br#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
-        assert!(
-            !x.holds_request(None),
-            "no content-length: never hold the request"
-        );
+        assert!(!x.holds_request(None), "no content-length: never hold the request");
         assert!(!x.holds_request(Some(MAX_HELD_REQUEST_BYTES + 1)));
         assert!(x.holds_request(Some(body.len())));
         let sent = x.held_request_body(body).unwrap();
@@ -645,14 +623,8 @@ data: [DONE]\n\n";
         assert_eq!(x.observation().provider, "acme");
         let mut h = head("/v1/chat/completions");
         h.authority = Some("gpu-box:8000");
-        assert_eq!(
-            start(&cfg, &h, at(0)).unwrap().1.observation().provider,
-            "vllm"
-        );
+        assert_eq!(start(&cfg, &h, at(0)).unwrap().1.observation().provider, "vllm");
         h.authority = Some("api.groq.com");
-        assert_eq!(
-            start(&cfg, &h, at(0)).unwrap().1.observation().provider,
-            "groq"
-        );
+        assert_eq!(start(&cfg, &h, at(0)).unwrap().1.observation().provider, "groq");
     }
 }

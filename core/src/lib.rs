@@ -17,26 +17,33 @@
 //! The core never calls the host and the host never decides policy. Layers import downward only:
 //! `wire`, `model` ← `provider`, `policy` ← `telemetry` ← `exchange`, `tracer`.
 
-pub mod config;
-pub mod config_error;
-pub mod exchange;
-pub mod host_api;
-pub mod model;
-pub mod policy;
-pub mod provider;
-pub mod telemetry;
-pub mod tracer;
-pub mod wire;
+mod config;
+mod config_error;
+mod exchange;
+mod host_api;
+mod model;
+mod policy;
+mod provider;
+mod telemetry;
 #[cfg(test)]
 mod test_support;
+mod tracer;
+mod wire;
 
 pub use config::Config;
 pub use config_error::ConfigError;
-pub use exchange::Exchange;
-pub use host_api::{Clock, Effects, LogLevel, LogLine, RequestEdits, RequestView, ResponseView};
-pub use telemetry::export::{ExportBody, ExportOutcome, ExportProtocol, ExportRequest};
-pub use telemetry::metrics::{MetricKind, MetricUpdate};
+pub use exchange::{Exchange, StreamEnd, CUT_REASON_PROPERTY};
+pub use host_api::{Clock, Effects, LogLevel, LogLine, RequestEdits, RequestView, ResponseEdits, ResponseView};
+pub use policy::redaction::{Redact, Redactor};
+pub use telemetry::export::{CollectorAnswer, ExportBody, ExportRequest};
+pub use telemetry::metrics::{MetricKind, MetricUpdate, Recording, Stat};
 pub use tracer::Tracer;
+pub use wire::sse::SseDecoder;
+
+/// Builds a redactor from a `redaction` configuration object, as the tracer does (for benchmarks and tools).
+pub fn redactor(json: &str) -> Result<Redactor, ConfigError> {
+    policy::redaction::build(json)
+}
 
 /// Version of the tracer, reported as the instrumentation scope version and `service.version` on every span.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -15,7 +15,8 @@ use crate::telemetry::export::queue::{ExportOutcome, ExportQueue, ExportStats};
 use crate::telemetry::export::{request_for, CollectorAnswer, ExportRequest};
 use crate::telemetry::metrics::{self, MetricUpdate, Stat};
 use crate::telemetry::otlp::{encode_span, ExportEnvelope};
-use crate::telemetry::span::{build_span, AttrValue, BuiltSpan, SpanOptions};
+use crate::telemetry::span::{AttrValue, SpanOptions};
+use crate::telemetry::span_builder::{build_span, BuiltSpan};
 use crate::telemetry::trace_context::{b3_to_traceparent, IdGenerator};
 use crate::wire::content_encoding::readable_accept_encoding;
 use std::collections::HashSet;
@@ -23,7 +24,7 @@ use std::sync::Arc;
 
 /// Distinct per-call label sets (provider, model, operation) a worker records; past this, new models count under
 /// `model="other"` (a client sending random model names must not grow the host's stats without bound).
-pub const MAX_LABEL_SETS: usize = 500;
+pub(crate) const MAX_LABEL_SETS: usize = 500;
 
 /// Node properties that identify the proxy, as resource attributes (Istio puts the workload's name and namespace
 /// in the node metadata).
@@ -383,7 +384,10 @@ impl Tracer {
         let was_failing = std::mem::replace(&mut self.export_failing, !ok);
         if was_failing == ok {
             if ok {
-                self.log(LogLevel::Info, "llm-trace: export to the collector recovered.".to_string());
+                self.log(
+                    LogLevel::Info,
+                    "llm-trace: export to the collector recovered.".to_string(),
+                );
             } else {
                 let cluster = &self.config.exporter.cluster;
                 let message = format!("llm-trace: export to cluster `{cluster}` failed: {detail}; spans dropped.");
@@ -395,13 +399,16 @@ impl Tracer {
 
 /// The exported resource: service identity, the proxy's node identity where the host exposes it, then the
 /// configured extras.
-fn resource_attributes(
-    config: &Config,
-    node_property: &dyn Fn(&[&str]) -> Option<String>,
-) -> Vec<(String, AttrValue)> {
+fn resource_attributes(config: &Config, node_property: &dyn Fn(&[&str]) -> Option<String>) -> Vec<(String, AttrValue)> {
     let mut attributes = vec![
-        (attr::SERVICE_NAME.to_string(), AttrValue::Str(config.service_name.clone())),
-        (attr::SERVICE_VERSION.to_string(), AttrValue::Str(crate::VERSION.to_string())),
+        (
+            attr::SERVICE_NAME.to_string(),
+            AttrValue::Str(config.service_name.clone()),
+        ),
+        (
+            attr::SERVICE_VERSION.to_string(),
+            AttrValue::Str(crate::VERSION.to_string()),
+        ),
     ];
     for (key, path) in NODE_RESOURCE {
         if let Some(value) = node_property(path) {
@@ -426,4 +433,122 @@ pub(crate) fn named(effects: &Effects) -> Vec<&metrics::Recording> {
             MetricUpdate::Stat { .. } => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{head, Response};
+
+    fn at(ms: u64) -> Clock {
+        Clock {
+            unix_ns: 1_700_000_000_000_000_000 + ms * 1_000_000,
+            mono_ns: 5_000_000_000 + ms * 1_000_000,
+        }
+    }
+
+    /// One complete non-streaming chat call answered by `model`.
+    fn call(tracer: &mut Tracer, model: &str) {
+        let (mut x, _) = tracer.start(&head("/v1/chat/completions"), at(0), false).unwrap();
+        x.request_body(br#"{"model":"m","messages":[]}"#, true);
+        x.response_headers(&Response::new(200, Some("application/json"), None), false, at(10));
+        let body = format!(
+            r#"{{"model":"{model}","choices":[{{"index":0,"message":{{"content":"hi"}},"finish_reason":"stop"}}],"usage":{{"prompt_tokens":3,"completion_tokens":1}}}}"#
+        );
+        x.response_body(body.as_bytes(), true, at(20));
+        tracer.finish(x, at(30), StreamEnd::Logged { cut_reason: None });
+    }
+
+    #[test]
+    fn past_the_label_set_cap_new_models_count_under_other_and_the_overflow_is_counted_once_logged() {
+        let config = Config::from_json(br#"{"exporter":{"cluster":"otel"}}"#).unwrap();
+        let mut tracer = Tracer::new(config, [1; 32], &|_| None);
+        for i in 0..MAX_LABEL_SETS {
+            call(&mut tracer, &format!("model-{i}"));
+        }
+        let before = tracer.take_effects();
+        assert!(!before.metrics.iter().any(|m| matches!(
+            m,
+            MetricUpdate::Stat {
+                stat: Stat::StatsOverflow,
+                ..
+            }
+        )));
+        call(&mut tracer, "brand-new-model");
+        call(&mut tracer, "another-new-model");
+        call(&mut tracer, "model-7");
+        let effects = tracer.take_effects();
+        let names: Vec<&str> = named(&effects).iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names
+                .iter()
+                .filter(|n| n.starts_with("llm.requests.provider.openai.model.other.op.chat.status.ok"))
+                .count(),
+            2
+        );
+        assert!(
+            names.contains(&"llm.requests.provider.openai.model.model-7.op.chat.status.ok"),
+            "known sets stay"
+        );
+        assert!(!names.iter().any(|n| n.contains("brand-new-model")));
+        let overflow: u64 = effects
+            .metrics
+            .iter()
+            .map(|m| match m {
+                MetricUpdate::Stat {
+                    stat: Stat::StatsOverflow,
+                    value,
+                } => *value,
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(overflow, 2);
+        let warnings = effects
+            .logs
+            .iter()
+            .filter(|l| l.message.contains("model=\"other\""))
+            .count();
+        assert_eq!(warnings, 1, "logged once per worker: {:?}", effects.logs);
+    }
+
+    #[test]
+    fn every_span_is_accounted_for_through_the_export_loop() {
+        let config = Config::from_json(br#"{"exporter":{"cluster":"otel","max_batch_spans":2}}"#).unwrap();
+        let mut tracer = Tracer::new(config, [1; 32], &|_| None);
+        for _ in 0..3 {
+            call(&mut tracer, "gpt-4o-mini");
+        }
+        assert!(tracer.take_effects().wake_exporter, "a full batch wakes the exporter");
+        let full = tracer.next_export(at(40), false).unwrap();
+        assert!(
+            tracer.next_export(at(40), false).is_none(),
+            "between ticks, only full batches leave"
+        );
+        tracer.dispatched(full, 7);
+        let partial = tracer.next_export(at(50), true).unwrap();
+        tracer.dispatch_refused(partial, at(50), "no healthy upstream");
+        let delivered = CollectorAnswer::Http {
+            status: Some(200),
+            retry_after: None,
+            body: &[],
+        };
+        tracer.settled(7, delivered, at(60));
+        assert!(tracer.next_export(at(60), false).is_none());
+        let effects = tracer.take_effects();
+        let total = |stat: Stat| -> u64 {
+            effects
+                .metrics
+                .iter()
+                .map(|m| match m {
+                    MetricUpdate::Stat { stat: s, value } if *s == stat => *value,
+                    _ => 0,
+                })
+                .sum()
+        };
+        assert_eq!(total(Stat::SpansExported), 2);
+        assert_eq!(total(Stat::ExportRequests), 2);
+        assert_eq!(total(Stat::ExportFailures), 1, "the refused call");
+        assert!(effects.logs.iter().any(|l| l.message.contains("no healthy upstream")));
+        assert!(effects.logs.iter().any(|l| l.message.contains("recovered")));
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod exchange_file;
 pub mod host;
+pub mod native;
 pub mod otlp_json;
 pub mod replay;
 pub mod servers;

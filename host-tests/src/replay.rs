@@ -75,15 +75,45 @@ pub fn pairs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
     headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
+/// What one exchange looked like on the far side of the tracer: the request as forwarded upstream, the response
+/// body as forwarded to the client, and the spans exported for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Played {
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: Vec<u8>,
+    pub response_body: Vec<u8>,
+    pub spans: Vec<Value>,
+}
+
 /// Plays one exchange on an existing host (request, response in chunks, log phase). Returns the forwarded
 /// response body, so callers can check the filter did not alter it.
 pub fn play(host: &mut Host, exchange: &ExchangeFile, options: &ReplayOptions) -> Result<Vec<u8>> {
+    Ok(play_forwarding(host, exchange, options)?.response_body)
+}
+
+/// Plays one exchange on a fresh host and returns everything it forwarded and exported.
+pub fn replay_played(exchange: &ExchangeFile, options: &ReplayOptions, seed: u64) -> Result<Played> {
+    let mut host = Host::with_options(HostOptions {
+        plugin_config: options.plugin_config.clone(),
+        seed,
+        ..Default::default()
+    })?;
+    let mut played = play_forwarding(&mut host, exchange, options)?;
+    played.spans = flush_exports(&mut host)?;
+    Ok(played)
+}
+
+/// [`play`], also returning the request headers and body as forwarded upstream (no spans yet).
+fn play_forwarding(host: &mut Host, exchange: &ExchangeFile, options: &ReplayOptions) -> Result<Played> {
     let request_body = exchange.request_body()?;
     let response_body = exchange.response_body()?;
     let stream = host.new_stream()?;
-    host.request_headers(stream, &pairs(&exchange.request_headers()?), request_body.is_empty())?;
+    let (_, request_headers) =
+        host.request_headers(stream, &pairs(&exchange.request_headers()?), request_body.is_empty())?;
+    let mut forwarded_request = Vec::new();
     if !request_body.is_empty() {
-        host.request_body(stream, &request_body, true)?;
+        let (_, out) = host.request_body(stream, &request_body, true)?;
+        forwarded_request = out;
     }
     host.advance_ms(options.upstream_latency_ms);
     host.response_headers(
@@ -103,7 +133,12 @@ pub fn play(host: &mut Host, exchange: &ExchangeFile, options: &ReplayOptions) -
     }
     host.log(stream)?;
     host.done(stream)?;
-    Ok(forwarded)
+    Ok(Played {
+        request_headers,
+        request_body: forwarded_request,
+        response_body: forwarded,
+        spans: Vec::new(),
+    })
 }
 
 /// Ticks the exporter, answers every export call with 200, and returns the exported spans as JSON objects.

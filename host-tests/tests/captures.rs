@@ -310,7 +310,7 @@ fn assert_cost(span: &Value, input: u64, output: u64, cache_read: u64, cache_wri
     assert_eq!(attr(span, "llm.usage.cost.estimated"), false, "{ctx}");
 }
 
-// Prices below are from plugin/data/prices.json (litellm 1.110.2, retired models from litellm 1.80.0), in micro-USD
+// Prices below are from core/data/prices.json (litellm 1.110.2, retired models from litellm 1.80.0), in micro-USD
 // per 1M tokens, which is pico-USD per token: cost in pico-USD = tokens × price.
 
 #[test]

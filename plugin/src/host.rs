@@ -1,8 +1,8 @@
 //! Host access: every read and write the adapter makes goes through `hostcalls` (which return `Result`), never
 //! through the SDK's unwrapping helpers, and every failure degrades to "absent".
 
-use llm_trace_core::host_api::{LogLevel as CoreLevel, LogLine};
 use llm_trace_core::{Clock, RequestView, ResponseView};
+use llm_trace_core::{LogLevel as CoreLevel, LogLine};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, LogLevel, MapType};
 use std::time::{Instant, UNIX_EPOCH};

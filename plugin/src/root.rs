@@ -4,8 +4,7 @@
 use crate::host::{self, log, write_logs};
 use crate::stats::Stats;
 use crate::stream::Stream;
-use llm_trace_core::telemetry::export::CollectorAnswer;
-use llm_trace_core::{Config, ExportBody, ExportRequest, Tracer};
+use llm_trace_core::{CollectorAnswer, Config, ExportBody, ExportRequest, Tracer};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType};

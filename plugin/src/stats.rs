@@ -1,8 +1,7 @@
 //! Envoy stats: the core's fixed stats defined once per worker, per-call stats defined on first use (the core
 //! bounds how many distinct names there can be), and the core's metric updates applied to them.
 
-use llm_trace_core::telemetry::metrics::{MetricKind, Recording, Stat};
-use llm_trace_core::MetricUpdate;
+use llm_trace_core::{MetricKind, MetricUpdate, Recording, Stat};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
 use std::cell::RefCell;

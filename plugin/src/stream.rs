@@ -3,8 +3,7 @@
 
 use crate::host::{self, log, Request, Response};
 use crate::root::Worker;
-use llm_trace_core::exchange::{StreamEnd, CUT_REASON_PROPERTY};
-use llm_trace_core::Exchange;
+use llm_trace_core::{Exchange, StreamEnd, CUT_REASON_PROPERTY};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel};
@@ -128,7 +127,11 @@ impl HttpContext for Stream {
 
     fn on_log(&mut self) {
         let cut = self.exchange.as_ref().is_some_and(|x| !x.response_ended());
-        let cut_reason = if cut { host::property(&CUT_REASON_PROPERTY) } else { None };
+        let cut_reason = if cut {
+            host::property(&CUT_REASON_PROPERTY)
+        } else {
+            None
+        };
         self.finish(StreamEnd::Logged { cut_reason });
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 /// How much content a span carries; ordered from least to most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub enum CaptureMode {
+pub(crate) enum CaptureMode {
     /// No content at all (the default: a trace store full of prompts is a liability).
     #[default]
     Off,
@@ -20,7 +20,7 @@ pub enum CaptureMode {
 
 impl CaptureMode {
     /// `off`, `metadata` or `full`, as route metadata spells it.
-    pub fn parse(value: &str) -> Option<CaptureMode> {
+    pub(crate) fn parse(value: &str) -> Option<CaptureMode> {
         match value {
             "off" => Some(CaptureMode::Off),
             "metadata" => Some(CaptureMode::Metadata),
@@ -32,43 +32,43 @@ impl CaptureMode {
 
 /// Content converted from the request.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct InputContent {
-    pub system_instructions: Option<Value>,
-    pub messages: Option<Value>,
-    pub tool_definitions: Option<Value>,
+pub(crate) struct InputContent {
+    pub(crate) system_instructions: Option<Value>,
+    pub(crate) messages: Option<Value>,
+    pub(crate) tool_definitions: Option<Value>,
 }
 
 /// A tool call the model made.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ToolCall {
-    pub id: Option<String>,
-    pub name: String,
-    pub arguments: String,
+pub(crate) struct ToolCall {
+    pub(crate) id: Option<String>,
+    pub(crate) name: String,
+    pub(crate) arguments: String,
 }
 
 /// One output choice as it accumulates.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct OutputChoice {
-    pub text: String,
-    pub reasoning: String,
-    pub tool_calls: Vec<ToolCall>,
+pub(crate) struct OutputChoice {
+    pub(crate) text: String,
+    pub(crate) reasoning: String,
+    pub(crate) tool_calls: Vec<ToolCall>,
 }
 
 /// Accumulated answer, bounded: text past the budget is counted, not kept.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct OutputContent {
-    pub choices: Vec<OutputChoice>,
+pub(crate) struct OutputContent {
+    pub(crate) choices: Vec<OutputChoice>,
     kept_bytes: usize,
     budget: usize,
     /// Bytes of output not kept because the budget was spent.
-    pub dropped_bytes: u64,
+    pub(crate) dropped_bytes: u64,
 }
 
 /// Choices beyond this index are not captured (a hostile body must not allocate without bound).
 const MAX_CHOICES: usize = 16;
 
 impl OutputContent {
-    pub fn new(budget: usize) -> Self {
+    pub(crate) fn new(budget: usize) -> Self {
         OutputContent {
             budget,
             ..Default::default()
@@ -93,14 +93,14 @@ impl OutputContent {
         kept
     }
 
-    pub fn push_text(&mut self, index: usize, text: &str) {
+    pub(crate) fn push_text(&mut self, index: usize, text: &str) {
         let kept = self.admit(text);
         if let Some(c) = self.choice(index) {
             c.text.push_str(kept);
         }
     }
 
-    pub fn push_reasoning(&mut self, index: usize, text: &str) {
+    pub(crate) fn push_reasoning(&mut self, index: usize, text: &str) {
         let kept = self.admit(text);
         if let Some(c) = self.choice(index) {
             c.reasoning.push_str(kept);
@@ -108,7 +108,14 @@ impl OutputContent {
     }
 
     /// Adds to tool call `call` of choice `index`: streams send the id and name once, then argument fragments.
-    pub fn push_tool_call(&mut self, index: usize, call: usize, id: Option<&str>, name: Option<&str>, arguments: &str) {
+    pub(crate) fn push_tool_call(
+        &mut self,
+        index: usize,
+        call: usize,
+        id: Option<&str>,
+        name: Option<&str>,
+        arguments: &str,
+    ) {
         // Names are short and identify the call: always kept. Arguments count against the budget.
         let arguments = self.admit(arguments);
         let Some(c) = self.choice(index) else {
@@ -130,7 +137,7 @@ impl OutputContent {
     }
 
     /// `gen_ai.output.messages`: one assistant message per choice, with its finish reason (v1.41 requires it).
-    pub fn to_messages(&self, finish_reasons: &[String], with_finish_reason: bool) -> Value {
+    pub(crate) fn to_messages(&self, finish_reasons: &[String], with_finish_reason: bool) -> Value {
         let messages: Vec<Value> = self
             .choices
             .iter()
@@ -165,7 +172,7 @@ fn prefix(s: &str, n: usize) -> &str {
 }
 
 /// Longest prefix of `s` within `max` bytes that ends on a character boundary.
-pub fn truncate_utf8(s: &str, max: usize) -> &str {
+pub(crate) fn truncate_utf8(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }

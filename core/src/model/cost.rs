@@ -7,15 +7,15 @@ pub(crate) const PPM: u64 = 1_000_000;
 
 /// Cost of one call by token kind, in pico-units of the currency.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Cost {
-    pub input: u64,
-    pub output: u64,
-    pub cache_read: u64,
-    pub cache_write: u64,
+pub(crate) struct Cost {
+    pub(crate) input: u64,
+    pub(crate) output: u64,
+    pub(crate) cache_read: u64,
+    pub(crate) cache_write: u64,
 }
 
 impl Cost {
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.input
             .saturating_add(self.output)
             .saturating_add(self.cache_read)
@@ -34,7 +34,7 @@ impl Cost {
 }
 
 /// Pico-units to units of currency, for span attributes (exact below 9,007 units).
-pub fn pico_to_units(pico: u64) -> f64 {
+pub(crate) fn pico_to_units(pico: u64) -> f64 {
     pico as f64 / PICO as f64
 }
 
@@ -46,7 +46,7 @@ pub(crate) fn scale(value: u64, ppm: u64) -> u64 {
 
 /// Where a price came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PriceSource {
+pub(crate) enum PriceSource {
     /// The built-in table; the version names the litellm release the entry was taken from.
     Table {
         version: &'static str,
@@ -56,7 +56,7 @@ pub enum PriceSource {
 
 impl PriceSource {
     /// `table:litellm-1.110.2` or `config` (the `llm.usage.cost.source` attribute).
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self {
             PriceSource::Table { version } => format!("table:{version}"),
             PriceSource::Config => "config".to_string(),
@@ -65,21 +65,21 @@ impl PriceSource {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Priced {
-    pub cost: Cost,
-    pub currency: String,
-    pub source: PriceSource,
+pub(crate) struct Priced {
+    pub(crate) cost: Cost,
+    pub(crate) currency: String,
+    pub(crate) source: PriceSource,
     /// The price entry used (a table key or a configured model pattern).
-    pub priced_model: String,
+    pub(crate) priced_model: String,
     /// `true` when token usage was estimated (the provider reported none) or incomplete.
-    pub estimated: bool,
+    pub(crate) estimated: bool,
     /// Pricing tier other than the standard one: `priority`, `flex`, `above_200k`.
-    pub tier: Option<String>,
+    pub(crate) tier: Option<String>,
 }
 
 /// What pricing made of one call.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub enum CostOutcome {
+pub(crate) enum CostOutcome {
     /// Nothing to price: no tokens (an error before generation, pricing off).
     #[default]
     NoTokens,
@@ -92,7 +92,7 @@ pub enum CostOutcome {
 
 impl CostOutcome {
     /// The total in units of currency, when priced.
-    pub fn total_units(&self) -> Option<f64> {
+    pub(crate) fn total_units(&self) -> Option<f64> {
         match self {
             CostOutcome::Priced(p) => Some(pico_to_units(p.cost.total())),
             _ => None,
@@ -100,11 +100,10 @@ impl CostOutcome {
     }
 
     /// The total in micro-units of currency, rounded to nearest (the `llm.cost_micro_usd` counter), when priced.
-    pub fn total_micros(&self) -> Option<u64> {
+    pub(crate) fn total_micros(&self) -> Option<u64> {
         match self {
             CostOutcome::Priced(p) => Some(p.cost.total().saturating_add(500_000) / 1_000_000),
             _ => None,
         }
     }
 }
-

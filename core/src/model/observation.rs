@@ -4,65 +4,65 @@
 
 /// Request parameters as the client sent them.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct RequestParams {
-    pub model: Option<String>,
-    pub stream: bool,
-    pub temperature: Option<f64>,
-    pub top_p: Option<f64>,
-    pub max_tokens: Option<i64>,
-    pub seed: Option<i64>,
-    pub frequency_penalty: Option<f64>,
-    pub presence_penalty: Option<f64>,
-    pub stop_sequences: Vec<String>,
-    pub choice_count: Option<i64>,
-    pub output_type: Option<String>,
-    pub service_tier: Option<String>,
+pub(crate) struct RequestParams {
+    pub(crate) model: Option<String>,
+    pub(crate) stream: bool,
+    pub(crate) temperature: Option<f64>,
+    pub(crate) top_p: Option<f64>,
+    pub(crate) max_tokens: Option<i64>,
+    pub(crate) seed: Option<i64>,
+    pub(crate) frequency_penalty: Option<f64>,
+    pub(crate) presence_penalty: Option<f64>,
+    pub(crate) stop_sequences: Vec<String>,
+    pub(crate) choice_count: Option<i64>,
+    pub(crate) output_type: Option<String>,
+    pub(crate) service_tier: Option<String>,
     /// Stream usage was asked for (`stream_options.include_usage`).
-    pub include_usage: bool,
+    pub(crate) include_usage: bool,
     /// Number of messages in the prompt (content capture and redaction come later; the count is always safe).
-    pub message_count: usize,
+    pub(crate) message_count: usize,
 }
 
 /// Token usage as the provider reported it, normalised to the conventions (input includes cached tokens).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Usage {
-    pub input_tokens: Option<u64>,
-    pub output_tokens: Option<u64>,
-    pub cache_read_tokens: Option<u64>,
-    pub cache_creation_tokens: Option<u64>,
-    pub reasoning_tokens: Option<u64>,
-    pub total_tokens: Option<u64>,
+pub(crate) struct Usage {
+    pub(crate) input_tokens: Option<u64>,
+    pub(crate) output_tokens: Option<u64>,
+    pub(crate) cache_read_tokens: Option<u64>,
+    pub(crate) cache_creation_tokens: Option<u64>,
+    pub(crate) reasoning_tokens: Option<u64>,
+    pub(crate) total_tokens: Option<u64>,
     /// Input and output figures exactly as the provider reported them (Anthropic's input excludes cache reads and
     /// writes; Gemini's output excludes thinking tokens), next to the conventions' totals above.
-    pub provider_input_tokens: Option<u64>,
-    pub provider_output_tokens: Option<u64>,
+    pub(crate) provider_input_tokens: Option<u64>,
+    pub(crate) provider_output_tokens: Option<u64>,
 }
 
 impl Usage {
-    pub fn is_reported(&self) -> bool {
+    pub(crate) fn is_reported(&self) -> bool {
         self.input_tokens.is_some() || self.output_tokens.is_some()
     }
 }
 
 /// Response fields the provider returned.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct ResponseInfo {
-    pub id: Option<String>,
-    pub model: Option<String>,
+pub(crate) struct ResponseInfo {
+    pub(crate) id: Option<String>,
+    pub(crate) model: Option<String>,
     /// One entry per choice, ordered by choice index; empty string until a choice reports its reason.
-    pub finish_reasons: Vec<String>,
-    pub system_fingerprint: Option<String>,
-    pub service_tier: Option<String>,
+    pub(crate) finish_reasons: Vec<String>,
+    pub(crate) system_fingerprint: Option<String>,
+    pub(crate) service_tier: Option<String>,
     /// Characters of generated text seen (content, tool-call arguments, reasoning); feeds token estimates.
-    pub output_chars: u64,
+    pub(crate) output_chars: u64,
     /// Stream messages that carried generated content. Providers stream about one token per message, so this is
     /// the estimate of output tokens when a stream reports no usage.
-    pub output_chunks: u64,
+    pub(crate) output_chunks: u64,
 }
 
 impl ResponseInfo {
     /// Records the finish reason of choice `index`, keeping the array ordered by index.
-    pub fn set_finish_reason(&mut self, index: usize, reason: &str) {
+    pub(crate) fn set_finish_reason(&mut self, index: usize, reason: &str) {
         // Cap the index: a hostile body must not make the filter allocate a huge array.
         let index = index.min(127);
         if self.finish_reasons.len() <= index {
@@ -74,25 +74,25 @@ impl ResponseInfo {
 
 /// A provider or transport error.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct ErrorInfo {
+pub(crate) struct ErrorInfo {
     /// Low-cardinality type for `error.type`: provider error code, HTTP status, or a filter-defined reason.
-    pub error_type: String,
-    pub message: Option<String>,
+    pub(crate) error_type: String,
+    pub(crate) message: Option<String>,
 }
 
 /// Monotonic instants (nanoseconds, host clock) of the exchange's milestones.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Timing {
-    pub start_ns: u64,
-    pub response_headers_ns: Option<u64>,
-    pub first_byte_ns: Option<u64>,
+pub(crate) struct Timing {
+    pub(crate) start_ns: u64,
+    pub(crate) response_headers_ns: Option<u64>,
+    pub(crate) first_byte_ns: Option<u64>,
     /// First chunk carrying generated content (text, tool call, reasoning), not the role-only chunk.
-    pub first_token_ns: Option<u64>,
+    pub(crate) first_token_ns: Option<u64>,
     /// First chunk carrying reasoning (thinking) content, where the API streams it.
-    pub first_reasoning_ns: Option<u64>,
+    pub(crate) first_reasoning_ns: Option<u64>,
     /// Last chunk carrying generated content; with the first, gives the time per output token.
-    pub last_token_ns: Option<u64>,
-    pub end_ns: Option<u64>,
+    pub(crate) last_token_ns: Option<u64>,
+    pub(crate) end_ns: Option<u64>,
 }
 
 use super::content::{CaptureMode, InputContent, OutputContent};
@@ -100,58 +100,58 @@ use super::cost::CostOutcome;
 
 /// Everything known about one LLM call.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Observation {
-    pub provider: String,
-    pub operation: &'static str,
-    pub api_type: Option<&'static str>,
-    pub server_address: Option<String>,
-    pub server_port: Option<i64>,
-    pub request: RequestParams,
-    pub response: ResponseInfo,
-    pub usage: Usage,
-    pub timing: Timing,
-    pub http_status: Option<u16>,
-    pub error: Option<ErrorInfo>,
+pub(crate) struct Observation {
+    pub(crate) provider: String,
+    pub(crate) operation: &'static str,
+    pub(crate) api_type: Option<&'static str>,
+    pub(crate) server_address: Option<String>,
+    pub(crate) server_port: Option<i64>,
+    pub(crate) request: RequestParams,
+    pub(crate) response: ResponseInfo,
+    pub(crate) usage: Usage,
+    pub(crate) timing: Timing,
+    pub(crate) http_status: Option<u16>,
+    pub(crate) error: Option<ErrorInfo>,
     /// The provider signalled the end of its answer (`[DONE]`, a finish reason, a terminal event).
-    pub response_complete: bool,
+    pub(crate) response_complete: bool,
     /// The exchange was cut before the response ended.
-    pub partial: bool,
+    pub(crate) partial: bool,
     /// Body bytes not inspected because of the configured caps.
-    pub truncated_bytes: u64,
+    pub(crate) truncated_bytes: u64,
     /// Why the response body could not be read, when it could not.
-    pub unreadable: Option<String>,
+    pub(crate) unreadable: Option<String>,
     /// The filter asked the provider for stream usage on the client's behalf.
-    pub usage_injected: bool,
+    pub(crate) usage_injected: bool,
     /// Attribution values read from request headers: (attribute name, value).
-    pub attribution: Vec<(String, String)>,
+    pub(crate) attribution: Vec<(String, String)>,
     /// Content capture mode decided for this call.
-    pub capture: CaptureMode,
+    pub(crate) capture: CaptureMode,
     /// Captured prompt content (only when content capture is on).
-    pub input: Option<InputContent>,
+    pub(crate) input: Option<InputContent>,
     /// Captured answer, accumulated as it streams (only when content capture is on).
-    pub output: Option<OutputContent>,
+    pub(crate) output: Option<OutputContent>,
     /// Values redacted from the request forwarded upstream, by detector.
-    pub request_redactions: Vec<(String, u32)>,
+    pub(crate) request_redactions: Vec<(String, u32)>,
     /// Why request redaction was on but the request went as sent (`too_large`, `no_content_length`,
     /// `host_refused`).
-    pub request_redaction_skipped: Option<&'static str>,
+    pub(crate) request_redaction_skipped: Option<&'static str>,
     /// Rate-limit figures from the response headers.
-    pub rate_limits: Vec<(RateLimit, RateLimitFigure)>,
+    pub(crate) rate_limits: Vec<(RateLimit, RateLimitFigure)>,
     /// The client's `accept-encoding`, when the filter narrowed it to codings it can read.
-    pub accept_encoding_narrowed: Option<String>,
+    pub(crate) accept_encoding_narrowed: Option<String>,
     /// What the call cost, set when it finishes.
-    pub cost: CostOutcome,
+    pub(crate) cost: CostOutcome,
     /// Whether the call failed and why; decided when it finishes ([`Observation::conclude`]).
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// Why an event-stream body stopped being decoded (`corrupt_frame`, `oversized_frame`), when it did.
-    pub stream_error: Option<&'static str>,
+    pub(crate) stream_error: Option<&'static str>,
     /// SSE events or stream elements skipped because they were over `limits.max_sse_event_bytes`.
-    pub oversized_events: u64,
+    pub(crate) oversized_events: u64,
 }
 
 impl Observation {
     /// Marks generated content arriving; the first instant is kept, the last one updated.
-    pub fn mark_first_token(&mut self, now_ns: u64) {
+    pub(crate) fn mark_first_token(&mut self, now_ns: u64) {
         if self.timing.first_token_ns.is_none() {
             self.timing.first_token_ns = Some(now_ns);
         }
@@ -160,24 +160,24 @@ impl Observation {
     }
 
     /// A streamed message carried more than one token (a tool name like `get_current_weather` arrives whole).
-    pub fn add_estimated_tokens(&mut self, extra: u64) {
+    pub(crate) fn add_estimated_tokens(&mut self, extra: u64) {
         self.response.output_chunks += extra;
     }
 
     /// Keeps generated text of choice `index` when content capture is on.
-    pub fn capture_text(&mut self, index: usize, text: &str) {
+    pub(crate) fn capture_text(&mut self, index: usize, text: &str) {
         if let Some(o) = &mut self.output {
             o.push_text(index, text);
         }
     }
 
-    pub fn capture_reasoning(&mut self, index: usize, text: &str) {
+    pub(crate) fn capture_reasoning(&mut self, index: usize, text: &str) {
         if let Some(o) = &mut self.output {
             o.push_reasoning(index, text);
         }
     }
 
-    pub fn capture_tool_call(
+    pub(crate) fn capture_tool_call(
         &mut self,
         index: usize,
         call: usize,
@@ -193,7 +193,7 @@ impl Observation {
     /// Output tokens when the provider reported none: one per content message for streams, else about four
     /// characters per token (the common rule of thumb for English text with BPE tokenizers). Embeddings generate
     /// nothing.
-    pub fn estimated_output_tokens(&self) -> u64 {
+    pub(crate) fn estimated_output_tokens(&self) -> u64 {
         if self.operation == "embeddings" {
             0
         } else if self.request.stream {
@@ -204,7 +204,7 @@ impl Observation {
     }
 
     /// Output tokens as the provider reported them, else estimated: the one figure span, metrics and pricing use.
-    pub fn output_tokens(&self) -> Option<u64> {
+    pub(crate) fn output_tokens(&self) -> Option<u64> {
         if self.usage.is_reported() {
             self.usage.output_tokens
         } else {
@@ -213,7 +213,7 @@ impl Observation {
     }
 
     /// Where the token figures come from: `reported` by the provider, or `estimated` by the tracer.
-    pub fn usage_source(&self) -> &'static str {
+    pub(crate) fn usage_source(&self) -> &'static str {
         if self.usage.is_reported() {
             "reported"
         } else {
@@ -222,17 +222,17 @@ impl Observation {
     }
 
     /// The model that answered: the response's model, else the one the request asked for.
-    pub fn answering_model(&self) -> Option<&str> {
+    pub(crate) fn answering_model(&self) -> Option<&str> {
         self.response.model.as_deref().or(self.request.model.as_deref())
     }
 
     /// Decides, once, whether the call failed and why (see [`Outcome`]). Called when the call finishes.
-    pub fn conclude(&mut self) {
+    pub(crate) fn conclude(&mut self) {
         self.outcome = Outcome::of(self);
     }
 
     /// Marks reasoning content arriving (it is also generated content).
-    pub fn mark_reasoning(&mut self, now_ns: u64) {
+    pub(crate) fn mark_reasoning(&mut self, now_ns: u64) {
         if self.timing.first_reasoning_ns.is_none() {
             self.timing.first_reasoning_ns = Some(now_ns);
         }
@@ -242,14 +242,14 @@ impl Observation {
 
 /// How a call ended, decided once when it finishes and read by the span, the metrics and sampling alike.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// `error.type` of a failed call: the provider's error code, the HTTP status, or the tracer's own reason
     /// (`no_response`, `stream_cut`, `stream_incomplete`, a cut the host named); `None` when the call succeeded.
-    pub error_type: Option<String>,
+    pub(crate) error_type: Option<String>,
     /// An error was recorded: an error body, an HTTP status of 400 or more, or a cut with its reason.
-    pub error_recorded: bool,
+    pub(crate) error_recorded: bool,
     /// The answer did not arrive whole: the exchange was cut, or a stream ended without its terminal event.
-    pub unfinished: bool,
+    pub(crate) unfinished: bool,
 }
 
 impl Outcome {
@@ -277,13 +277,13 @@ impl Outcome {
     }
 
     /// Whether the call failed.
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.error_type.is_some()
     }
 
     /// The `status` label of the per-call metrics: `cut` (the exchange was cut before the response ended),
     /// `error` (the call failed, including a stream that ended without its terminal event), or `ok`.
-    pub fn status_class(&self, partial: bool) -> &'static str {
+    pub(crate) fn status_class(&self, partial: bool) -> &'static str {
         if partial {
             "cut"
         } else if self.failed() {
@@ -296,7 +296,7 @@ impl Outcome {
 
 /// Which rate-limit figure a response header reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RateLimit {
+pub(crate) enum RateLimit {
     /// Requests allowed per window.
     RequestsLimit,
     /// Requests left in the window.
@@ -319,7 +319,7 @@ pub enum RateLimit {
 
 impl RateLimit {
     /// Resets are durations or instants, never plain counts.
-    pub fn is_reset(self) -> bool {
+    pub(crate) fn is_reset(self) -> bool {
         matches!(self, RateLimit::RequestsReset | RateLimit::TokensReset)
     }
 }
@@ -327,7 +327,7 @@ impl RateLimit {
 /// A rate-limit figure: counts are integers; resets and `retry-after` stay as the provider wrote them (`6m0s`,
 /// an RFC 3339 instant, seconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RateLimitFigure {
+pub(crate) enum RateLimitFigure {
     /// A count of requests or tokens.
     Count(i64),
     /// A duration or an instant, verbatim.

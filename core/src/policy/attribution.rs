@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 
 /// Where each attribution value comes from, validated.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AttributionConfig {
+pub(crate) struct AttributionConfig {
     /// Request headers whose values become span attributes: (attribute, lower-case header), in order.
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// Host property paths (JWT claims in dynamic metadata, Istio peer identity) whose values become span
     /// attributes; authenticated, so they win over a header naming the same attribute.
-    pub properties: Vec<(String, Vec<String>)>,
+    pub(crate) properties: Vec<(String, Vec<String>)>,
 }
 
 /// Attribute ← request header, unless the configuration says otherwise.
@@ -129,7 +129,7 @@ impl RawAttribution {
 impl AttributionConfig {
     /// The attribution values of one request: (attribute, value), headers first in configured order, each
     /// authenticated property replacing a header value of the same attribute.
-    pub fn resolve(
+    pub(crate) fn resolve(
         &self,
         header: &mut dyn FnMut(&str) -> Option<String>,
         property: &mut dyn FnMut(&[&str]) -> Option<String>,

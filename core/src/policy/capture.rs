@@ -8,35 +8,36 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 /// Envoy property a route uses to tighten capture (`filter_metadata["llm-trace"].capture`).
-pub const ROUTE_CAPTURE_PROPERTY: [&str; 5] = ["xds", "route_metadata", "filter_metadata", "llm-trace", "capture"];
+pub(crate) const ROUTE_CAPTURE_PROPERTY: [&str; 5] =
+    ["xds", "route_metadata", "filter_metadata", "llm-trace", "capture"];
 
 /// Content capture policy: a default mode, refined per host, path or feature.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CaptureConfig {
+pub(crate) struct CaptureConfig {
     /// The mode when no rule matches.
-    pub content: CaptureMode,
+    pub(crate) content: CaptureMode,
     /// Largest content attribute, in bytes after redaction; longer values are cut with a visible marker.
-    pub max_content_bytes: usize,
+    pub(crate) max_content_bytes: usize,
     /// Per host, path or feature; the first match wins.
-    pub rules: Vec<CaptureRule>,
+    pub(crate) rules: Vec<CaptureRule>,
 }
 
 /// Applies when every given matcher matches; the first match wins.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CaptureRule {
+pub(crate) struct CaptureRule {
     /// Exact `server.address`.
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// Prefix of the path.
-    pub path_prefix: Option<String>,
+    pub(crate) path_prefix: Option<String>,
     /// Value of the `app.feature` attribution header.
-    pub feature: Option<String>,
+    pub(crate) feature: Option<String>,
     /// The mode when this rule matches.
-    pub content: CaptureMode,
+    pub(crate) content: CaptureMode,
 }
 
 impl CaptureConfig {
     /// The mode for a call to `host` and `path` on behalf of `feature`.
-    pub fn mode_for(&self, host: Option<&str>, path: &str, feature: Option<&str>) -> CaptureMode {
+    pub(crate) fn mode_for(&self, host: Option<&str>, path: &str, feature: Option<&str>) -> CaptureMode {
         let matches = |r: &&CaptureRule| {
             r.host
                 .as_deref()
@@ -48,7 +49,7 @@ impl CaptureConfig {
     }
 
     /// The mode for one call: the configured policy, tightened (never loosened) by the route's own setting.
-    pub fn decide(
+    pub(crate) fn decide(
         &self,
         host: Option<&str>,
         path: &str,
@@ -142,7 +143,7 @@ impl RawCapture {
 
 /// Metadata-only capture: keeps the structure, replaces every string leaf under a `content`, `arguments` or
 /// `response` key with its length, so a reader sees who said how much without seeing what.
-pub fn metadata_only(value: &Value) -> Value {
+pub(crate) fn metadata_only(value: &Value) -> Value {
     fn walk(v: &Value, sensitive: bool) -> Value {
         match v {
             Value::String(s) if sensitive => json!(format!("[{} chars]", s.chars().count())),

@@ -2,8 +2,8 @@
 //! ([`capture`]), who asked ([`attribution`]), which spans are kept ([`sampling`]), what a call cost
 //! ([`pricing`]), and what must never leave the proxy ([`redaction`]).
 
-pub mod attribution;
-pub mod capture;
-pub mod pricing;
-pub mod redaction;
-pub mod sampling;
+pub(crate) mod attribution;
+pub(crate) mod capture;
+pub(crate) mod pricing;
+pub(crate) mod redaction;
+pub(crate) mod sampling;

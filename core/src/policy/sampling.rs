@@ -24,20 +24,20 @@ const TRUNCATING_FINISH_REASONS: [&str; 12] = [
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct SamplingConfig {
+pub(crate) struct SamplingConfig {
     /// Share of ordinary calls kept, 0.0..=1.0.
-    pub ratio: f64,
+    pub(crate) ratio: f64,
     /// Follow the caller's sampled flag when the request carries a `traceparent`.
-    pub parent_based: bool,
-    pub keep_errors: bool,
-    pub keep_partial: bool,
-    pub keep_truncated: bool,
-    pub min_duration_ms: Option<u64>,
-    pub min_ttft_ms: Option<u64>,
-    pub min_cost_usd: Option<f64>,
-    pub keep_users: Vec<String>,
-    pub keep_tiers: Vec<String>,
-    pub keep_features: Vec<String>,
+    pub(crate) parent_based: bool,
+    pub(crate) keep_errors: bool,
+    pub(crate) keep_partial: bool,
+    pub(crate) keep_truncated: bool,
+    pub(crate) min_duration_ms: Option<u64>,
+    pub(crate) min_ttft_ms: Option<u64>,
+    pub(crate) min_cost_usd: Option<f64>,
+    pub(crate) keep_users: Vec<String>,
+    pub(crate) keep_tiers: Vec<String>,
+    pub(crate) keep_features: Vec<String>,
 }
 
 impl Default for SamplingConfig {
@@ -60,7 +60,7 @@ impl Default for SamplingConfig {
 
 impl SamplingConfig {
     /// Rejects a ratio outside 0..=1 and a negative cost threshold.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if !(0.0..=1.0).contains(&self.ratio) || self.ratio.is_nan() {
             return Err(invalid(
                 "sampling.ratio",
@@ -76,9 +76,9 @@ impl SamplingConfig {
 
 /// The decision and the rule that made it (`llm.sampling.rule` on kept spans).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
-    pub keep: bool,
-    pub rule: &'static str,
+pub(crate) struct Decision {
+    pub(crate) keep: bool,
+    pub(crate) rule: &'static str,
 }
 
 fn attribution<'a>(obs: &'a Observation, key: &str) -> Option<&'a str> {
@@ -87,7 +87,7 @@ fn attribution<'a>(obs: &'a Observation, key: &str) -> Option<&'a str> {
 
 /// Decides whether to export the span of a finished call (its outcome concluded). `cost_usd` is the call's cost in
 /// the configured currency when it was priced (`min_cost_usd` is in that currency too, despite its name).
-pub fn decide(
+pub(crate) fn decide(
     config: &SamplingConfig,
     obs: &Observation,
     trace_id: &[u8; 16],
@@ -155,7 +155,7 @@ pub fn decide(
 
 /// Consistent ratio sampling: the low 56 bits of the trace id are random in W3C Trace Context (level 2's random
 /// flag promises it), so comparing them to `ratio × 2^56` gives every proxy the same answer for a trace.
-pub fn ratio_keeps(ratio: f64, trace_id: &[u8; 16]) -> bool {
+pub(crate) fn ratio_keeps(ratio: f64, trace_id: &[u8; 16]) -> bool {
     if ratio >= 1.0 {
         return true;
     }
@@ -227,7 +227,11 @@ mod tests {
         for reason in ["length", "max_tokens", "MAX_TOKENS", "content_filter", "incomplete"] {
             let mut t = obs();
             t.response.finish_reasons = vec![reason.into()];
-            assert_eq!(decide(&never(), &concluded(&t), &TRACE, None, None).rule, "truncated", "{reason}");
+            assert_eq!(
+                decide(&never(), &concluded(&t), &TRACE, None, None).rule,
+                "truncated",
+                "{reason}"
+            );
         }
         assert_eq!(
             decide(&never(), &concluded(&obs()), &TRACE, None, None),
@@ -249,12 +253,18 @@ mod tests {
             min_ttft_ms: Some(400),
             ..never()
         };
-        assert_eq!(decide(&slow_first_token, &concluded(&obs()), &TRACE, None, None).rule, "ttft");
+        assert_eq!(
+            decide(&slow_first_token, &concluded(&obs()), &TRACE, None, None).rule,
+            "ttft"
+        );
         let costly = SamplingConfig {
             min_cost_usd: Some(0.5),
             ..never()
         };
-        assert_eq!(decide(&costly, &concluded(&obs()), &TRACE, None, Some(0.75)).rule, "cost");
+        assert_eq!(
+            decide(&costly, &concluded(&obs()), &TRACE, None, Some(0.75)).rule,
+            "cost"
+        );
         assert!(!decide(&costly, &concluded(&obs()), &TRACE, None, Some(0.25)).keep);
         let vip = SamplingConfig {
             keep_users: vec!["alice".into()],

@@ -8,14 +8,14 @@
 use super::content_parts::{generic_messages, parts_of, tool_definitions};
 use super::{ApiDecoder, ApiError};
 use crate::model::content::InputContent;
-use serde_json::{Map, Value};
 use crate::model::observation::{Observation, Usage};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 #[derive(Debug, Default)]
-pub struct AnthropicDecoder {
+pub(crate) struct AnthropicDecoder {
     raw: RawUsage,
 }
 

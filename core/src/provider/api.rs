@@ -7,7 +7,7 @@ use crate::model::content::InputContent;
 
 /// API shapes the tracer understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Api {
+pub(crate) enum Api {
     /// OpenAI Chat Completions and every server that copies it (Azure OpenAI, vLLM, Ollama, Mistral, Groq, ...).
     OpenAiChat,
     /// OpenAI legacy Completions (`/v1/completions`).
@@ -51,7 +51,7 @@ impl std::str::FromStr for Api {
 
 impl Api {
     /// `gen_ai.operation.name`.
-    pub fn operation(self) -> &'static str {
+    pub(crate) fn operation(self) -> &'static str {
         match self {
             Api::OpenAiCompletions => "text_completion",
             Api::OpenAiEmbeddings => "embeddings",
@@ -65,7 +65,7 @@ impl Api {
     }
 
     /// `openai.api.type`, for the OpenAI family.
-    pub fn openai_api_type(self) -> Option<&'static str> {
+    pub(crate) fn openai_api_type(self) -> Option<&'static str> {
         match self {
             Api::OpenAiChat => Some("chat_completions"),
             Api::OpenAiResponses => Some("responses"),
@@ -76,17 +76,17 @@ impl Api {
     }
 
     /// Whether streamed answers can be asked to carry usage (`stream_options.include_usage`).
-    pub fn accepts_stream_usage_option(self) -> bool {
+    pub(crate) fn accepts_stream_usage_option(self) -> bool {
         matches!(self, Api::OpenAiChat | Api::OpenAiCompletions)
     }
 
     /// Whether the request body is covered by a signature (Bedrock's SigV4), so it must never be rewritten.
-    pub fn body_is_signed(self) -> bool {
+    pub(crate) fn body_is_signed(self) -> bool {
         matches!(self, Api::BedrockConverse | Api::BedrockInvoke)
     }
 
     /// The decoder of this shape's responses.
-    pub fn decoder(self, path_streams: bool) -> Box<dyn ApiDecoder> {
+    pub(crate) fn decoder(self, path_streams: bool) -> Box<dyn ApiDecoder> {
         match self {
             Api::OpenAiChat | Api::OpenAiCompletions | Api::OpenAiEmbeddings => {
                 Box::new(openai_chat::OpenAiChatDecoder)
@@ -104,7 +104,7 @@ impl Api {
     }
 
     /// The request's content (prompt, system instructions, tools) in the conventions' structured form.
-    pub fn request_content(self, body: &[u8]) -> InputContent {
+    pub(crate) fn request_content(self, body: &[u8]) -> InputContent {
         let Some(req) = request_object(body) else {
             return no_content();
         };

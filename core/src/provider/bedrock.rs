@@ -11,15 +11,15 @@ use super::bedrock_metrics::InvocationMetrics;
 use super::content_parts::{generic_messages, parts_of, tool_definitions};
 use super::ApiDecoder;
 use crate::model::content::InputContent;
-use serde_json::{Map, Value};
 use crate::model::observation::{ErrorInfo, Observation, Usage};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 #[derive(Debug, Default)]
-pub struct ConverseDecoder {
-    pub streaming: bool,
+pub(crate) struct ConverseDecoder {
+    pub(crate) streaming: bool,
 }
 
 #[derive(Deserialize)]
@@ -297,13 +297,13 @@ struct ChunkPayload<'a> {
 }
 
 #[derive(Debug)]
-pub struct InvokeDecoder {
+pub(crate) struct InvokeDecoder {
     streaming: bool,
     anthropic: AnthropicDecoder,
 }
 
 impl InvokeDecoder {
-    pub fn new(streaming: bool) -> Self {
+    pub(crate) fn new(streaming: bool) -> Self {
         InvokeDecoder {
             streaming,
             anthropic: AnthropicDecoder::default(),

@@ -107,7 +107,6 @@ pub(crate) fn generic_messages(messages: &[Value], content_key: &str) -> Value {
     )
 }
 
-
 /// `{"role": "user", "parts": [...]}` for a prompt given as a string or a list of strings (completions,
 /// embeddings).
 pub(crate) fn prompt_message(input: &Value) -> Value {

@@ -7,44 +7,44 @@ use serde::Deserialize;
 
 /// What the request line says: the API, and the model when the path carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Detected {
+pub(crate) struct Detected {
     /// The API shape.
-    pub api: Api,
+    pub(crate) api: Api,
     /// Model named by the path (Gemini, Bedrock) or the Azure deployment name.
-    pub path_model: Option<String>,
+    pub(crate) path_model: Option<String>,
     /// The path says the response is streamed (Gemini `:streamGenerateContent`, Bedrock `*-stream`).
-    pub path_streams: bool,
+    pub(crate) path_streams: bool,
 }
 
 /// Everything detection learns about a request: the API, who serves it, and where.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// The API and what the path says.
-    pub detected: Detected,
+    pub(crate) detected: Detected,
     /// `gen_ai.provider.name`.
-    pub provider: String,
+    pub(crate) provider: String,
     /// `server.address` and `server.port`, from `:authority`.
-    pub server_address: Option<String>,
+    pub(crate) server_address: Option<String>,
     /// See `server_address`.
-    pub server_port: Option<i64>,
+    pub(crate) server_port: Option<i64>,
 }
 
 /// One `provider_overrides` entry: applies when every given matcher matches; the first match wins.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ProviderOverride {
+pub(crate) struct ProviderOverride {
     /// Exact `:authority` (case-insensitive).
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// Prefix of the path.
-    pub path_prefix: Option<String>,
+    pub(crate) path_prefix: Option<String>,
     /// The API the route speaks.
-    pub api: Option<Api>,
+    pub(crate) api: Option<Api>,
     /// The `gen_ai.provider.name` to report.
-    pub provider: Option<String>,
+    pub(crate) provider: Option<String>,
 }
 
 impl ProviderOverride {
     /// Whether this override applies to a request to `host` and `path`.
-    pub fn matches(&self, host: Option<&str>, path: &str) -> bool {
+    pub(crate) fn matches(&self, host: Option<&str>, path: &str) -> bool {
         let host_ok = match (&self.host, host) {
             (Some(want), Some(got)) => want.eq_ignore_ascii_case(got),
             (Some(_), None) => false,
@@ -56,11 +56,11 @@ impl ProviderOverride {
 
 /// The detection part of the configuration: `default_provider` and `provider_overrides`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DetectionConfig {
+pub(crate) struct DetectionConfig {
     /// `gen_ai.provider.name` for OpenAI-compatible servers on hosts the tracer does not know.
-    pub default_provider: String,
+    pub(crate) default_provider: String,
     /// Per host or path: which API a route speaks and who serves it, when the path alone does not say.
-    pub overrides: Vec<ProviderOverride>,
+    pub(crate) overrides: Vec<ProviderOverride>,
 }
 
 /// One `provider_overrides` entry as written in the configuration.
@@ -123,18 +123,18 @@ impl DetectionConfig {
 
     /// Whether an override can match on the host: then `:authority` is needed before the path alone can rule a
     /// request out.
-    pub fn has_overrides(&self) -> bool {
+    pub(crate) fn has_overrides(&self) -> bool {
         !self.overrides.is_empty()
     }
 
     /// The first override matching this request.
-    pub fn provider_override(&self, host: Option<&str>, path: &str) -> Option<&ProviderOverride> {
+    pub(crate) fn provider_override(&self, host: Option<&str>, path: &str) -> Option<&ProviderOverride> {
         self.overrides.iter().find(|o| o.matches(host, path))
     }
 
     /// Who serves the request and which API it speaks: the configured override for its host and path, else what
     /// the path said (`by_path`, from [`by_path`]). `None` lets it pass untouched.
-    pub fn identify(
+    pub(crate) fn identify(
         &self,
         by_path: Option<Detected>,
         method: &str,
@@ -162,11 +162,12 @@ impl DetectionConfig {
             Some(authority) => split_authority(authority, scheme),
             None => (None, None),
         };
-        let provider = provider_override.unwrap_or_else(|| match vendor(detected.api, server_address.as_deref(), path) {
-            // An OpenAI-compatible server the tracer does not know: the operator's default.
-            "openai" if server_address.as_deref() != Some("api.openai.com") => self.default_provider.clone(),
-            known => known.to_string(),
-        });
+        let provider =
+            provider_override.unwrap_or_else(|| match vendor(detected.api, server_address.as_deref(), path) {
+                // An OpenAI-compatible server the tracer does not know: the operator's default.
+                "openai" if server_address.as_deref() != Some("api.openai.com") => self.default_provider.clone(),
+                known => known.to_string(),
+            });
         Some(Identity {
             detected,
             provider,
@@ -177,7 +178,7 @@ impl DetectionConfig {
 }
 
 /// Recognises an LLM call from its method and path (query string included or not).
-pub fn by_path(method: &str, path: &str) -> Option<Detected> {
+pub(crate) fn by_path(method: &str, path: &str) -> Option<Detected> {
     if !method.eq_ignore_ascii_case("POST") {
         return None;
     }
@@ -379,10 +380,7 @@ mod tests {
     #[test]
     fn provider_names_by_host() {
         let chat = Api::OpenAiChat;
-        assert_eq!(
-            vendor(chat, Some("api.openai.com"), "/v1/chat/completions"),
-            "openai"
-        );
+        assert_eq!(vendor(chat, Some("api.openai.com"), "/v1/chat/completions"), "openai");
         assert_eq!(
             vendor(chat, Some("api.groq.com"), "/openai/v1/chat/completions"),
             "groq"
@@ -391,10 +389,7 @@ mod tests {
             vendor(chat, Some("gw.internal"), "/openai/deployments/d/chat/completions"),
             "azure.ai.openai"
         );
-        assert_eq!(
-            vendor(chat, Some("api.groq.com:443"), "/v1/chat/completions"),
-            "groq"
-        );
+        assert_eq!(vendor(chat, Some("api.groq.com:443"), "/v1/chat/completions"), "groq");
         assert_eq!(
             vendor(chat, Some("api.mistral.ai"), "/v1/chat/completions"),
             "mistral_ai"
@@ -403,16 +398,21 @@ mod tests {
             vendor(chat, Some("x.openai.azure.com"), "/v1/chat/completions"),
             "azure.ai.openai"
         );
+        assert_eq!(vendor(chat, Some("localhost:8000"), "/v1/chat/completions"), "openai");
         assert_eq!(
-            vendor(chat, Some("localhost:8000"), "/v1/chat/completions"),
-            "openai"
-        );
-        assert_eq!(
-            vendor(Api::GeminiGenerateContent, Some("us-central1-aiplatform.googleapis.com"), ""),
+            vendor(
+                Api::GeminiGenerateContent,
+                Some("us-central1-aiplatform.googleapis.com"),
+                ""
+            ),
             "gcp.vertex_ai"
         );
         assert_eq!(
-            vendor(Api::GeminiGenerateContent, Some("generativelanguage.googleapis.com"), ""),
+            vendor(
+                Api::GeminiGenerateContent,
+                Some("generativelanguage.googleapis.com"),
+                ""
+            ),
             "gcp.gemini"
         );
     }

@@ -5,18 +5,18 @@
 //! tokens (Gemini bills them as output), input includes tool-use prompt tokens; the raw figures are kept too.
 
 use super::content_parts::{message, text_part, tool_definitions};
-use crate::model::content::InputContent;
-use serde_json::{json, Map, Value};
 use super::ApiDecoder;
+use crate::model::content::InputContent;
 use crate::model::observation::{Observation, Usage};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde_json::{json, Map, Value};
 use std::borrow::Cow;
 
 #[derive(Debug, Default)]
-pub struct GeminiDecoder {
+pub(crate) struct GeminiDecoder {
     /// The path asked for a stream (`:streamGenerateContent`).
-    pub streaming: bool,
+    pub(crate) streaming: bool,
 }
 
 #[derive(Deserialize)]
@@ -241,37 +241,37 @@ impl ApiDecoder for GeminiDecoder {
 pub(crate) fn request_content(req: &Map<String, Value>) -> InputContent {
     let get = |k: &str| req.get(k);
     InputContent {
-    system_instructions: get("systemInstruction")
-        .or(get("system_instruction"))
-        .map(|s| Value::Array(gemini_parts(s.get("parts")))),
-    messages: get("contents").and_then(Value::as_array).map(|contents| {
-        Value::Array(
-            contents
-                .iter()
-                .map(|c| {
-                    let role = match c.get("role").and_then(Value::as_str) {
-                        Some("model") => "assistant",
-                        Some(r) => r,
-                        None => "user",
-                    };
-                    message(role, gemini_parts(c.get("parts")))
-                })
-                .collect(),
-        )
-    }),
-    tool_definitions: get("tools")
-        .and_then(Value::as_array)
-        .map(|t| {
-            t.iter()
-                .flat_map(|g| {
-                    g.get("functionDeclarations")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default()
-                })
-                .collect()
-        })
-        .and_then(|decls: Vec<Value>| tool_definitions(Some(&Value::Array(decls)))),
+        system_instructions: get("systemInstruction")
+            .or(get("system_instruction"))
+            .map(|s| Value::Array(gemini_parts(s.get("parts")))),
+        messages: get("contents").and_then(Value::as_array).map(|contents| {
+            Value::Array(
+                contents
+                    .iter()
+                    .map(|c| {
+                        let role = match c.get("role").and_then(Value::as_str) {
+                            Some("model") => "assistant",
+                            Some(r) => r,
+                            None => "user",
+                        };
+                        message(role, gemini_parts(c.get("parts")))
+                    })
+                    .collect(),
+            )
+        }),
+        tool_definitions: get("tools")
+            .and_then(Value::as_array)
+            .map(|t| {
+                t.iter()
+                    .flat_map(|g| {
+                        g.get("functionDeclarations")
+                            .and_then(Value::as_array)
+                            .cloned()
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .and_then(|decls: Vec<Value>| tool_definitions(Some(&Value::Array(decls)))),
     }
 }
 
@@ -297,7 +297,6 @@ fn gemini_parts(parts: Option<&Value>) -> Vec<Value> {
         })
         .collect()
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -8,23 +8,22 @@
 use crate::model::observation::{ErrorInfo, Observation};
 use serde::Deserialize;
 
-pub mod anthropic;
+pub(crate) mod anthropic;
 mod api;
-pub mod bedrock;
+pub(crate) mod bedrock;
 mod bedrock_metrics;
 mod content_parts;
-pub mod detect;
-pub mod gemini;
-pub mod openai_chat;
-pub mod openai_responses;
-pub mod openai_stream_usage;
-pub mod rate_limit;
+pub(crate) mod detect;
+pub(crate) mod gemini;
+pub(crate) mod openai_chat;
+pub(crate) mod openai_responses;
+pub(crate) mod openai_stream_usage;
+pub(crate) mod rate_limit;
 
-pub use api::Api;
-pub use detect::{Detected, ProviderOverride};
+pub(crate) use api::Api;
 
 /// Reads one API's request and response into an [`Observation`].
-pub trait ApiDecoder {
+pub(crate) trait ApiDecoder {
     /// The request body (cut at the configured cap when larger).
     fn on_request(&mut self, body: &[u8], obs: &mut Observation);
     /// One message of a streamed response: the SSE `event` name or event-stream event type (may be empty), and

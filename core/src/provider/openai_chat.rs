@@ -3,16 +3,16 @@
 //! The same shapes are served by Azure OpenAI and most OpenAI-compatible servers.
 
 use super::content_parts::{message, parts_of, prompt_message, tool_definitions};
-use crate::model::content::InputContent;
-use serde_json::{json, Map, Value};
 use super::{ApiDecoder, ApiError, ErrorEnvelope};
+use crate::model::content::InputContent;
 use crate::model::observation::{Observation, Usage};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde_json::{json, Map, Value};
 use std::borrow::Cow;
 
 #[derive(Debug, Default)]
-pub struct OpenAiChatDecoder;
+pub(crate) struct OpenAiChatDecoder;
 
 #[derive(Deserialize)]
 struct ChatRequest<'a> {
@@ -367,7 +367,10 @@ impl ApiDecoder for OpenAiChatDecoder {
 /// Chat Completions request content: the message history (tool calls and results as parts) and the tools.
 pub(crate) fn chat_request_content(req: &Map<String, Value>) -> InputContent {
     InputContent {
-        messages: req.get("messages").and_then(Value::as_array).map(|m| openai_messages(m)),
+        messages: req
+            .get("messages")
+            .and_then(Value::as_array)
+            .map(|m| openai_messages(m)),
         tool_definitions: tool_definitions(req.get("tools")),
         system_instructions: None,
     }
@@ -405,7 +408,6 @@ fn openai_messages(messages: &[Value]) -> Value {
             .collect(),
     )
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -3,15 +3,15 @@
 //! usage. The finish reason is the response `status`, as the provider reports it.
 
 use super::content_parts::{message, parts_of, text_part, tool_definitions};
-use crate::model::content::InputContent;
-use serde_json::{json, Map, Value};
 use super::{ApiDecoder, ApiError};
+use crate::model::content::InputContent;
 use crate::model::observation::{ErrorInfo, Observation, Usage};
 use serde::Deserialize;
+use serde_json::{json, Map, Value};
 use std::borrow::Cow;
 
 #[derive(Debug, Default)]
-pub struct ResponsesDecoder;
+pub(crate) struct ResponsesDecoder;
 
 #[derive(Deserialize)]
 struct ResponsesRequest<'a> {
@@ -287,7 +287,7 @@ impl ApiDecoder for ResponsesDecoder {
 /// and the tools.
 pub(crate) fn request_content(req: &Map<String, Value>) -> InputContent {
     let get = |k: &str| req.get(k);
-            let messages = match get("input") {
+    let messages = match get("input") {
         Some(Value::String(s)) => json!([message("user", vec![text_part(s)])]),
         Some(Value::Array(items)) => Value::Array(
             items

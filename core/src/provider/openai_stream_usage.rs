@@ -19,7 +19,7 @@ struct StreamProbe {
 
 /// Returns the request body with `"stream_options":{"include_usage":true}` added, when the request streams and
 /// sets no `stream_options` of its own. The rest of the body is kept byte for byte.
-pub fn inject_include_usage(body: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn inject_include_usage(body: &[u8]) -> Option<Vec<u8>> {
     let probe: StreamProbe = serde_json::from_slice(body).ok()?;
     if probe.stream != Some(true) || probe.stream_options.is_some() {
         return None;
@@ -47,11 +47,11 @@ pub fn inject_include_usage(body: &[u8]) -> Option<Vec<u8>> {
 /// Bytes of an event still arriving are held back until its blank line comes (events are small, so this delays
 /// nothing a client would notice); the hold-back is capped, and past the cap the stripper gives up and forwards.
 #[derive(Debug)]
-pub struct UsageChunkStripper {
+pub(crate) struct UsageChunkStripper {
     pending: Vec<u8>,
     max_pending: usize,
     gave_up: bool,
-    pub stripped: u64,
+    pub(crate) stripped: u64,
 }
 
 #[derive(Deserialize)]
@@ -63,7 +63,7 @@ struct ChunkProbe {
 }
 
 impl UsageChunkStripper {
-    pub fn new(max_pending: usize) -> Self {
+    pub(crate) fn new(max_pending: usize) -> Self {
         UsageChunkStripper {
             pending: Vec::new(),
             max_pending,
@@ -73,7 +73,7 @@ impl UsageChunkStripper {
     }
 
     /// Takes the chunk as received and returns what to forward now.
-    pub fn filter(&mut self, chunk: &[u8], end_of_stream: bool) -> Vec<u8> {
+    pub(crate) fn filter(&mut self, chunk: &[u8], end_of_stream: bool) -> Vec<u8> {
         if self.gave_up {
             return chunk.to_vec();
         }

@@ -27,7 +27,9 @@ const HEADERS: [(&str, RateLimit); 14] = [
 ];
 
 /// The rate-limit figures among a response's headers (names in lowercase, as proxies give them), in header order.
-pub fn from_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<(RateLimit, RateLimitFigure)> {
+pub(crate) fn from_headers<'a>(
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<(RateLimit, RateLimitFigure)> {
     let mut out = Vec::new();
     for (name, value) in headers {
         let value = value.trim();

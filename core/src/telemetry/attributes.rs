@@ -6,164 +6,164 @@
 use crate::model::observation::RateLimit;
 
 // GenAI semantic conventions v1.41.
-pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
-pub const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
-pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
-pub const GEN_AI_REQUEST_TEMPERATURE: &str = "gen_ai.request.temperature";
-pub const GEN_AI_REQUEST_TOP_P: &str = "gen_ai.request.top_p";
-pub const GEN_AI_REQUEST_MAX_TOKENS: &str = "gen_ai.request.max_tokens";
-pub const GEN_AI_REQUEST_STREAM: &str = "gen_ai.request.stream";
-pub const GEN_AI_REQUEST_SEED: &str = "gen_ai.request.seed";
-pub const GEN_AI_REQUEST_FREQUENCY_PENALTY: &str = "gen_ai.request.frequency_penalty";
-pub const GEN_AI_REQUEST_PRESENCE_PENALTY: &str = "gen_ai.request.presence_penalty";
-pub const GEN_AI_REQUEST_STOP_SEQUENCES: &str = "gen_ai.request.stop_sequences";
-pub const GEN_AI_REQUEST_CHOICE_COUNT: &str = "gen_ai.request.choice.count";
-pub const GEN_AI_OUTPUT_TYPE: &str = "gen_ai.output.type";
-pub const GEN_AI_RESPONSE_ID: &str = "gen_ai.response.id";
-pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
-pub const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
-pub const GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
-pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
-pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
-pub const GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
-pub const GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: &str = "gen_ai.usage.cache_creation.input_tokens";
-pub const GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
-pub const GEN_AI_SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
-pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
-pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
-pub const GEN_AI_TOOL_DEFINITIONS: &str = "gen_ai.tool.definitions";
-pub const GEN_AI_CONVERSATION_ID: &str = "gen_ai.conversation.id";
+pub(crate) const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
+pub(crate) const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
+pub(crate) const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
+pub(crate) const GEN_AI_REQUEST_TEMPERATURE: &str = "gen_ai.request.temperature";
+pub(crate) const GEN_AI_REQUEST_TOP_P: &str = "gen_ai.request.top_p";
+pub(crate) const GEN_AI_REQUEST_MAX_TOKENS: &str = "gen_ai.request.max_tokens";
+pub(crate) const GEN_AI_REQUEST_STREAM: &str = "gen_ai.request.stream";
+pub(crate) const GEN_AI_REQUEST_SEED: &str = "gen_ai.request.seed";
+pub(crate) const GEN_AI_REQUEST_FREQUENCY_PENALTY: &str = "gen_ai.request.frequency_penalty";
+pub(crate) const GEN_AI_REQUEST_PRESENCE_PENALTY: &str = "gen_ai.request.presence_penalty";
+pub(crate) const GEN_AI_REQUEST_STOP_SEQUENCES: &str = "gen_ai.request.stop_sequences";
+pub(crate) const GEN_AI_REQUEST_CHOICE_COUNT: &str = "gen_ai.request.choice.count";
+pub(crate) const GEN_AI_OUTPUT_TYPE: &str = "gen_ai.output.type";
+pub(crate) const GEN_AI_RESPONSE_ID: &str = "gen_ai.response.id";
+pub(crate) const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
+pub(crate) const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+pub(crate) const GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
+pub(crate) const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+pub(crate) const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+pub(crate) const GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
+pub(crate) const GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: &str = "gen_ai.usage.cache_creation.input_tokens";
+pub(crate) const GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+pub(crate) const GEN_AI_SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
+pub(crate) const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
+pub(crate) const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+pub(crate) const GEN_AI_TOOL_DEFINITIONS: &str = "gen_ai.tool.definitions";
+pub(crate) const GEN_AI_CONVERSATION_ID: &str = "gen_ai.conversation.id";
 /// Total cost of the call as a double, in `pricing.currency` (USD unless configured): the name Langfuse and OpenLIT
 /// read today. `v1.41` profile only: under `latest` the same name is a namespace (`gen_ai.usage.cost.amount`).
-pub const GEN_AI_USAGE_COST: &str = "gen_ai.usage.cost";
+pub(crate) const GEN_AI_USAGE_COST: &str = "gen_ai.usage.cost";
 /// `latest` profile cost shape (semantic-conventions-genai PR #443).
-pub const GEN_AI_USAGE_COST_AMOUNT: &str = "gen_ai.usage.cost.amount";
-pub const GEN_AI_USAGE_COST_CURRENCY: &str = "gen_ai.usage.cost.currency";
+pub(crate) const GEN_AI_USAGE_COST_AMOUNT: &str = "gen_ai.usage.cost.amount";
+pub(crate) const GEN_AI_USAGE_COST_CURRENCY: &str = "gen_ai.usage.cost.currency";
 /// `latest` profile name of the cache-write figure (semantic-conventions-genai #440).
-pub const GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: &str = "gen_ai.usage.cache_write.input_tokens";
+pub(crate) const GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: &str = "gen_ai.usage.cache_write.input_tokens";
 
 // OpenInference (Arize Phoenix) dialect, opt-in.
-pub const OPENINFERENCE_SPAN_KIND: &str = "openinference.span.kind";
-pub const OI_LLM_SYSTEM: &str = "llm.system";
-pub const OI_LLM_PROVIDER: &str = "llm.provider";
-pub const OI_LLM_MODEL_NAME: &str = "llm.model_name";
-pub const OI_LLM_INVOCATION_PARAMETERS: &str = "llm.invocation_parameters";
-pub const OI_TOKEN_COUNT_PROMPT: &str = "llm.token_count.prompt";
-pub const OI_TOKEN_COUNT_COMPLETION: &str = "llm.token_count.completion";
-pub const OI_TOKEN_COUNT_TOTAL: &str = "llm.token_count.total";
-pub const OI_TOKEN_COUNT_CACHE_READ: &str = "llm.token_count.prompt_details.cache_read";
-pub const OI_TOKEN_COUNT_CACHE_WRITE: &str = "llm.token_count.prompt_details.cache_write";
-pub const OI_TOKEN_COUNT_REASONING: &str = "llm.token_count.completion_details.reasoning";
-pub const OI_COST_TOTAL: &str = "llm.cost.total";
-pub const OI_COST_PROMPT: &str = "llm.cost.prompt";
-pub const OI_COST_COMPLETION: &str = "llm.cost.completion";
-pub const OI_COST_PROMPT_INPUT: &str = "llm.cost.prompt_details.input";
-pub const OI_COST_PROMPT_CACHE_READ: &str = "llm.cost.prompt_details.cache_read";
-pub const OI_COST_PROMPT_CACHE_WRITE: &str = "llm.cost.prompt_details.cache_write";
-pub const OI_INPUT_VALUE: &str = "input.value";
-pub const OI_INPUT_MIME_TYPE: &str = "input.mime_type";
-pub const OI_OUTPUT_VALUE: &str = "output.value";
-pub const OI_OUTPUT_MIME_TYPE: &str = "output.mime_type";
+pub(crate) const OPENINFERENCE_SPAN_KIND: &str = "openinference.span.kind";
+pub(crate) const OI_LLM_SYSTEM: &str = "llm.system";
+pub(crate) const OI_LLM_PROVIDER: &str = "llm.provider";
+pub(crate) const OI_LLM_MODEL_NAME: &str = "llm.model_name";
+pub(crate) const OI_LLM_INVOCATION_PARAMETERS: &str = "llm.invocation_parameters";
+pub(crate) const OI_TOKEN_COUNT_PROMPT: &str = "llm.token_count.prompt";
+pub(crate) const OI_TOKEN_COUNT_COMPLETION: &str = "llm.token_count.completion";
+pub(crate) const OI_TOKEN_COUNT_TOTAL: &str = "llm.token_count.total";
+pub(crate) const OI_TOKEN_COUNT_CACHE_READ: &str = "llm.token_count.prompt_details.cache_read";
+pub(crate) const OI_TOKEN_COUNT_CACHE_WRITE: &str = "llm.token_count.prompt_details.cache_write";
+pub(crate) const OI_TOKEN_COUNT_REASONING: &str = "llm.token_count.completion_details.reasoning";
+pub(crate) const OI_COST_TOTAL: &str = "llm.cost.total";
+pub(crate) const OI_COST_PROMPT: &str = "llm.cost.prompt";
+pub(crate) const OI_COST_COMPLETION: &str = "llm.cost.completion";
+pub(crate) const OI_COST_PROMPT_INPUT: &str = "llm.cost.prompt_details.input";
+pub(crate) const OI_COST_PROMPT_CACHE_READ: &str = "llm.cost.prompt_details.cache_read";
+pub(crate) const OI_COST_PROMPT_CACHE_WRITE: &str = "llm.cost.prompt_details.cache_write";
+pub(crate) const OI_INPUT_VALUE: &str = "input.value";
+pub(crate) const OI_INPUT_MIME_TYPE: &str = "input.mime_type";
+pub(crate) const OI_OUTPUT_VALUE: &str = "output.value";
+pub(crate) const OI_OUTPUT_MIME_TYPE: &str = "output.mime_type";
 /// Prefixes of the flattened message lists: `llm.input_messages.<i>.message.role`, `.message.content`.
-pub const OI_INPUT_MESSAGES: &str = "llm.input_messages";
-pub const OI_OUTPUT_MESSAGES: &str = "llm.output_messages";
+pub(crate) const OI_INPUT_MESSAGES: &str = "llm.input_messages";
+pub(crate) const OI_OUTPUT_MESSAGES: &str = "llm.output_messages";
 
 // Attribution (values from request headers named in the configuration).
-pub const USER_ID: &str = "user.id";
-pub const SESSION_ID: &str = "session.id";
+pub(crate) const USER_ID: &str = "user.id";
+pub(crate) const SESSION_ID: &str = "session.id";
 
 // OpenAI refinements (semconv `openai.md`).
-pub const OPENAI_API_TYPE: &str = "openai.api.type";
-pub const OPENAI_REQUEST_SERVICE_TIER: &str = "openai.request.service_tier";
-pub const OPENAI_RESPONSE_SERVICE_TIER: &str = "openai.response.service_tier";
-pub const OPENAI_RESPONSE_SYSTEM_FINGERPRINT: &str = "openai.response.system_fingerprint";
+pub(crate) const OPENAI_API_TYPE: &str = "openai.api.type";
+pub(crate) const OPENAI_REQUEST_SERVICE_TIER: &str = "openai.request.service_tier";
+pub(crate) const OPENAI_RESPONSE_SERVICE_TIER: &str = "openai.response.service_tier";
+pub(crate) const OPENAI_RESPONSE_SYSTEM_FINGERPRINT: &str = "openai.response.system_fingerprint";
 
 // Stable general conventions.
-pub const SERVER_ADDRESS: &str = "server.address";
-pub const SERVER_PORT: &str = "server.port";
-pub const ERROR_TYPE: &str = "error.type";
-pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+pub(crate) const SERVER_ADDRESS: &str = "server.address";
+pub(crate) const SERVER_PORT: &str = "server.port";
+pub(crate) const ERROR_TYPE: &str = "error.type";
+pub(crate) const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
 
 // This project's namespace.
 /// `true` when the exchange was cut (client abort, upstream reset, timeout) before the response ended.
-pub const LLM_PARTIAL: &str = "llm.partial";
+pub(crate) const LLM_PARTIAL: &str = "llm.partial";
 /// Why the exchange was cut or failed, in the provider's or Envoy's words (e.g. `downstream_remote_disconnect`).
-pub const LLM_ERROR_MESSAGE: &str = "llm.error.message";
+pub(crate) const LLM_ERROR_MESSAGE: &str = "llm.error.message";
 /// Seconds from the request start to the first response body byte.
-pub const LLM_RESPONSE_TIME_TO_FIRST_BYTE: &str = "llm.response.time_to_first_byte";
+pub(crate) const LLM_RESPONSE_TIME_TO_FIRST_BYTE: &str = "llm.response.time_to_first_byte";
 /// `reported` when the provider gave token usage, `estimated` when the filter had to count.
-pub const LLM_USAGE_SOURCE: &str = "llm.usage.source";
+pub(crate) const LLM_USAGE_SOURCE: &str = "llm.usage.source";
 /// Input and output tokens exactly as the provider reported them (Anthropic's input excludes cache tokens,
 /// Gemini's output excludes thinking tokens); the `gen_ai.usage.*` figures follow the conventions' totals.
-pub const LLM_USAGE_PROVIDER_INPUT_TOKENS: &str = "llm.usage.provider.input_tokens";
-pub const LLM_USAGE_PROVIDER_OUTPUT_TOKENS: &str = "llm.usage.provider.output_tokens";
+pub(crate) const LLM_USAGE_PROVIDER_INPUT_TOKENS: &str = "llm.usage.provider.input_tokens";
+pub(crate) const LLM_USAGE_PROVIDER_OUTPUT_TOKENS: &str = "llm.usage.provider.output_tokens";
 /// Seconds from the request start to the first streamed reasoning (thinking) chunk.
-pub const LLM_RESPONSE_TIME_TO_FIRST_REASONING_CHUNK: &str = "llm.response.time_to_first_reasoning_chunk";
+pub(crate) const LLM_RESPONSE_TIME_TO_FIRST_REASONING_CHUNK: &str = "llm.response.time_to_first_reasoning_chunk";
 /// Seconds per output token after the first: (last content chunk − first content chunk) / (output tokens − 1).
-pub const LLM_RESPONSE_TIME_PER_OUTPUT_TOKEN: &str = "llm.response.time_per_output_token";
+pub(crate) const LLM_RESPONSE_TIME_PER_OUTPUT_TOKEN: &str = "llm.response.time_per_output_token";
 /// `true` when the filter added `stream_options.include_usage` to the request (and removed the extra usage chunk
 /// from what the client received).
-pub const LLM_USAGE_INJECTED: &str = "llm.usage.injected";
+pub(crate) const LLM_USAGE_INJECTED: &str = "llm.usage.injected";
 /// The sampling rule that kept the span: `error`, `partial`, `truncated`, `duration`, `ttft`, `cost`, `user`,
 /// `tier`, `feature`, `parent` or `ratio`.
-pub const LLM_SAMPLING_RULE: &str = "llm.sampling.rule";
+pub(crate) const LLM_SAMPLING_RULE: &str = "llm.sampling.rule";
 /// Prefix of the per-detector redaction counts: `llm.redactions.email` = 2 (counts only, never values).
-pub const LLM_REDACTIONS: &str = "llm.redactions";
+pub(crate) const LLM_REDACTIONS: &str = "llm.redactions";
 /// Prefix of the per-detector counts of values redacted from the request forwarded upstream.
-pub const LLM_REQUEST_REDACTIONS: &str = "llm.request.redactions";
+pub(crate) const LLM_REQUEST_REDACTIONS: &str = "llm.request.redactions";
 /// Why request redaction was configured but the request went upstream as sent: `too_large`, `no_content_length`,
 /// `host_refused`.
-pub const LLM_REQUEST_REDACTION_SKIPPED: &str = "llm.request.redaction_skipped";
+pub(crate) const LLM_REQUEST_REDACTION_SKIPPED: &str = "llm.request.redaction_skipped";
 /// Marker appended to content cut at `capture.max_content_bytes`.
-pub const TRUNCATION_MARKER: &str = "…[truncated]";
+pub(crate) const TRUNCATION_MARKER: &str = "…[truncated]";
 /// Provider's total token figure when it reports one.
-pub const LLM_USAGE_TOTAL_TOKENS: &str = "llm.usage.total_tokens";
+pub(crate) const LLM_USAGE_TOTAL_TOKENS: &str = "llm.usage.total_tokens";
 /// Cost breakdown by token kind (doubles, in `llm.usage.cost.currency`): uncached input, output (reasoning
 /// included), cache reads, cache writes. They sum to the total.
-pub const LLM_USAGE_COST_INPUT: &str = "llm.usage.cost.input";
-pub const LLM_USAGE_COST_OUTPUT: &str = "llm.usage.cost.output";
-pub const LLM_USAGE_COST_CACHE_READ: &str = "llm.usage.cost.cache_read";
-pub const LLM_USAGE_COST_CACHE_WRITE: &str = "llm.usage.cost.cache_write";
+pub(crate) const LLM_USAGE_COST_INPUT: &str = "llm.usage.cost.input";
+pub(crate) const LLM_USAGE_COST_OUTPUT: &str = "llm.usage.cost.output";
+pub(crate) const LLM_USAGE_COST_CACHE_READ: &str = "llm.usage.cost.cache_read";
+pub(crate) const LLM_USAGE_COST_CACHE_WRITE: &str = "llm.usage.cost.cache_write";
 /// ISO 4217 code of every cost figure on the span.
-pub const LLM_USAGE_COST_CURRENCY: &str = "llm.usage.cost.currency";
+pub(crate) const LLM_USAGE_COST_CURRENCY: &str = "llm.usage.cost.currency";
 /// Where the price came from: `table:litellm-<version>` or `config`.
-pub const LLM_USAGE_COST_SOURCE: &str = "llm.usage.cost.source";
+pub(crate) const LLM_USAGE_COST_SOURCE: &str = "llm.usage.cost.source";
 /// `true` when the cost rests on estimated or incomplete token usage.
-pub const LLM_USAGE_COST_ESTIMATED: &str = "llm.usage.cost.estimated";
+pub(crate) const LLM_USAGE_COST_ESTIMATED: &str = "llm.usage.cost.estimated";
 /// The price entry used: a table key (`gpt-4o-2024-08-06`, `gemini/gemini-2.5-pro`) or a configured pattern.
-pub const LLM_USAGE_COST_PRICED_MODEL: &str = "llm.usage.cost.priced_model";
+pub(crate) const LLM_USAGE_COST_PRICED_MODEL: &str = "llm.usage.cost.priced_model";
 /// Non-standard price tier applied: `priority`, `flex` (OpenAI service tiers), `above_200k` (long context).
-pub const LLM_USAGE_COST_TIER: &str = "llm.usage.cost.tier";
+pub(crate) const LLM_USAGE_COST_TIER: &str = "llm.usage.cost.tier";
 /// Set, to the model name, when the call used tokens but no price matched it (no cost attributes then).
-pub const LLM_USAGE_COST_UNPRICED_MODEL: &str = "llm.usage.cost.unpriced_model";
+pub(crate) const LLM_USAGE_COST_UNPRICED_MODEL: &str = "llm.usage.cost.unpriced_model";
 /// Bytes of the request or response body the filter did not inspect because they were over the configured cap.
-pub const LLM_BODY_TRUNCATED: &str = "llm.body_truncated";
+pub(crate) const LLM_BODY_TRUNCATED: &str = "llm.body_truncated";
 /// Why the response body could not be read (unsupported or corrupt `content-encoding`, decoded size over the cap).
-pub const LLM_RESPONSE_UNREADABLE: &str = "llm.response.unreadable";
+pub(crate) const LLM_RESPONSE_UNREADABLE: &str = "llm.response.unreadable";
 
 // Provider rate limits at the time of the call (from response headers; see `provider/rate_limit.rs`).
-pub const LLM_RATELIMIT_REQUESTS_LIMIT: &str = "llm.ratelimit.requests.limit";
-pub const LLM_RATELIMIT_REQUESTS_REMAINING: &str = "llm.ratelimit.requests.remaining";
-pub const LLM_RATELIMIT_REQUESTS_RESET: &str = "llm.ratelimit.requests.reset";
-pub const LLM_RATELIMIT_TOKENS_LIMIT: &str = "llm.ratelimit.tokens.limit";
-pub const LLM_RATELIMIT_TOKENS_REMAINING: &str = "llm.ratelimit.tokens.remaining";
-pub const LLM_RATELIMIT_TOKENS_RESET: &str = "llm.ratelimit.tokens.reset";
-pub const LLM_RATELIMIT_INPUT_TOKENS_REMAINING: &str = "llm.ratelimit.input_tokens.remaining";
-pub const LLM_RATELIMIT_OUTPUT_TOKENS_REMAINING: &str = "llm.ratelimit.output_tokens.remaining";
+pub(crate) const LLM_RATELIMIT_REQUESTS_LIMIT: &str = "llm.ratelimit.requests.limit";
+pub(crate) const LLM_RATELIMIT_REQUESTS_REMAINING: &str = "llm.ratelimit.requests.remaining";
+pub(crate) const LLM_RATELIMIT_REQUESTS_RESET: &str = "llm.ratelimit.requests.reset";
+pub(crate) const LLM_RATELIMIT_TOKENS_LIMIT: &str = "llm.ratelimit.tokens.limit";
+pub(crate) const LLM_RATELIMIT_TOKENS_REMAINING: &str = "llm.ratelimit.tokens.remaining";
+pub(crate) const LLM_RATELIMIT_TOKENS_RESET: &str = "llm.ratelimit.tokens.reset";
+pub(crate) const LLM_RATELIMIT_INPUT_TOKENS_REMAINING: &str = "llm.ratelimit.input_tokens.remaining";
+pub(crate) const LLM_RATELIMIT_OUTPUT_TOKENS_REMAINING: &str = "llm.ratelimit.output_tokens.remaining";
 /// `retry-after` as the provider sent it (seconds or an HTTP date).
-pub const LLM_RATELIMIT_RETRY_AFTER: &str = "llm.ratelimit.retry_after";
+pub(crate) const LLM_RATELIMIT_RETRY_AFTER: &str = "llm.ratelimit.retry_after";
 /// The client's `accept-encoding` when the filter narrowed it to codings it can read (`br`, `zstd` removed).
-pub const LLM_REQUEST_ACCEPT_ENCODING_NARROWED: &str = "llm.request.accept_encoding_narrowed";
+pub(crate) const LLM_REQUEST_ACCEPT_ENCODING_NARROWED: &str = "llm.request.accept_encoding_narrowed";
 
 // Resource attributes.
-pub const SERVICE_NAME: &str = "service.name";
-pub const SERVICE_VERSION: &str = "service.version";
+pub(crate) const SERVICE_NAME: &str = "service.name";
+pub(crate) const SERVICE_VERSION: &str = "service.version";
 
 /// Schema URL stamped on the exported scope: the semantic conventions version the attribute names follow.
-pub const SCHEMA_URL_V1_41: &str = "https://opentelemetry.io/schemas/1.41.0";
+pub(crate) const SCHEMA_URL_V1_41: &str = "https://opentelemetry.io/schemas/1.41.0";
 
 /// The attribute of a rate-limit figure.
-pub fn rate_limit(field: RateLimit) -> &'static str {
+pub(crate) fn rate_limit(field: RateLimit) -> &'static str {
     match field {
         RateLimit::RequestsLimit => LLM_RATELIMIT_REQUESTS_LIMIT,
         RateLimit::RequestsRemaining => LLM_RATELIMIT_REQUESTS_REMAINING,
@@ -183,9 +183,15 @@ mod tests {
 
     #[test]
     fn rate_limit_figures_have_their_attribute_names() {
-        assert_eq!(rate_limit(RateLimit::RequestsRemaining), "llm.ratelimit.requests.remaining");
+        assert_eq!(
+            rate_limit(RateLimit::RequestsRemaining),
+            "llm.ratelimit.requests.remaining"
+        );
         assert_eq!(rate_limit(RateLimit::TokensReset), "llm.ratelimit.tokens.reset");
-        assert_eq!(rate_limit(RateLimit::OutputTokensRemaining), "llm.ratelimit.output_tokens.remaining");
+        assert_eq!(
+            rate_limit(RateLimit::OutputTokensRemaining),
+            "llm.ratelimit.output_tokens.remaining"
+        );
         assert_eq!(rate_limit(RateLimit::RetryAfter), "llm.ratelimit.retry_after");
     }
 }

@@ -79,14 +79,13 @@ fn redact_leaves(value: &Value, r: &dyn Redact, max: usize, redactions: &mut Vec
 }
 
 /// Cuts `text` to `max` bytes on a character boundary, ending with a visible marker when anything was cut.
-pub fn truncate_with_marker(text: &str, max: usize) -> String {
+pub(crate) fn truncate_with_marker(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
     }
     let keep = max.saturating_sub(attr::TRUNCATION_MARKER.len());
     format!("{}{}", truncate_utf8(text, keep), attr::TRUNCATION_MARKER)
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -69,11 +69,7 @@ pub(super) fn gen_ai_attributes(a: &mut AttributeList, obs: &Observation, option
     );
 
     let u = &obs.usage;
-    let output_tokens = if u.is_reported() {
-        u.output_tokens
-    } else {
-        Some(obs.estimated_output_tokens())
-    };
+    let output_tokens = obs.output_tokens();
     a.uint(attr::GEN_AI_USAGE_INPUT_TOKENS, u.input_tokens);
     a.uint(attr::GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens);
     a.uint(attr::GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, u.cache_read_tokens);
@@ -86,10 +82,7 @@ pub(super) fn gen_ai_attributes(a: &mut AttributeList, obs: &Observation, option
     a.uint(attr::LLM_USAGE_PROVIDER_INPUT_TOKENS, u.provider_input_tokens);
     a.uint(attr::LLM_USAGE_PROVIDER_OUTPUT_TOKENS, u.provider_output_tokens);
     a.uint(attr::LLM_USAGE_TOTAL_TOKENS, u.total_tokens);
-    a.str(
-        attr::LLM_USAGE_SOURCE,
-        Some(if u.is_reported() { "reported" } else { "estimated" }),
-    );
+    a.str(attr::LLM_USAGE_SOURCE, Some(obs.usage_source()));
     if obs.usage_injected {
         a.bool(attr::LLM_USAGE_INJECTED, true);
     }
@@ -170,4 +163,3 @@ pub(super) fn content_attributes(
         }
     }
 }
-

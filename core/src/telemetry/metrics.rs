@@ -140,7 +140,7 @@ pub enum MetricUpdate {
 /// `stats_tags` (see `envoy/demo.yaml`) turn into Prometheus labels:
 /// `llm.tokens_input.provider.openai.model.gpt-4o.op.chat` → `llm_tokens_input{provider="openai",model="gpt-4o",op="chat"}`.
 /// These are the `.provider.<p>.model.<m>.op.<o>` segments of one call's stat names, computed once per call.
-pub fn call_labels(obs: &Observation) -> String {
+pub(crate) fn call_labels(obs: &Observation) -> String {
     format!(
         ".provider.{}.model.{}.op.{}",
         sanitize(&obs.provider),
@@ -150,7 +150,7 @@ pub fn call_labels(obs: &Observation) -> String {
 }
 
 /// Dots separate name segments and Prometheus allows few characters: keep `[A-Za-z0-9_-]`, map the rest to `_`.
-pub fn sanitize(value: &str) -> String {
+pub(crate) fn sanitize(value: &str) -> String {
     let cleaned: String = value
         .chars()
         .take(64)
@@ -164,7 +164,7 @@ pub fn sanitize(value: &str) -> String {
 }
 
 /// Outcome label: `ok`, `error` (the call failed), or `cut` (the exchange was cut).
-pub fn status_class(obs: &Observation) -> &'static str {
+pub(crate) fn status_class(obs: &Observation) -> &'static str {
     obs.outcome.status_class(obs.partial)
 }
 
@@ -172,12 +172,13 @@ pub fn status_class(obs: &Observation) -> &'static str {
 /// [`call_labels`]. Cost is counted in integer micro-units of `pricing.currency` (micro-USD unless configured,
 /// whatever the stat's name says), each call rounded to the nearest unit: the rounding is unbiased, so sums over
 /// many calls stay within a fraction of a micro-unit per call of the exact figure.
-pub fn recordings(obs: &Observation) -> Vec<Recording> {
+#[cfg(test)]
+pub(crate) fn recordings(obs: &Observation) -> Vec<Recording> {
     recordings_with_labels(obs, &call_labels(obs))
 }
 
 /// [`recordings`] under the given labels (the tracer substitutes `model="other"` past its cardinality cap).
-pub fn recordings_with_labels(obs: &Observation, labels: &str) -> Vec<Recording> {
+pub(crate) fn recordings_with_labels(obs: &Observation, labels: &str) -> Vec<Recording> {
     let mut out = vec![Recording {
         name: format!("llm.requests{labels}.status.{}", status_class(obs)),
         kind: MetricKind::Counter,
@@ -227,7 +228,7 @@ pub fn recordings_with_labels(obs: &Observation, labels: &str) -> Vec<Recording>
 /// A failed export call, by the collector's answer: `llm_trace.export_errors.status.503`,
 /// `llm_trace.export_errors.status.none` (no answer: timeout, reset, no healthy collector),
 /// `llm_trace.export_errors.grpc_status.14`. `None` for a success (HTTP 2xx, gRPC 0).
-pub fn export_error(code: Option<u32>, kind: &str) -> Option<Recording> {
+pub(crate) fn export_error(code: Option<u32>, kind: &str) -> Option<Recording> {
     let label = match (kind, code) {
         ("status", Some(200..=299)) | ("grpc_status", Some(0)) => return None,
         (_, Some(code)) => code.to_string(),
@@ -242,7 +243,7 @@ pub fn export_error(code: Option<u32>, kind: &str) -> Option<Recording> {
 
 /// Values redacted, by detector (counts only): from the exported span (`llm_trace.redactions.email`, as the span
 /// builder counted them) and from the request forwarded upstream (`llm_trace.request_redactions.card`).
-pub fn redaction_recordings(exported: &[(String, u32)], obs: &Observation) -> Vec<Recording> {
+pub(crate) fn redaction_recordings(exported: &[(String, u32)], obs: &Observation) -> Vec<Recording> {
     let exported = exported
         .iter()
         .map(|(detector, n)| (format!("llm_trace.redactions.{detector}"), u64::from(*n)));

@@ -2,12 +2,13 @@
 //! content for export in [`content`]), the attribute names ([`attributes`]), metrics ([`metrics`]), W3C trace
 //! context ([`trace_context`]), OTLP protobuf ([`otlp`]) and the export queue and call shaping ([`export`]).
 
-pub mod attributes;
+pub(crate) mod attributes;
 mod content;
-pub mod export;
+pub(crate) mod export;
 mod gen_ai;
-pub mod metrics;
+pub(crate) mod metrics;
 mod openinference;
-pub mod otlp;
-pub mod span;
-pub mod trace_context;
+pub(crate) mod otlp;
+pub(crate) mod span;
+pub(crate) mod span_builder;
+pub(crate) mod trace_context;

@@ -27,10 +27,7 @@ pub(super) fn openinference_attributes(
         a.str(attr::OI_LLM_SYSTEM, Some(system));
         a.str(attr::OI_LLM_PROVIDER, Some(provider));
     }
-    a.str(
-        attr::OI_LLM_MODEL_NAME,
-        obs.response.model.as_deref().or(obs.request.model.as_deref()),
-    );
+    a.str(attr::OI_LLM_MODEL_NAME, obs.answering_model());
     let r = &obs.request;
     let mut params = serde_json::Map::new();
     let mut put = |k: &str, v: Option<Value>| {
@@ -48,11 +45,7 @@ pub(super) fn openinference_attributes(
         Some(&Value::Object(params).to_string()),
     );
     let u = &obs.usage;
-    let output = if u.is_reported() {
-        u.output_tokens
-    } else {
-        Some(obs.estimated_output_tokens())
-    };
+    let output = obs.output_tokens();
     a.uint(attr::OI_TOKEN_COUNT_PROMPT, u.input_tokens);
     a.uint(attr::OI_TOKEN_COUNT_COMPLETION, output);
     if let (Some(i), Some(o)) = (u.input_tokens, output) {
@@ -129,4 +122,3 @@ fn openinference_system(provider: &str) -> (&'static str, &'static str) {
         _ => ("openai", "openai"),
     }
 }
-

@@ -29,7 +29,7 @@ fn any_value(value: &AttrValue) -> AnyValue {
     AnyValue { value: Some(v) }
 }
 
-pub fn key_value(key: &str, value: &AttrValue) -> KeyValue {
+pub(crate) fn key_value(key: &str, value: &AttrValue) -> KeyValue {
     KeyValue {
         key: key.to_string(),
         value: Some(any_value(value)),
@@ -40,7 +40,7 @@ pub fn key_value(key: &str, value: &AttrValue) -> KeyValue {
 /// Encodes one span as an OTLP `Span` message, writing the wire format straight from the record: no intermediate
 /// prost structs, so no copy of every key and value (content attributes are kilobytes). Fields go out in the order
 /// prost writes them, so the bytes are the same as `Span::encode_to_vec` (a test holds it to that).
-pub fn encode_span(s: &SpanRecord) -> Vec<u8> {
+pub(crate) fn encode_span(s: &SpanRecord) -> Vec<u8> {
     let attributes_len: usize = s
         .attributes
         .iter()
@@ -172,14 +172,14 @@ fn put_fixed64(buf: &mut Vec<u8>, tag: u32, value: u64) {
 
 /// The constant envelope parts of every export request of a worker: resource and scope, encoded once.
 #[derive(Debug, Clone)]
-pub struct ExportEnvelope {
+pub(crate) struct ExportEnvelope {
     resource: Vec<u8>,
     scope: Vec<u8>,
     schema_url: String,
 }
 
 impl ExportEnvelope {
-    pub fn new(
+    pub(crate) fn new(
         resource_attributes: &[(String, AttrValue)],
         scope_name: &str,
         scope_version: &str,
@@ -202,7 +202,7 @@ impl ExportEnvelope {
     }
 
     /// Encodes an `ExportTraceServiceRequest` holding the given encoded spans.
-    pub fn encode_request<'a>(&self, spans: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
+    pub(crate) fn encode_request<'a>(&self, spans: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
         // ScopeSpans { scope = 1; repeated spans = 2; schema_url = 3 }
         let spans_len: usize = spans.clone().map(|s| field_len(2, s.len())).sum();
         let scope_spans_len = field_len(1, self.scope.len()) + spans_len + string_field_len(3, &self.schema_url);
@@ -227,7 +227,7 @@ impl ExportEnvelope {
 
 /// Spans the collector refused, from an `ExportTraceServiceResponse` (HTTP or gRPC). An empty or unreadable body
 /// means full success, as OTLP specifies.
-pub fn rejected_spans(response: &[u8]) -> u64 {
+pub(crate) fn rejected_spans(response: &[u8]) -> u64 {
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
     ExportTraceServiceResponse::decode(response)
         .ok()
@@ -236,7 +236,7 @@ pub fn rejected_spans(response: &[u8]) -> u64 {
 }
 
 /// Gzips an export body (`content-encoding: gzip`).
-pub fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn gzip(body: &[u8]) -> Option<Vec<u8>> {
     use std::io::Write;
     let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
     encoder.write_all(body).ok()?;

@@ -2,13 +2,13 @@
 
 /// Where the LLM span sits in a trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TraceContext {
-    pub trace_id: [u8; 16],
+pub(crate) struct TraceContext {
+    pub(crate) trace_id: [u8; 16],
     /// Span id of the caller's span when the request carried a `traceparent`.
-    pub parent_span_id: Option<[u8; 8]>,
+    pub(crate) parent_span_id: Option<[u8; 8]>,
     /// W3C trace flags (bit 0 = sampled).
-    pub flags: u8,
-    pub trace_state: String,
+    pub(crate) flags: u8,
+    pub(crate) trace_state: String,
 }
 
 /// Longest `tracestate` carried over; the W3C limit is 32 members of at most 256 bytes, in practice far less.
@@ -16,7 +16,11 @@ const MAX_TRACE_STATE_BYTES: usize = 512;
 
 impl TraceContext {
     /// Joins the caller's trace when `traceparent` is valid, else starts a new sampled trace.
-    pub fn from_headers(traceparent: Option<&str>, tracestate: Option<&str>, ids: &mut IdGenerator) -> TraceContext {
+    pub(crate) fn from_headers(
+        traceparent: Option<&str>,
+        tracestate: Option<&str>,
+        ids: &mut IdGenerator,
+    ) -> TraceContext {
         match traceparent.and_then(parse_traceparent) {
             Some((trace_id, parent, flags)) => TraceContext {
                 trace_id,
@@ -39,7 +43,7 @@ impl TraceContext {
 
 /// Parses `version-traceid-parentid-flags`. Version `ff` and all-zero ids are invalid; future versions are accepted
 /// when their first four fields have the version-00 shape, as the specification asks.
-pub fn parse_traceparent(value: &str) -> Option<([u8; 16], [u8; 8], u8)> {
+pub(crate) fn parse_traceparent(value: &str) -> Option<([u8; 16], [u8; 8], u8)> {
     let value = value.trim();
     let bytes = value.as_bytes();
     if bytes.len() < 55 || bytes[2] != b'-' || bytes[35] != b'-' || bytes[52] != b'-' {
@@ -67,7 +71,7 @@ pub fn parse_traceparent(value: &str) -> Option<([u8; 16], [u8; 8], u8)> {
 /// A B3 context (Zipkin), single `b3: {trace}-{span}[-{sampled}[-{parent}]]` or multi-header
 /// (`x-b3-traceid`, `x-b3-spanid`, `x-b3-sampled`), as the equivalent `traceparent`. 64-bit trace ids are
 /// left-padded with zeros; the sampling states `1` and `d` (debug) mean sampled, `0` not, absent defers (sampled).
-pub fn b3_to_traceparent(
+pub(crate) fn b3_to_traceparent(
     single: Option<&str>,
     trace_id: Option<&str>,
     span_id: Option<&str>,
@@ -103,7 +107,7 @@ fn hex_byte(pair: &[u8]) -> Option<u8> {
 }
 
 /// Lower-case hex of an id, for logs and headers.
-pub fn to_hex(bytes: &[u8]) -> String {
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -115,12 +119,12 @@ pub fn to_hex(bytes: &[u8]) -> String {
 
 /// Fast id source (xoshiro256++), seeded once per VM from the host's entropy; ids need uniqueness, not secrecy.
 #[derive(Debug, Clone)]
-pub struct IdGenerator {
+pub(crate) struct IdGenerator {
     state: [u64; 4],
 }
 
 impl IdGenerator {
-    pub fn from_seed(seed: [u8; 32]) -> Self {
+    pub(crate) fn from_seed(seed: [u8; 32]) -> Self {
         let mut state = [0u64; 4];
         for (i, word) in state.iter_mut().enumerate() {
             let mut b = [0u8; 8];
@@ -133,7 +137,7 @@ impl IdGenerator {
         IdGenerator { state }
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         let s = &mut self.state;
         let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
         let t = s[1] << 17;
@@ -146,7 +150,7 @@ impl IdGenerator {
         result
     }
 
-    pub fn trace_id(&mut self) -> [u8; 16] {
+    pub(crate) fn trace_id(&mut self) -> [u8; 16] {
         loop {
             let mut id = [0u8; 16];
             id[..8].copy_from_slice(&self.next_u64().to_be_bytes());
@@ -157,7 +161,7 @@ impl IdGenerator {
         }
     }
 
-    pub fn span_id(&mut self) -> [u8; 8] {
+    pub(crate) fn span_id(&mut self) -> [u8; 8] {
         loop {
             let id = self.next_u64();
             if id != 0 {

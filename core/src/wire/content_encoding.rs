@@ -8,7 +8,7 @@ use std::io::Write;
 
 /// Why a body could not be inspected.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DecodeError {
+pub(crate) enum DecodeError {
     /// `content-encoding` names a coding the filter does not decode.
     Unsupported(String),
     /// The compressed stream is corrupt.
@@ -19,7 +19,7 @@ pub enum DecodeError {
 
 /// The client's `accept-encoding` narrowed to the codings the filter can read (gzip, deflate, identity), or `None`
 /// when it already asks for nothing else. The client still gets an encoding it accepted, so nothing changes for it.
-pub fn readable_accept_encoding(accept: &str) -> Option<String> {
+pub(crate) fn readable_accept_encoding(accept: &str) -> Option<String> {
     let readable = |coding: &str| matches!(coding, "gzip" | "x-gzip" | "deflate" | "identity" | "*");
     let mut kept = Vec::new();
     let mut removed = false;
@@ -48,7 +48,7 @@ enum Coding {
 }
 
 /// Turns the response body's wire bytes into the bytes the provider encoded.
-pub struct BodyDecoder {
+pub(crate) struct BodyDecoder {
     coding: Coding,
     decoded_total: usize,
     max_decoded: usize,
@@ -56,7 +56,7 @@ pub struct BodyDecoder {
 
 impl BodyDecoder {
     /// A decoder for the response's `content-encoding` (absent or `identity` means none).
-    pub fn new(content_encoding: Option<&str>, max_decoded: usize) -> Result<BodyDecoder, DecodeError> {
+    pub(crate) fn new(content_encoding: Option<&str>, max_decoded: usize) -> Result<BodyDecoder, DecodeError> {
         let coding = match content_encoding.map(|e| e.trim().to_ascii_lowercase()).as_deref() {
             None | Some("") | Some("identity") => Coding::Identity,
             Some("gzip") | Some("x-gzip") => Coding::Gzip(GzDecoder::new(Vec::new())),
@@ -71,7 +71,7 @@ impl BodyDecoder {
     }
 
     /// Decodes one chunk and hands the decoded bytes to `sink` (for identity, the chunk itself, without copying).
-    pub fn decode(&mut self, chunk: &[u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), DecodeError> {
+    pub(crate) fn decode(&mut self, chunk: &[u8], sink: &mut dyn FnMut(&[u8])) -> Result<(), DecodeError> {
         let out = match &mut self.coding {
             Coding::Identity => {
                 self.decoded_total += chunk.len();
@@ -102,12 +102,8 @@ impl BodyDecoder {
         Ok(())
     }
 
-    pub fn is_identity(&self) -> bool {
+    pub(crate) fn is_identity(&self) -> bool {
         matches!(self.coding, Coding::Identity)
-    }
-
-    pub fn decoded_bytes(&self) -> usize {
-        self.decoded_total
     }
 }
 

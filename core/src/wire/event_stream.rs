@@ -9,16 +9,16 @@ const MIN_FRAME: usize = 16;
 
 /// One decoded frame's routing headers and payload.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Frame {
+pub(crate) struct Frame {
     /// `:message-type`: `event`, `exception` or `error`.
-    pub message_type: String,
+    pub(crate) message_type: String,
     /// `:event-type` for events, `:exception-type` for exceptions, `:error-code` for errors.
-    pub kind: String,
-    pub payload: Vec<u8>,
+    pub(crate) kind: String,
+    pub(crate) payload: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FrameError {
+pub(crate) enum FrameError {
     /// A CRC did not match: the stream is corrupt and the rest is not decoded.
     Checksum,
     /// A length field is impossible or over the cap.
@@ -26,14 +26,14 @@ pub enum FrameError {
 }
 
 #[derive(Debug)]
-pub struct EventStreamDecoder {
+pub(crate) struct EventStreamDecoder {
     pending: Vec<u8>,
     max_frame_bytes: usize,
     failed: Option<FrameError>,
 }
 
 impl EventStreamDecoder {
-    pub fn new(max_frame_bytes: usize) -> Self {
+    pub(crate) fn new(max_frame_bytes: usize) -> Self {
         EventStreamDecoder {
             pending: Vec::new(),
             max_frame_bytes,
@@ -41,12 +41,12 @@ impl EventStreamDecoder {
         }
     }
 
-    pub fn error(&self) -> Option<FrameError> {
+    pub(crate) fn error(&self) -> Option<FrameError> {
         self.failed
     }
 
     /// Feeds one chunk; calls `on_frame` for every complete, checksum-valid frame.
-    pub fn feed(&mut self, chunk: &[u8], on_frame: &mut dyn FnMut(&Frame)) {
+    pub(crate) fn feed(&mut self, chunk: &[u8], on_frame: &mut dyn FnMut(&Frame)) {
         if self.failed.is_some() {
             return;
         }
@@ -136,7 +136,8 @@ fn parse_frame(frame: &[u8]) -> Result<Frame, FrameError> {
 }
 
 /// Encodes a frame with string headers (tests and fixtures build real frames with it).
-pub fn encode_frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
+#[cfg(test)]
+pub(crate) fn encode_frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
     let mut hbytes = Vec::new();
     for (name, value) in headers {
         hbytes.push(name.len() as u8);

@@ -7,7 +7,7 @@ use super::sse::SseDecoder;
 
 /// The framing of one response body, and its state between chunks.
 #[derive(Debug)]
-pub enum Framing {
+pub(crate) enum Framing {
     /// `text/event-stream`: messages are decoded as they arrive.
     Sse(SseDecoder),
     /// `application/vnd.amazon.eventstream` (Bedrock streams).
@@ -19,11 +19,11 @@ pub enum Framing {
 }
 
 /// A message the framing completed: its event name (SSE `event`, event-stream event type; may be empty) and data.
-pub type OnMessage<'a> = dyn FnMut(&[u8], &[u8]) + 'a;
+pub(crate) type OnMessage<'a> = dyn FnMut(&[u8], &[u8]) + 'a;
 
 impl Framing {
     /// Picks the framing from the response content type and whether the path asked for a stream.
-    pub fn for_response(content_type: Option<&str>, path_streams: bool, max_event_bytes: usize) -> Framing {
+    pub(crate) fn for_response(content_type: Option<&str>, path_streams: bool, max_event_bytes: usize) -> Framing {
         let ct = content_type.unwrap_or_default().trim_start().to_ascii_lowercase();
         if ct.starts_with("text/event-stream") {
             Framing::Sse(SseDecoder::new(max_event_bytes))
@@ -37,13 +37,13 @@ impl Framing {
     }
 
     /// Whether this is SSE framing.
-    pub fn is_sse(&self) -> bool {
+    pub(crate) fn is_sse(&self) -> bool {
         matches!(self, Framing::Sse(_))
     }
 
     /// Feeds decoded body bytes, handing each complete message to `on_message`. A whole body keeps at most
     /// `max_whole` bytes; returns the bytes not kept.
-    pub fn feed(&mut self, bytes: &[u8], max_whole: usize, on_message: &mut OnMessage<'_>) -> u64 {
+    pub(crate) fn feed(&mut self, bytes: &[u8], max_whole: usize, on_message: &mut OnMessage<'_>) -> u64 {
         match self {
             Framing::Sse(sse) => sse.feed(bytes, on_message),
             Framing::EventStream(es) => es.feed(bytes, &mut |frame| {
@@ -65,14 +65,14 @@ impl Framing {
     }
 
     /// End of a framed body: hands over a last SSE event whose blank line never came.
-    pub fn finish(&mut self, on_message: &mut OnMessage<'_>) {
+    pub(crate) fn finish(&mut self, on_message: &mut OnMessage<'_>) {
         if let Framing::Sse(sse) = self {
             sse.finish(on_message);
         }
     }
 
     /// The kept bytes of a whole (unframed) body.
-    pub fn whole_body(&self) -> Option<&[u8]> {
+    pub(crate) fn whole_body(&self) -> Option<&[u8]> {
         match self {
             Framing::Whole(buf) => Some(buf),
             _ => None,
@@ -80,7 +80,7 @@ impl Framing {
     }
 
     /// Messages skipped because they were over the cap.
-    pub fn oversized_messages(&self) -> u64 {
+    pub(crate) fn oversized_messages(&self) -> u64 {
         match self {
             Framing::Sse(sse) => sse.oversized_events,
             Framing::JsonArray(split) => split.oversized_elements,
@@ -89,7 +89,7 @@ impl Framing {
     }
 
     /// Why an event-stream body stopped being decoded (a corrupt or oversized frame), if it did.
-    pub fn frame_error(&self) -> Option<FrameError> {
+    pub(crate) fn frame_error(&self) -> Option<FrameError> {
         match self {
             Framing::EventStream(es) => es.error(),
             _ => None,

@@ -2,18 +2,18 @@
 //! `alt=sse`) into its top-level elements as they complete, tracking only nesting depth and string state.
 
 #[derive(Debug)]
-pub struct JsonArraySplitter {
+pub(crate) struct JsonArraySplitter {
     element: Vec<u8>,
     depth: u32,
     in_string: bool,
     escaped: bool,
     max_element_bytes: usize,
     oversized: bool,
-    pub oversized_elements: u64,
+    pub(crate) oversized_elements: u64,
 }
 
 impl JsonArraySplitter {
-    pub fn new(max_element_bytes: usize) -> Self {
+    pub(crate) fn new(max_element_bytes: usize) -> Self {
         JsonArraySplitter {
             element: Vec::new(),
             depth: 0,
@@ -26,7 +26,7 @@ impl JsonArraySplitter {
     }
 
     /// Feeds one chunk; calls `on_element` with each complete top-level element (an object or array).
-    pub fn feed(&mut self, chunk: &[u8], on_element: &mut dyn FnMut(&[u8])) {
+    pub(crate) fn feed(&mut self, chunk: &[u8], on_element: &mut dyn FnMut(&[u8])) {
         for &b in chunk {
             // Depth 0 is outside the array, depth 1 between elements; element bytes live at depth ≥ 2.
             if self.depth >= 2 {

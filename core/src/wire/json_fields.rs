@@ -10,7 +10,7 @@ const MAX_MEMBER_BYTES: usize = 1024;
 const MAX_KEPT_BYTES: usize = 16 << 10;
 
 #[derive(Debug, Default)]
-pub struct SmallFields {
+pub(crate) struct SmallFields {
     depth: u32,
     in_string: bool,
     escaped: bool,
@@ -21,7 +21,7 @@ pub struct SmallFields {
 }
 
 impl SmallFields {
-    pub fn feed(&mut self, chunk: &[u8]) {
+    pub(crate) fn feed(&mut self, chunk: &[u8]) {
         for &b in chunk {
             if self.in_string {
                 self.record(b);
@@ -88,7 +88,7 @@ impl SmallFields {
     }
 
     /// A JSON object of the small members seen so far.
-    pub fn to_object(&self) -> Vec<u8> {
+    pub(crate) fn to_object(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.kept.len() + 2);
         out.push(b'{');
         out.extend_from_slice(&self.kept);

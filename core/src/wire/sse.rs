@@ -20,10 +20,11 @@ pub struct SseDecoder {
     oversized: bool,
     max_event_bytes: usize,
     /// Events skipped because they were larger than `max_event_bytes`.
-    pub oversized_events: u64,
+    pub(crate) oversized_events: u64,
 }
 
 impl SseDecoder {
+    /// A decoder that skips (and counts) events over `max_event_bytes`.
     pub fn new(max_event_bytes: usize) -> Self {
         SseDecoder {
             line: Vec::new(),
@@ -38,7 +39,8 @@ impl SseDecoder {
     }
 
     /// Bytes held between chunks (bounded by about twice `max_event_bytes`).
-    pub fn buffered_bytes(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn buffered_bytes(&self) -> usize {
         self.line.len() + self.data.len() + self.event.len()
     }
 

@@ -5,7 +5,7 @@
 //! cost is an exact integer: sums over millions of calls do not drift.
 
 mod resolve;
-pub mod table;
+pub(crate) mod table;
 
 use crate::config_error::{invalid, ConfigError};
 use crate::model::cost::{CostOutcome, PriceSource, Priced, PPM};
@@ -13,21 +13,23 @@ use crate::model::observation::Observation;
 use resolve::{bedrock_region, name_variants, qualified_keys};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-pub use table::{table_entry, ModelPrice, Rates, Tokens, TABLE_DATE, TABLE_VERSION};
+#[cfg(test)]
+use table::TABLE_DATE;
+pub(crate) use table::{table_entry, ModelPrice, Rates, Tokens, TABLE_VERSION};
 
 /// The pricing part of the configuration, validated.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PricingConfig {
+pub(crate) struct PricingConfig {
     /// Use the built-in table (overrides still apply when off).
-    pub use_table: bool,
+    pub(crate) use_table: bool,
     /// ISO 4217 code of every cost the filter reports.
-    pub currency: String,
+    pub(crate) currency: String,
     /// Table prices (USD) times this, in parts per million, give `currency`.
-    pub usd_rate_ppm: u64,
+    pub(crate) usd_rate_ppm: u64,
     /// Model name (Azure deployment, gateway alias) → the model whose price applies.
-    pub deployments: BTreeMap<String, String>,
+    pub(crate) deployments: BTreeMap<String, String>,
     /// Configured prices, exact names first, then `prefix*` patterns longest first.
-    pub overrides: Vec<(String, ModelPrice)>,
+    pub(crate) overrides: Vec<(String, ModelPrice)>,
 }
 
 impl Default for PricingConfig {
@@ -45,7 +47,7 @@ impl Default for PricingConfig {
 /// `pricing` as written in the plugin configuration.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RawPricing {
+pub(crate) struct RawPricing {
     use_table: bool,
     currency: String,
     usd_exchange_rate: Option<f64>,
@@ -91,26 +93,38 @@ const MAX_PRICE_PER_MILLION: f64 = 1e6;
 /// Per-1M-tokens price → pico-units per token (= micro-units per 1M tokens).
 fn per_million_to_pico(field: &str, value: f64) -> Result<u64, ConfigError> {
     if !value.is_finite() || !(0.0..=MAX_PRICE_PER_MILLION).contains(&value) {
-        return Err(invalid(&field, format!("{value} is out of range; allowed 0..={MAX_PRICE_PER_MILLION} per 1M tokens")));
+        return Err(invalid(
+            field,
+            format!("{value} is out of range; allowed 0..={MAX_PRICE_PER_MILLION} per 1M tokens"),
+        ));
     }
     Ok((value * 1e6).round() as u64)
 }
 
 impl RawPricing {
-    pub fn validate(self) -> Result<PricingConfig, ConfigError> {
+    pub(crate) fn validate(self) -> Result<PricingConfig, ConfigError> {
         let currency = self.currency.trim().to_ascii_uppercase();
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(invalid("pricing.currency", format!("`{}` is not an ISO 4217 code like `USD`", self.currency)));
+            return Err(invalid(
+                "pricing.currency",
+                format!("`{}` is not an ISO 4217 code like `USD`", self.currency),
+            ));
         }
         let usd_rate_ppm = match (self.usd_exchange_rate, currency == "USD") {
             (None, true) => PPM,
             (None, false) if self.use_table => {
-                return Err(invalid("pricing.usd_exchange_rate", format!("is needed to convert the built-in USD table to {currency} (or set `use_table: false`)")))
+                return Err(invalid(
+                    "pricing.usd_exchange_rate",
+                    format!("is needed to convert the built-in USD table to {currency} (or set `use_table: false`)"),
+                ))
             }
             (None, false) => PPM,
             (Some(rate), _) => {
                 if !rate.is_finite() || rate <= 0.0 || rate > 1e6 {
-                    return Err(invalid("pricing.usd_exchange_rate", format!("{rate} must be a positive number of {currency} per USD")));
+                    return Err(invalid(
+                        "pricing.usd_exchange_rate",
+                        format!("{rate} must be a positive number of {currency} per USD"),
+                    ));
                 }
                 (rate * PPM as f64).round() as u64
             }
@@ -148,7 +162,10 @@ impl RawModelPrice {
         let base_name = self.base.as_deref().unwrap_or(pattern);
         let base = table_entry(base_name).map(|p| p.scaled(usd_rate_ppm));
         if self.base.is_some() && base.is_none() {
-            return Err(invalid(&format!("{field}.base"), format!("`{base_name}` is not in the price table")));
+            return Err(invalid(
+                &format!("{field}.base"),
+                format!("`{base_name}` is not in the price table"),
+            ));
         }
         let explicit = |name: &str, v: Option<f64>| {
             v.map(|v| per_million_to_pico(&format!("{field}.{name}"), v))
@@ -178,8 +195,10 @@ impl RawModelPrice {
                     flex: None,
                     retired: false,
                 },
-                (None, _, _) => return Err(invalid(&field, "needs `input` and `output` prices (per 1M tokens), or `base` naming a model of the price table"
-                        )),
+                (None, _, _) => return Err(invalid(
+                    field,
+                    "needs `input` and `output` prices (per 1M tokens), or `base` naming a model of the price table",
+                )),
             };
         if any_explicit {
             // Explicit prices describe the whole deal: the table's tier and service-tier prices no longer apply.
@@ -194,7 +213,10 @@ impl RawModelPrice {
         price.reasoning = reasoning.or(price.reasoning);
         if let Some(d) = self.discount_percent {
             if !d.is_finite() || !(0.0..=100.0).contains(&d) {
-                return Err(invalid(&format!("{field}.discount_percent"), format!("{d} is out of range; allowed 0..=100")));
+                return Err(invalid(
+                    &format!("{field}.discount_percent"),
+                    format!("{d} is out of range; allowed 0..=100"),
+                ));
             }
             price = price.scaled(((100.0 - d) * 10_000.0).round() as u64);
         }
@@ -204,17 +226,12 @@ impl RawModelPrice {
 
 impl PricingConfig {
     /// Prices the call: configured prices first (response model, then request model), then the table.
-    pub fn price(&self, obs: &Observation) -> CostOutcome {
+    pub(crate) fn price(&self, obs: &Observation) -> CostOutcome {
         let u = &obs.usage;
         let reported = u.is_reported();
-        let output = if reported {
-            u.output_tokens
-        } else {
-            Some(obs.estimated_output_tokens())
-        };
         let tokens = Tokens {
             input: u.input_tokens.unwrap_or(0),
-            output: output.unwrap_or(0),
+            output: obs.output_tokens().unwrap_or(0),
             cache_read: u.cache_read_tokens.unwrap_or(0),
             cache_write: u.cache_creation_tokens.unwrap_or(0),
             reasoning: u.reasoning_tokens.unwrap_or(0),
@@ -294,9 +311,9 @@ impl PricingConfig {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::resolve::*;
-    use crate::model::cost::{Cost, PriceSource};
+    use super::*;
+    use crate::model::cost::PriceSource;
     use crate::model::observation::Usage;
 
     fn call(provider: &str, model: &str, usage: Usage) -> Observation {
@@ -518,7 +535,9 @@ mod tests {
     #[test]
     fn bad_prices_name_the_field() {
         assert_eq!(
-            config(r#"{"models": {"x": {"input": 1}}}"#).expect_err("no output").field,
+            config(r#"{"models": {"x": {"input": 1}}}"#)
+                .expect_err("no output")
+                .field,
             "pricing.models.x"
         );
         assert_eq!(

@@ -116,4 +116,3 @@ pub(super) fn bedrock_region(host: Option<&str>) -> Option<&str> {
     let region = rest.split('.').next()?;
     (!region.is_empty() && rest.contains(".amazonaws.com")).then_some(region)
 }
-

@@ -5,52 +5,56 @@ use crate::model::cost::{scale, Cost};
 
 /// Prices per token, in pico-units of currency. A missing cache price means those tokens cost the input price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rates {
-    pub input: u64,
-    pub output: u64,
-    pub cache_read: Option<u64>,
-    pub cache_write: Option<u64>,
+pub(crate) struct Rates {
+    pub(crate) input: u64,
+    pub(crate) output: u64,
+    pub(crate) cache_read: Option<u64>,
+    pub(crate) cache_write: Option<u64>,
 }
 
 /// Long-context prices: they apply to the whole call once its input is over `above_input_tokens`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tier {
-    pub above_input_tokens: u64,
-    pub input: Option<u64>,
-    pub output: Option<u64>,
-    pub cache_read: Option<u64>,
-    pub cache_write: Option<u64>,
+pub(crate) struct Tier {
+    pub(crate) above_input_tokens: u64,
+    pub(crate) input: Option<u64>,
+    pub(crate) output: Option<u64>,
+    pub(crate) cache_read: Option<u64>,
+    pub(crate) cache_write: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelPrice {
-    pub base: Rates,
+pub(crate) struct ModelPrice {
+    pub(crate) base: Rates,
     /// Reasoning (thinking) output tokens, when priced differently from other output.
-    pub reasoning: Option<u64>,
+    pub(crate) reasoning: Option<u64>,
     /// Ascending by threshold.
-    pub tiers: Vec<Tier>,
+    pub(crate) tiers: Vec<Tier>,
     /// OpenAI's `service_tier` "priority" and "flex" prices.
-    pub priority: Option<Rates>,
-    pub flex: Option<Rates>,
+    pub(crate) priority: Option<Rates>,
+    pub(crate) flex: Option<Rates>,
     /// Dropped from the newest table but kept from an older one (retired snapshots still in recorded traffic).
-    pub retired: bool,
+    pub(crate) retired: bool,
 }
 
 /// The compiled table's compact rows (see `build.rs`): prices as `u32`, `NONE` where absent.
+// The table's date is generated with it and read by the tests (the README quotes it).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(super) mod rows {
     /// Model name; input, output, cache read, cache write, reasoning prices; index into `EXTRAS` or `u16::MAX`;
     /// retired.
-    pub struct Row(pub &'static str, pub [u32; 5], pub u16, pub bool);
+    pub(crate) struct Row(pub &'static str, pub [u32; 5], pub u16, pub bool);
     /// Long-context tiers `(above input tokens, [input, output, cache read, cache write])` and service tiers.
-    pub struct Extra {
-        pub tiers: &'static [(u32, [u32; 4])],
-        pub priority: [u32; 4],
-        pub flex: [u32; 4],
+    pub(crate) struct Extra {
+        pub(crate) tiers: &'static [(u32, [u32; 4])],
+        pub(crate) priority: [u32; 4],
+        pub(crate) flex: [u32; 4],
     }
-    pub const NONE: u32 = u32::MAX;
+    pub(crate) const NONE: u32 = u32::MAX;
     include!(concat!(env!("OUT_DIR"), "/price_table.rs"));
 }
-pub use rows::{RETIRED_VERSION, TABLE_DATE, TABLE_VERSION};
+#[cfg(test)]
+pub(crate) use rows::TABLE_DATE;
+pub(crate) use rows::{RETIRED_VERSION, TABLE_VERSION};
 
 fn present(v: u32) -> Option<u64> {
     (v != rows::NONE).then_some(u64::from(v))
@@ -66,7 +70,7 @@ fn rates(r: &[u32; 4]) -> Option<Rates> {
 }
 
 /// The table entry for exactly this key.
-pub fn table_entry(key: &str) -> Option<ModelPrice> {
+pub(crate) fn table_entry(key: &str) -> Option<ModelPrice> {
     let i = rows::MODELS.binary_search_by(|row| row.0.cmp(key)).ok()?;
     let rows::Row(_, p, extra, retired) = rows::MODELS.get(i)?;
     let extra = rows::EXTRAS.get(usize::from(*extra));
@@ -93,17 +97,17 @@ pub fn table_entry(key: &str) -> Option<ModelPrice> {
 
 /// Token counts to price, normalised: input includes cache reads and writes, output includes reasoning.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tokens {
-    pub input: u64,
-    pub output: u64,
-    pub cache_read: u64,
-    pub cache_write: u64,
-    pub reasoning: u64,
+pub(crate) struct Tokens {
+    pub(crate) input: u64,
+    pub(crate) output: u64,
+    pub(crate) cache_read: u64,
+    pub(crate) cache_write: u64,
+    pub(crate) reasoning: u64,
 }
 
 impl ModelPrice {
     /// Cost of `tokens`; `service_tier` is the tier the provider says served the call.
-    pub fn cost(&self, t: &Tokens, service_tier: Option<&str>) -> (Cost, Option<String>) {
+    pub(crate) fn cost(&self, t: &Tokens, service_tier: Option<&str>) -> (Cost, Option<String>) {
         let mut rates = self.base;
         let mut tier = None;
         let special = match service_tier {
@@ -172,4 +176,3 @@ impl ModelPrice {
         }
     }
 }
-

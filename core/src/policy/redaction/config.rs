@@ -1,6 +1,6 @@
 //! `redaction` as written in the configuration, validated into a [`Redactor`].
 
-use super::detectors::{Builtin, BUILTINS};
+use super::detectors::BUILTINS;
 use super::{Action, Detector, Matcher, Redactor};
 use crate::config_error::{from_serde_path, invalid, ConfigError};
 use serde::Deserialize;
@@ -57,24 +57,23 @@ struct RawRequestRedaction {
 }
 
 /// Names of the built-in detectors, in precedence order.
-pub fn builtin_names() -> Vec<&'static str> {
+pub(crate) fn builtin_names() -> Vec<&'static str> {
     BUILTINS.iter().map(|b| b.name()).collect()
 }
 
 /// Builds the redactor from the `redaction` JSON object (`{}` gives the defaults: every built-in detector masks).
 /// Errors name the field, relative to the configuration root.
-pub fn build(source: &str) -> Result<Redactor, ConfigError> {
+pub(crate) fn build(source: &str) -> Result<Redactor, ConfigError> {
     let value: Value = serde_json::from_str(source)
         .map_err(|e| invalid("redaction", crate::config_error::strip_position(&e.to_string())))?;
     build_from(&value)
 }
 
 /// [`build`] from the already parsed `redaction` object.
-pub fn build_from(value: &Value) -> Result<Redactor, ConfigError> {
+pub(crate) fn build_from(value: &Value) -> Result<Redactor, ConfigError> {
     let source = value.to_string();
     let source = source.as_str();
-    let raw: RawRedaction =
-        serde_path_to_error::deserialize(value).map_err(|e| from_serde_path("redaction", &e))?;
+    let raw: RawRedaction = serde_path_to_error::deserialize(value).map_err(|e| from_serde_path("redaction", &e))?;
     if !raw.enabled {
         return Ok(Redactor {
             source: source.to_string(),
@@ -83,7 +82,10 @@ pub fn build_from(value: &Value) -> Result<Redactor, ConfigError> {
     }
     for name in raw.detectors.keys() {
         if !BUILTINS.iter().any(|b| b.name() == name) {
-            return Err(invalid(&format!("redaction.detectors.{name}"), format!("unknown detector; built-in ones are {}", builtin_names().join(", "))));
+            return Err(invalid(
+                &format!("redaction.detectors.{name}"),
+                format!("unknown detector; built-in ones are {}", builtin_names().join(", ")),
+            ));
         }
     }
     let mut detectors: Vec<Detector> = BUILTINS
@@ -102,10 +104,16 @@ pub fn build_from(value: &Value) -> Result<Redactor, ConfigError> {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         {
-            return Err(invalid(&format!("{field}.name"), "must be lowercase letters, digits and `_`"));
+            return Err(invalid(
+                &format!("{field}.name"),
+                "must be lowercase letters, digits and `_`",
+            ));
         }
         if detectors.iter().any(|d| d.name == c.name) {
-            return Err(invalid(&format!("{field}.name"), format!("`{}` is already a detector", c.name)));
+            return Err(invalid(
+                &format!("{field}.name"),
+                format!("`{}` is already a detector", c.name),
+            ));
         }
         let matcher = match (c.regex, c.literals) {
             (Some(r), None) => Matcher::Regex(
@@ -160,4 +168,3 @@ pub fn build_from(value: &Value) -> Result<Redactor, ConfigError> {
         source: source.to_string(),
     })
 }
-

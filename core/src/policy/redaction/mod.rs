@@ -12,7 +12,6 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::Sha256;
-use std::collections::BTreeMap;
 
 /// Removes secrets and personal data from exported text; counts what it removed, never the values.
 pub trait Redact {
@@ -26,12 +25,12 @@ pub trait Redact {
 }
 
 /// Values found per detector name.
-pub type DetectorCounts = Vec<(String, u32)>;
+pub(crate) type DetectorCounts = Vec<(String, u32)>;
 
 /// What happens to a detected value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Action {
+pub(crate) enum Action {
     /// Replace with `[NAME]`.
     Mask,
     /// Replace with `[NAME:<16 hex digits of HMAC-SHA256(key, value)>]`.
@@ -45,8 +44,8 @@ pub enum Action {
 mod config;
 mod detectors;
 
-pub use config::{build, build_from, builtin_names};
-use detectors::{starts_token, is_word, Builtin, Scan, BUILTINS};
+pub(crate) use config::{build, build_from};
+use detectors::{is_word, starts_token, Builtin, Scan, BUILTINS};
 
 #[derive(Clone)]
 enum Matcher {
@@ -150,19 +149,13 @@ impl Redactor {
         }
     }
 
-    pub fn is_enabled(&self) -> bool {
+    pub(crate) fn is_enabled(&self) -> bool {
         !self.detectors.is_empty()
     }
 
-    pub fn redacts_requests(&self) -> bool {
+    pub(crate) fn redacts_requests(&self) -> bool {
         !self.request_detectors.is_empty()
     }
-
-    /// Whether `user.id` values are redacted too.
-    pub fn covers_user_id(&self) -> bool {
-        self.user_id
-    }
-
 
     /// Non-overlapping findings of the chosen detectors, in text order; at one position the longest wins, then the
     /// earlier detector.
@@ -247,7 +240,7 @@ impl Redactor {
 
     /// Redacts every string in a JSON request body with the request detectors. `None` when nothing was found (the
     /// body leaves untouched) or the body is not JSON.
-    pub fn redact_request(&self, body: &[u8]) -> Option<(Vec<u8>, DetectorCounts)> {
+    pub(crate) fn redact_request(&self, body: &[u8]) -> Option<(Vec<u8>, DetectorCounts)> {
         if !self.redacts_requests() {
             return None;
         }
@@ -527,4 +520,3 @@ mod tests {
         }
     }
 }
-

@@ -8,40 +8,40 @@ use std::collections::BTreeMap;
 
 /// The validated exporter configuration.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ExporterConfig {
+pub(crate) struct ExporterConfig {
     /// Host cluster of the OTLP collectors.
-    pub cluster: String,
+    pub(crate) cluster: String,
     /// `:authority` of export requests.
-    pub authority: String,
+    pub(crate) authority: String,
     /// Path of OTLP/HTTP export requests.
-    pub path: String,
+    pub(crate) path: String,
     /// Timeout of one export call.
-    pub timeout_ms: u64,
+    pub(crate) timeout_ms: u64,
     /// Period of the tick that ships queued spans.
-    pub flush_interval_ms: u64,
+    pub(crate) flush_interval_ms: u64,
     /// Most spans in one export call.
-    pub max_batch_spans: usize,
+    pub(crate) max_batch_spans: usize,
     /// Most bytes in one export call.
-    pub max_batch_bytes: usize,
+    pub(crate) max_batch_bytes: usize,
     /// Most bytes waiting in the queue.
-    pub max_queue_bytes: usize,
+    pub(crate) max_queue_bytes: usize,
     /// Most export calls open at once.
-    pub max_in_flight: usize,
+    pub(crate) max_in_flight: usize,
     /// When the queue is full, drop the oldest waiting span rather than the new one.
-    pub drop_oldest: bool,
+    pub(crate) drop_oldest: bool,
     /// OTLP/HTTP or OTLP/gRPC.
-    pub protocol: ExportProtocol,
+    pub(crate) protocol: ExportProtocol,
     /// Gzip OTLP/HTTP request bodies.
-    pub gzip: bool,
+    pub(crate) gzip: bool,
     /// Retries of failed export calls.
-    pub retry: RetryConfig,
+    pub(crate) retry: RetryConfig,
     /// Extra headers on every export request (e.g. a backend API key), names in lower case.
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 /// How spans travel to the collector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportProtocol {
+pub(crate) enum ExportProtocol {
     /// OTLP/HTTP with a protobuf body, `POST {path}`.
     HttpProtobuf,
     /// OTLP/gRPC `TraceService/Export`; the cluster must speak HTTP/2.
@@ -50,18 +50,18 @@ pub enum ExportProtocol {
 
 /// Retries of failed export calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryConfig {
+pub(crate) struct RetryConfig {
     /// Attempts per batch, the first included.
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// First backoff.
-    pub initial_backoff_ms: u64,
+    pub(crate) initial_backoff_ms: u64,
     /// Longest backoff.
-    pub max_backoff_ms: u64,
+    pub(crate) max_backoff_ms: u64,
 }
 
 impl ExporterConfig {
     /// The queue's bounds and retry schedule.
-    pub fn policy(&self) -> ExportPolicy {
+    pub(crate) fn policy(&self) -> ExportPolicy {
         ExportPolicy {
             max_queue_bytes: self.max_queue_bytes,
             max_batch_spans: self.max_batch_spans,

@@ -1,12 +1,12 @@
 //! Export: the per-worker queue of encoded spans ([`queue`]), the shape of each export call ([`ExportRequest`]:
 //! cluster, headers, body, timeout, HTTP or gRPC), and what the collector's answer means ([`CollectorAnswer`]).
 
-pub mod config;
-pub mod queue;
+pub(crate) mod config;
+pub(crate) mod queue;
 
-pub use config::{ExportProtocol, ExporterConfig};
+pub(crate) use config::{ExportProtocol, ExporterConfig};
+pub(crate) use queue::ExportOutcome;
 use queue::{classify_grpc, classify_http, Batch};
-pub use queue::{ExportOutcome, ExportStats};
 
 /// OTLP/gRPC service and method of trace export.
 const GRPC_SERVICE: &str = "opentelemetry.proto.collector.trace.v1.TraceService";

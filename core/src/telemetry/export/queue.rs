@@ -10,21 +10,21 @@
 use std::collections::VecDeque;
 
 /// OTLP receivers commonly refuse requests over 4 MiB; batches stay under this whatever the settings.
-pub const MAX_REQUEST_BYTES: usize = 3 << 20;
+pub(crate) const MAX_REQUEST_BYTES: usize = 3 << 20;
 
 /// How the queue behaves; built from the exporter configuration.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ExportPolicy {
-    pub max_queue_bytes: usize,
-    pub max_batch_spans: usize,
-    pub max_batch_bytes: usize,
-    pub max_in_flight: usize,
+pub(crate) struct ExportPolicy {
+    pub(crate) max_queue_bytes: usize,
+    pub(crate) max_batch_spans: usize,
+    pub(crate) max_batch_bytes: usize,
+    pub(crate) max_in_flight: usize,
     /// When full, drop the oldest waiting span instead of the incoming one.
-    pub drop_oldest: bool,
+    pub(crate) drop_oldest: bool,
     /// Attempts per batch, the first included; 1 disables retries.
-    pub max_attempts: u32,
-    pub initial_backoff_ns: u64,
-    pub max_backoff_ns: u64,
+    pub(crate) max_attempts: u32,
+    pub(crate) initial_backoff_ns: u64,
+    pub(crate) max_backoff_ns: u64,
 }
 
 impl Default for ExportPolicy {
@@ -44,32 +44,32 @@ impl Default for ExportPolicy {
 
 /// Running totals, mirrored into the host's stats by the tracer.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct ExportStats {
+pub(crate) struct ExportStats {
     /// Spans offered to the queue (accepted or not).
-    pub spans_offered: u64,
-    pub spans_exported: u64,
+    pub(crate) spans_offered: u64,
+    pub(crate) spans_exported: u64,
     /// Spans the collector refused in a partial success.
-    pub spans_rejected: u64,
-    pub spans_dropped_queue_full: u64,
+    pub(crate) spans_rejected: u64,
+    pub(crate) spans_dropped_queue_full: u64,
     /// Spans given up on: non-retryable failure, or attempts exhausted.
-    pub spans_dropped_export_failed: u64,
-    pub export_requests: u64,
-    pub export_failures: u64,
-    pub export_retries: u64,
+    pub(crate) spans_dropped_export_failed: u64,
+    pub(crate) export_requests: u64,
+    pub(crate) export_failures: u64,
+    pub(crate) export_retries: u64,
 }
 
 /// Spans shipped together in one export call.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Batch {
-    pub spans: Vec<Vec<u8>>,
-    pub bytes: usize,
+pub(crate) struct Batch {
+    pub(crate) spans: Vec<Vec<u8>>,
+    pub(crate) bytes: usize,
     /// Attempts made so far (0 before the first).
-    pub attempt: u32,
+    pub(crate) attempt: u32,
 }
 
 /// How an export call ended, as the collector's answer is classified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportOutcome {
+pub(crate) enum ExportOutcome {
     /// Success; `rejected` spans were refused in a partial success (never retried, per OTLP).
     Delivered { rejected: u64 },
     /// May succeed later: 429, 502, 503, 504, connection failure or timeout; `retry_after_ns` from the server.
@@ -79,7 +79,7 @@ pub enum ExportOutcome {
 }
 
 /// Classifies an OTLP/HTTP answer; `None` status means no answer at all.
-pub fn classify_http(status: Option<u16>, retry_after: Option<&str>, rejected: u64) -> ExportOutcome {
+pub(crate) fn classify_http(status: Option<u16>, retry_after: Option<&str>, rejected: u64) -> ExportOutcome {
     match status {
         Some(200..=299) => ExportOutcome::Delivered { rejected },
         None | Some(429 | 502 | 503 | 504) => ExportOutcome::Retryable {
@@ -90,7 +90,7 @@ pub fn classify_http(status: Option<u16>, retry_after: Option<&str>, rejected: u
 }
 
 /// Classifies an OTLP/gRPC status code (the retryable set of the OTLP specification).
-pub fn classify_grpc(code: u32, rejected: u64) -> ExportOutcome {
+pub(crate) fn classify_grpc(code: u32, rejected: u64) -> ExportOutcome {
     match code {
         0 => ExportOutcome::Delivered { rejected },
         1 | 4 | 10 | 11 | 14 | 15 => ExportOutcome::Retryable { retry_after_ns: None },
@@ -116,7 +116,7 @@ struct InFlight {
 }
 
 #[derive(Debug)]
-pub struct ExportQueue {
+pub(crate) struct ExportQueue {
     policy: ExportPolicy,
     fresh: VecDeque<Vec<u8>>,
     fresh_bytes: usize,
@@ -124,11 +124,11 @@ pub struct ExportQueue {
     retry_bytes: usize,
     in_flight: Vec<InFlight>,
     jitter_state: u64,
-    pub stats: ExportStats,
+    pub(crate) stats: ExportStats,
 }
 
 impl ExportQueue {
-    pub fn new(policy: ExportPolicy, jitter_seed: u64) -> Self {
+    pub(crate) fn new(policy: ExportPolicy, jitter_seed: u64) -> Self {
         ExportQueue {
             policy,
             fresh: VecDeque::new(),
@@ -142,22 +142,24 @@ impl ExportQueue {
     }
 
     /// Bytes waiting for export (first attempt or retry), the figure the cap applies to.
-    pub fn queued_bytes(&self) -> usize {
+    pub(crate) fn queued_bytes(&self) -> usize {
         self.fresh_bytes + self.retry_bytes
     }
 
     /// Spans waiting (first attempt or retry).
-    pub fn queued_spans(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn queued_spans(&self) -> usize {
         self.fresh.len() + self.retries.iter().map(|w| w.batch.spans.len()).sum::<usize>()
     }
 
-    pub fn in_flight_spans(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn in_flight_spans(&self) -> usize {
         self.in_flight.iter().map(|f| f.batch.spans.len()).sum()
     }
 
     /// Queues an encoded span; returns false when a span (this one or, with `drop_oldest`, an older one) was
     /// dropped to respect the byte cap.
-    pub fn push(&mut self, span: Vec<u8>) -> bool {
+    pub(crate) fn push(&mut self, span: Vec<u8>) -> bool {
         self.stats.spans_offered += 1;
         if span.len() > self.policy.max_queue_bytes {
             self.stats.spans_dropped_queue_full += 1;
@@ -194,20 +196,20 @@ impl ExportQueue {
     }
 
     /// A full batch is waiting: worth shipping before the next tick.
-    pub fn batch_ready(&self) -> bool {
+    pub(crate) fn batch_ready(&self) -> bool {
         self.fresh.len() >= self.policy.max_batch_spans || self.fresh_bytes >= self.policy.max_batch_bytes
     }
 
     /// The next batch to send: a retry that is due, else the oldest fresh spans. `None` when nothing is due or
     /// `max_in_flight` calls are open.
-    pub fn take_batch(&mut self, now_ns: u64) -> Option<Batch> {
+    pub(crate) fn take_batch(&mut self, now_ns: u64) -> Option<Batch> {
         self.take(now_ns, true)
     }
 
     /// Like [`take_batch`](Self::take_batch), but fresh spans only as a full batch. Between ticks (an export
     /// answered, a batch filled up) this keeps batches full: shipping whatever is queued after every answer would
     /// tie the export rate to the collector's round trip (hundreds of tiny exports a second on the worker thread).
-    pub fn take_full_batch(&mut self, now_ns: u64) -> Option<Batch> {
+    pub(crate) fn take_full_batch(&mut self, now_ns: u64) -> Option<Batch> {
         self.take(now_ns, false)
     }
 
@@ -246,21 +248,21 @@ impl ExportQueue {
     }
 
     /// The batch was handed to the host; its answer comes back with `token`.
-    pub fn dispatched(&mut self, token: u32, mut batch: Batch) {
+    pub(crate) fn dispatched(&mut self, token: u32, mut batch: Batch) {
         batch.attempt += 1;
         self.stats.export_requests += 1;
         self.in_flight.push(InFlight { token, batch });
     }
 
     /// The host refused the call outright (e.g. the cluster has no healthy host yet): like a connection failure.
-    pub fn dispatch_refused(&mut self, mut batch: Batch, now_ns: u64) {
+    pub(crate) fn dispatch_refused(&mut self, mut batch: Batch, now_ns: u64) {
         batch.attempt += 1;
         self.stats.export_requests += 1;
         self.settle(batch, ExportOutcome::Retryable { retry_after_ns: None }, now_ns);
     }
 
     /// Settles an export call; returns false when the token is not one of ours.
-    pub fn completed(&mut self, token: u32, outcome: ExportOutcome, now_ns: u64) -> bool {
+    pub(crate) fn completed(&mut self, token: u32, outcome: ExportOutcome, now_ns: u64) -> bool {
         let Some(pos) = self.in_flight.iter().position(|f| f.token == token) else {
             return false;
         };
@@ -315,7 +317,8 @@ impl ExportQueue {
     }
 
     /// Earliest instant a waiting retry becomes due.
-    pub fn next_retry_ns(&self) -> Option<u64> {
+    #[cfg(test)]
+    pub(crate) fn next_retry_ns(&self) -> Option<u64> {
         self.retries.iter().map(|w| w.not_before_ns).min()
     }
 }
