@@ -37,7 +37,7 @@ STACKS = {
     "regex": dict(config=config(capture={"content": "full", "max_content_bytes": 16384},
                                 redaction={"custom": [{"name": "long_word", "regex": "[a-z]{1000}x"}]})),
     "request.headers": dict(config=config(attribution={"properties": {"user.id": ["request", "headers"]}})),
-    "none": None,  # cases that start their own Envoy (configuration checks)
+    "own": None,  # configuration checks: each starts (or validates with) its own Envoy
 }
 ORDER = list(STACKS)
 
@@ -49,7 +49,7 @@ def stack_of(item) -> str:
     callspec = getattr(item, "callspec", None)
     if callspec and "workers" in callspec.params:
         return "main" if callspec.params["workers"] == 1 else "2 workers"
-    return "none"
+    return "own"
 
 
 def pytest_configure(config):

@@ -423,7 +423,7 @@ INVALID = [
 ]
 
 
-@pytest.mark.stack("none")
+@pytest.mark.stack("own")
 @pytest.mark.parametrize("filter_config,field", INVALID, ids=[f for _, f in INVALID])
 def test_invalid_configuration_is_refused_with_one_log_line(filter_config, field):
     """A real start (not validation): Envoy refuses to start, and the filter logs one line naming the field."""
@@ -465,7 +465,7 @@ def validated(header: str) -> tuple[int, str]:
     return _validated[header]
 
 
-@pytest.mark.stack("none")
+@pytest.mark.stack("own")
 @pytest.mark.parametrize("header", [
     pytest.param(h, marks=[pytest.mark.xfail(strict=True, reason=reason)] if reason else []) for h, reason in
     CREDENTIAL_HEADERS])
