@@ -58,6 +58,12 @@ e2e: wasm bins venv
 test: fmt-check clippy unit host-tests validate e2e
 	@echo "make test: all checks passed"
 
+# The adversarial matrix of issue 12 in real Envoy (about 75 s on 2 cores): collector faults, hostile upstreams, client
+# behaviour, bad configurations, attribution, stats cardinality, worker counts. Writes target/e2e-faults.md.
+.PHONY: e2e-faults
+e2e-faults: wasm bins venv
+	$(VENV)/bin/pytest -q -p no:cacheprovider envoy/faults
+
 # Benchmarks: plots need matplotlib (bench only); the load generator is our own (host-tests/src/bin/loadgen.rs).
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check matplotlib==3.10.7
