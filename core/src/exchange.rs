@@ -220,7 +220,9 @@ impl Exchange {
         if self.inject_pending {
             if let Some(injected) = inject_include_usage(rewritten.as_deref().unwrap_or(body)) {
                 self.obs.usage_injected = true;
-                self.stripper = Some(UsageChunkStripper::new(self.config.limits.max_sse_event_bytes));
+                // Never below 64 KiB, so no usage chunk (a few hundred bytes) is ever taken for an oversized event.
+                let hold_back = self.config.limits.max_sse_event_bytes.max(64 << 10);
+                self.stripper = Some(UsageChunkStripper::new(hold_back));
                 rewritten = Some(injected);
             }
         }
@@ -263,10 +265,8 @@ impl Exchange {
         self.obs.timing.response_headers_ns = Some(now.mono_ns);
         let config = Arc::clone(&self.config);
         let limits = &config.limits;
-        let body = match BodyDecoder::new(
-            content_encoding.as_deref(),
-            limits.max_response_body_bytes.max(16 << 20),
-        ) {
+        // The cap counts decompressed bytes as they are produced, streamed or not: a bomb costs the cap, no more.
+        let body = match BodyDecoder::new(content_encoding.as_deref(), limits.max_response_body_bytes) {
             Ok(d) => Some(d),
             Err(e) => {
                 self.note_unreadable(&e);
@@ -398,7 +398,7 @@ impl Exchange {
         let reason = match e {
             DecodeError::Unsupported(coding) => format!("unsupported content-encoding `{coding}`"),
             DecodeError::Corrupt => "corrupt compressed body".to_string(),
-            DecodeError::OverCap => "decoded body over the cap".to_string(),
+            DecodeError::OverCap => "decompressed body over limits.max_response_body_bytes".to_string(),
         };
         self.obs.unreadable = Some(reason);
     }

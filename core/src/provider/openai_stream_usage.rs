@@ -13,15 +13,21 @@ const INJECTED_OPTION: &[u8] = br#""stream_options":{"include_usage":true},"#;
 struct StreamProbe {
     #[serde(default)]
     stream: Option<bool>,
-    #[serde(default)]
-    stream_options: Option<IgnoredAny>,
+    /// Whether the key is there at all: an explicit `null` is the client's choice too, and is left alone.
+    #[serde(default, deserialize_with = "present")]
+    stream_options: bool,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
 /// Returns the request body with `"stream_options":{"include_usage":true}` added, when the request streams and
-/// sets no `stream_options` of its own. The rest of the body is kept byte for byte.
+/// has no `stream_options` key of its own (any value, `null` included, is the client's and is kept). The rest of
+/// the body is kept byte for byte.
 pub(crate) fn inject_include_usage(body: &[u8]) -> Option<Vec<u8>> {
     let probe: StreamProbe = serde_json::from_slice(body).ok()?;
-    if probe.stream != Some(true) || probe.stream_options.is_some() {
+    if probe.stream != Some(true) || probe.stream_options {
         return None;
     }
     let open = body.iter().position(|b| !b.is_ascii_whitespace())?;
@@ -45,12 +51,16 @@ pub(crate) fn inject_include_usage(body: &[u8]) -> Option<Vec<u8>> {
 /// Removes the usage-only chunk from a streamed response, forwarding only whole events.
 ///
 /// Bytes of an event still arriving are held back until its blank line comes (events are small, so this delays
-/// nothing a client would notice); the hold-back is capped, and past the cap the stripper gives up and forwards.
+/// nothing a client would notice). An event longer than the hold-back cap is no usage chunk: its bytes are forwarded
+/// as they come until it ends, and whole-event holding resumes after it, so the usage chunk that follows is still
+/// removed. Memory stays within the cap plus one chunk.
 #[derive(Debug)]
 pub(crate) struct UsageChunkStripper {
     pending: Vec<u8>,
     max_pending: usize,
-    gave_up: bool,
+    /// Forwarding an oversized event as it comes, with its last bytes forwarded (at most three, for a blank line
+    /// split between chunks).
+    passing: Option<Vec<u8>>,
     pub(crate) stripped: u64,
 }
 
@@ -67,18 +77,34 @@ impl UsageChunkStripper {
         UsageChunkStripper {
             pending: Vec::new(),
             max_pending,
-            gave_up: false,
+            passing: None,
             stripped: 0,
         }
     }
 
     /// Takes the chunk as received and returns what to forward now.
     pub(crate) fn filter(&mut self, chunk: &[u8], end_of_stream: bool) -> Vec<u8> {
-        if self.gave_up {
-            return chunk.to_vec();
+        let mut out = Vec::with_capacity(self.pending.len() + chunk.len());
+        let mut chunk = chunk;
+        if let Some(tail) = &mut self.passing {
+            let seen = tail.len();
+            tail.extend_from_slice(chunk);
+            match event_end(tail) {
+                Some(end) => {
+                    let used = end.saturating_sub(seen);
+                    out.extend_from_slice(&chunk[..used]);
+                    chunk = &chunk[used..];
+                    self.passing = None;
+                }
+                None => {
+                    out.extend_from_slice(chunk);
+                    let keep = tail.len().min(3);
+                    tail.drain(..tail.len() - keep);
+                    return out;
+                }
+            }
         }
         self.pending.extend_from_slice(chunk);
-        let mut out = Vec::with_capacity(self.pending.len());
         let mut start = 0;
         while let Some(end) = event_end(&self.pending[start..]) {
             let event = &self.pending[start..start + end];
@@ -90,8 +116,12 @@ impl UsageChunkStripper {
             start += end;
         }
         self.pending.drain(..start);
-        if end_of_stream || self.pending.len() > self.max_pending {
-            self.gave_up = !end_of_stream;
+        if end_of_stream {
+            out.append(&mut self.pending);
+        } else if self.pending.len() > self.max_pending {
+            // The event being held is too long to be a usage chunk: forward it as it comes.
+            let keep = self.pending.len().min(3);
+            self.passing = Some(self.pending[self.pending.len() - keep..].to_vec());
             out.append(&mut self.pending);
         }
         out
@@ -193,10 +223,50 @@ data: [DONE]\n\n";
     }
 
     #[test]
-    fn oversized_hold_back_gives_up_and_forwards_everything() {
-        let mut s = UsageChunkStripper::new(8);
-        let out = s.filter(b"data: 0123456789", false);
-        assert_eq!(out, b"data: 0123456789");
-        assert_eq!(s.filter(b"more", false), b"more");
+    fn explicit_stream_options_of_any_value_are_left_alone() {
+        for options in ["null", "{}", "{\"include_usage\":false}", "7"] {
+            let body = format!("{{\"model\":\"m\",\"stream\":true,\"stream_options\":{options}}}");
+            assert!(inject_include_usage(body.as_bytes()).is_none(), "{options}");
+        }
+    }
+
+    #[test]
+    fn an_oversized_event_is_forwarded_as_it_comes_and_the_usage_chunk_after_it_still_removed() {
+        let huge = format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n", "x".repeat(5000));
+        let stream = format!("{huge}{USAGE_STREAM}");
+        let expected = stream.replace(
+            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}\n\n",
+            "",
+        );
+        for size in [1, 2, 3, 7, 100, 1000, 4999, stream.len()] {
+            let mut s = UsageChunkStripper::new(256);
+            let mut out = Vec::new();
+            let chunks: Vec<&[u8]> = stream.as_bytes().chunks(size).collect();
+            for (i, c) in chunks.iter().enumerate() {
+                let forwarded = s.filter(c, i + 1 == chunks.len());
+                assert!(s.pending.len() <= 256 + size, "held {} bytes", s.pending.len());
+                out.extend(forwarded);
+            }
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "size {size}");
+            assert_eq!(s.stripped, 1, "size {size}");
+        }
+    }
+
+    #[test]
+    fn an_oversized_event_ending_with_crlf_or_cr_blank_lines_is_found_across_chunks() {
+        for blank in ["\r\n\r\n", "\r\r", "\n\r\n"] {
+            let stream = format!("data: {}{blank}{USAGE_STREAM}", "y".repeat(600));
+            for size in 1..=8 {
+                let mut s = UsageChunkStripper::new(256);
+                let mut out = Vec::new();
+                let chunks: Vec<&[u8]> = stream.as_bytes().chunks(size).collect();
+                for (i, c) in chunks.iter().enumerate() {
+                    out.extend(s.filter(c, i + 1 == chunks.len()));
+                }
+                let text = String::from_utf8(out).unwrap();
+                assert!(!text.contains("\"choices\":[],\"usage\""), "{blank:?} at {size}: usage leaked");
+                assert_eq!(s.stripped, 1, "{blank:?} at {size}");
+            }
+        }
     }
 }
