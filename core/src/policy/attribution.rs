@@ -26,16 +26,59 @@ const DEFAULT_HEADERS: [(&str, &str); 5] = [
 ];
 
 /// Headers that carry credentials: never exported as attribution.
-const CREDENTIAL_HEADERS: [&str; 7] = [
+const CREDENTIAL_HEADERS: [&str; 11] = [
     "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
     "x-api-key",
     "api-key",
+    "apikey",
     "x-goog-api-key",
-    "cookie",
-    "proxy-authorization",
     // AWS SigV4: the session token; the signature itself travels in `authorization`.
     "x-amz-security-token",
+    // Azure API Management.
+    "ocp-apim-subscription-key",
+    "subscription-key",
 ];
+
+/// Endings of header names that carry credentials whoever defines them (gateways: `x-litellm-api-key`,
+/// `x-portkey-api-key`; vendors: `x-acme-token`), matched with `_` read as `-`.
+const CREDENTIAL_SUFFIXES: [&str; 9] = [
+    "-api-key",
+    "-apikey",
+    "-token",
+    "-secret",
+    "-password",
+    "-subscription-key",
+    "-access-key",
+    "-secret-key",
+    "-private-key",
+];
+
+/// Whether a request header carries credentials, by name.
+pub(crate) fn is_credential_header(name: &str) -> bool {
+    let name = name.trim().to_ascii_lowercase().replace('_', "-");
+    CREDENTIAL_HEADERS.contains(&name.as_str()) || CREDENTIAL_SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
+/// Why a host property path must not become an attribute, if it must not: Envoy's `request.headers` is every
+/// request header at once (credentials included), `request.headers.<name>` one of them, and `request.path` and
+/// `request.query` carry query strings (Gemini's `?key=`). Compared without case, with dotted segments split.
+fn refused_property(path: &[String]) -> Option<&'static str> {
+    let segments: Vec<String> = path
+        .iter()
+        .flat_map(|s| s.split('.'))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match segments.as_slice() {
+        ["request"] | ["request", "headers"] => Some("reads every request header, credentials included"),
+        ["request", "headers", name] if is_credential_header(name) => Some("is a header that carries credentials"),
+        ["request", "path" | "query"] => Some("carries the query string, where some APIs put their key"),
+        _ => None,
+    }
+}
 
 /// `attribution` as written in the configuration.
 #[derive(Deserialize)]
@@ -76,8 +119,9 @@ impl RawAttribution {
                 ));
             }
         }
-        for header in CREDENTIAL_HEADERS {
-            if self.headers.values().any(|h| h.eq_ignore_ascii_case(header)) {
+        for header in self.headers.values() {
+            if is_credential_header(header) {
+                let header = header.trim().to_ascii_lowercase();
                 return Err(invalid(
                     "attribution.headers",
                     format!("`{header}` carries credentials and is never exported"),
@@ -111,6 +155,12 @@ impl RawAttribution {
                 return Err(invalid(
                     &format!("attribution.properties.{attribute}"),
                     "must be a non-empty property path like [\"downstream_peer\", \"workload\"]",
+                ));
+            }
+            if let Some(why) = refused_property(path) {
+                return Err(invalid(
+                    &format!("attribution.properties.{attribute}"),
+                    format!("`{}` {why} and is never exported", path.join(".")),
                 ));
             }
             properties.push((attribute.clone(), path.clone()));
@@ -149,5 +199,81 @@ impl AttributionConfig {
             values.push((attribute.clone(), value));
         }
         values
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(json: &str) -> RawAttribution {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn header_error(header: &str) -> String {
+        raw(&format!(r#"{{"headers":{{"user.id":"{header}"}}}}"#))
+            .validate_headers()
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn credential_headers_are_refused_by_name_and_by_ending() {
+        for header in [
+            "authorization",
+            "Proxy-Authorization",
+            "ocp-apim-subscription-key",
+            "x-litellm-api-key",
+            "x-portkey-api-key",
+            "x-acme-api-key",
+            "x-acme-token",
+            "x-acme-secret",
+            "x_acme_token",
+            "x-amz-security-token",
+            "x-session-token",
+        ] {
+            let message = header_error(header);
+            assert!(message.starts_with("Invalid llm-trace configuration: `attribution.headers`: `"), "{message}");
+            assert!(
+                message.contains(&format!("`{}` carries credentials", header.to_ascii_lowercase())),
+                "{message}"
+            );
+        }
+        for header in ["x-user-id", "x-session-id", "x-feature", "x-tokens-budget", "x-idempotency-key"] {
+            assert!(
+                raw(&format!(r#"{{"headers":{{"user.id":"{header}"}}}}"#))
+                    .validate_headers()
+                    .is_ok(),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn property_paths_reading_request_headers_or_query_strings_are_refused() {
+        for path in [
+            r#"["request","headers"]"#,
+            r#"["request"]"#,
+            r#"["Request","Headers"]"#,
+            r#"["request.headers"]"#,
+            r#"["request","headers","authorization"]"#,
+            r#"["request","headers","x-litellm-api-key"]"#,
+            r#"["request","query"]"#,
+            r#"["request","path"]"#,
+        ] {
+            let message = raw(&format!(r#"{{"properties":{{"user.id":{path}}}}}"#))
+                .validate()
+                .unwrap_err()
+                .to_string();
+            assert!(
+                message.starts_with("Invalid llm-trace configuration: `attribution.properties.user.id`: `")
+                    && message.contains("never exported"),
+                "{path}: {message}"
+            );
+        }
+        let ok = raw(r#"{"properties":{"user.id":["request","headers","x-user-id"],"source.workload":["downstream_peer","workload"]}}"#)
+            .validate()
+            .unwrap();
+        assert_eq!(ok.properties.len(), 2);
     }
 }
