@@ -45,6 +45,8 @@ pub struct Tracer {
     envelope: ExportEnvelope,
     /// Export statistics already reported as metric updates.
     synced: ExportStats,
+    /// This worker's part of the `queue_bytes` gauge, as reported.
+    synced_queue_bytes: u64,
     export_failing: bool,
     queue_full_logged: bool,
     /// A wake-up of the exporter is pending (asked for, not yet delivered).
@@ -83,6 +85,7 @@ impl Tracer {
             queue,
             envelope,
             synced: ExportStats::default(),
+            synced_queue_bytes: 0,
             export_failing: false,
             queue_full_logged: false,
             wake_pending: false,
@@ -373,10 +376,25 @@ impl Tracer {
         );
         self.count(Stat::ExportRequests, now.export_requests - was.export_requests);
         self.count(Stat::ExportFailures, now.export_failures - was.export_failures);
-        self.effects.metrics.push(MetricUpdate::Stat {
-            stat: Stat::QueueBytes,
-            value: self.queue.queued_bytes() as u64,
-        });
+        self.move_queue_gauge(self.queue.queued_bytes() as u64);
+    }
+
+    /// Moves this worker's part of the `queue_bytes` gauge to `bytes`, as a delta.
+    fn move_queue_gauge(&mut self, bytes: u64) {
+        let was = std::mem::replace(&mut self.synced_queue_bytes, bytes);
+        if bytes != was {
+            let delta = i64::try_from(bytes).unwrap_or(i64::MAX) - i64::try_from(was).unwrap_or(i64::MAX);
+            self.effects.metrics.push(MetricUpdate::GaugeDelta {
+                stat: Stat::QueueBytes,
+                delta,
+            });
+        }
+    }
+
+    /// The host is done with this tracer (its root context goes away with what it queued): withdraws its part of
+    /// the gauges, so the sum over the remaining workers stays right. Apply [`Tracer::take_effects`] after.
+    pub fn withdraw_gauges(&mut self) {
+        self.move_queue_gauge(0);
     }
 
     /// Logs when exporting starts failing and when it recovers, not on every failure.
@@ -430,7 +448,7 @@ pub(crate) fn named(effects: &Effects) -> Vec<&metrics::Recording> {
         .iter()
         .filter_map(|m| match m {
             MetricUpdate::Named(r) => Some(r),
-            MetricUpdate::Stat { .. } => None,
+            MetricUpdate::Stat { .. } | MetricUpdate::GaugeDelta { .. } => None,
         })
         .collect()
 }
@@ -509,6 +527,60 @@ mod tests {
             .filter(|l| l.message.contains("model=\"other\""))
             .count();
         assert_eq!(warnings, 1, "logged once per worker: {:?}", effects.logs);
+    }
+
+    /// The gauge's deltas over a run: what the host's value (the sum of every worker's deltas) goes through.
+    fn queue_gauge_levels(tracer: &mut Tracer, level: &mut i64) -> Vec<i64> {
+        let mut levels = Vec::new();
+        for m in tracer.take_effects().metrics {
+            match m {
+                MetricUpdate::GaugeDelta {
+                    stat: Stat::QueueBytes,
+                    delta,
+                } => {
+                    *level += delta;
+                    levels.push(*level);
+                }
+                MetricUpdate::Stat {
+                    stat: Stat::QueueBytes,
+                    ..
+                } => panic!("the queue gauge is set, not moved"),
+                _ => {}
+            }
+        }
+        levels
+    }
+
+    #[test]
+    fn queue_bytes_of_several_workers_add_up_and_an_idle_worker_writes_nothing() {
+        let config = Config::from_json(br#"{"exporter":{"cluster":"otel"}}"#).unwrap();
+        let mut workers = [
+            Tracer::new(config.clone(), [1; 32], &|_| None),
+            Tracer::new(config.clone(), [2; 32], &|_| None),
+        ];
+        // A worker that never traces (Envoy's main thread runs root contexts too) and ticks.
+        let mut idle = Tracer::new(config, [3; 32], &|_| None);
+        let mut host_value = 0i64;
+        call(&mut workers[0], "gpt-4o-mini");
+        call(&mut workers[1], "gpt-4o-mini");
+        call(&mut workers[1], "gpt-4o-mini");
+        for w in workers.iter_mut() {
+            queue_gauge_levels(w, &mut host_value);
+        }
+        assert!(idle.next_export(at(40), false).is_none());
+        assert!(queue_gauge_levels(&mut idle, &mut host_value).is_empty(), "an idle worker writes nothing");
+        let queued: u64 = workers.iter().map(|w| w.queue.queued_bytes() as u64).sum();
+        assert!(queued > 0);
+        assert_eq!(host_value, queued as i64, "the sum of both workers' queues");
+        // Worker 1 sends its batch: its part leaves the gauge, worker 0's stays.
+        let batch = workers[1].next_export(at(50), true).unwrap();
+        workers[1].dispatched(batch, 1);
+        assert!(workers[1].next_export(at(50), true).is_none(), "the export loop ends, and syncs");
+        queue_gauge_levels(&mut workers[1], &mut host_value);
+        assert_eq!(host_value, workers[0].queue.queued_bytes() as i64);
+        workers[0].withdraw_gauges();
+        queue_gauge_levels(&mut workers[0], &mut host_value);
+        assert_eq!(host_value, 0, "a retired worker withdraws its part");
     }
 
     #[test]

@@ -99,6 +99,15 @@ impl Root {
 }
 
 impl Context for Root {
+    fn on_done(&mut self) -> bool {
+        // The VM or this configuration goes away, with what it queued: take its part out of the shared gauges.
+        if let Some(worker) = &self.worker {
+            worker.tracer.borrow_mut().withdraw_gauges();
+            worker.apply_effects();
+        }
+        true
+    }
+
     fn on_http_call_response(&mut self, token_id: u32, num_headers: usize, body_size: usize, _num_trailers: usize) {
         let Some(worker) = &self.worker else {
             return;

@@ -1,5 +1,6 @@
 //! Envoy stats: the core's fixed stats defined once per worker, per-call stats defined on first use (the core
-//! bounds how many distinct names there can be), and the core's metric updates applied to them.
+//! bounds how many distinct names there can be), and the core's metric updates applied to them. Gauges move by
+//! deltas (`increment_metric` takes negative offsets on gauges), so every worker's VM adds its own part.
 
 use llm_trace_core::{MetricKind, MetricUpdate, Recording, Stat};
 use proxy_wasm::hostcalls;
@@ -38,6 +39,11 @@ impl Stats {
                 MetricUpdate::Stat { stat, value } => {
                     if let Some(Some(id)) = self.fixed.get(stat.index()) {
                         record(*id, stat.kind(), *value);
+                    }
+                }
+                MetricUpdate::GaugeDelta { stat, delta } => {
+                    if let Some(Some(id)) = self.fixed.get(stat.index()) {
+                        let _ = hostcalls::increment_metric(*id, *delta);
                     }
                 }
                 MetricUpdate::Named(r) => self.record_named(r),

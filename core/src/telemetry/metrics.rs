@@ -27,7 +27,7 @@ pub enum Stat {
     ExportRequests,
     /// Export calls that failed (non-2xx, timeout, reset, refused by the host).
     ExportFailures,
-    /// Bytes of encoded spans waiting in this worker's queue (a gauge).
+    /// Bytes of encoded spans waiting in the export queues (a gauge every worker adds its own bytes to).
     QueueBytes,
     /// Exchanges cut before the response ended (client abort, upstream reset, timeout).
     PartialExchanges,
@@ -105,7 +105,7 @@ impl Stat {
 pub enum MetricKind {
     /// Only goes up; updates are increments.
     Counter,
-    /// A level; updates set it.
+    /// A level shared by every worker: each adds and withdraws its own part, so the host's value is the sum.
     Gauge,
     /// A distribution; updates are samples.
     Histogram,
@@ -125,12 +125,21 @@ pub struct Recording {
 /// A metric update for the host to apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetricUpdate {
-    /// Add to a counter, or set a gauge, of the tracer's own stats.
+    /// Add to a counter of the tracer's own stats.
     Stat {
         /// Which stat.
         stat: Stat,
-        /// The increment (counters) or the level (gauges).
+        /// The increment.
         value: u64,
+    },
+    /// Change a gauge of the tracer's own stats by a signed amount (Envoy: `increment_metric` with a negative
+    /// offset). Gauges take deltas, not levels, so the figures of several workers (one VM each) add up instead of
+    /// overwriting each other.
+    GaugeDelta {
+        /// Which stat.
+        stat: Stat,
+        /// The change.
+        delta: i64,
     },
     /// A stat named with its labels (per-call figures, export errors, redactions).
     Named(Recording),
