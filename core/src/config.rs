@@ -34,6 +34,9 @@ pub struct Config {
     /// Remove codings the tracer cannot read (`br`, `zstd`) from LLM requests' `accept-encoding`, so responses
     /// come in one it can (the client still gets a coding it asked for).
     pub(crate) narrow_accept_encoding: bool,
+    /// The host can hold a request's headers until its body is complete (Envoy: the Wasm filter's
+    /// `allow_on_headers_stop_iteration`), so a rewritten request keeps a correct `content-length`.
+    pub(crate) hold_request_headers: bool,
     /// `default_provider` and `provider_overrides`: which API a route speaks and who serves it.
     pub(crate) detection: DetectionConfig,
     /// Content capture policy.
@@ -72,6 +75,8 @@ struct RawConfig {
     inject_stream_usage: bool,
     #[serde(default = "default_true")]
     narrow_accept_encoding: bool,
+    #[serde(default)]
+    hold_request_headers: bool,
     #[serde(default = "default_provider")]
     default_provider: String,
     #[serde(default)]
@@ -210,6 +215,7 @@ impl RawConfig {
             },
             inject_stream_usage: self.inject_stream_usage,
             narrow_accept_encoding: self.narrow_accept_encoding,
+            hold_request_headers: self.hold_request_headers,
             detection,
             capture,
             attribution,

@@ -6,14 +6,14 @@
 //! Memory is bounded by the configured limits.
 
 use crate::config::Config;
-use crate::host_api::{Clock, ResponseEdits, ResponseView};
+use crate::host_api::{Clock, HeldRequestEdits, RequestEdits, ResponseEdits, ResponseView};
 use crate::model::content::{CaptureMode, OutputContent};
 use crate::model::observation::{ErrorInfo, Observation, Timing};
 use crate::provider::detect::Identity;
 use crate::provider::openai_stream_usage::{inject_include_usage, UsageChunkStripper};
 use crate::provider::{rate_limit, Api, ApiDecoder};
 use crate::telemetry::trace_context::{to_hex, IdGenerator, TraceContext};
-use crate::wire::content_encoding::{BodyDecoder, DecodeError};
+use crate::wire::content_encoding::{allows_compression, BodyDecoder, DecodeError};
 use crate::wire::event_stream::FrameError;
 use crate::wire::framing::Framing;
 use crate::wire::json_fields::SmallFields;
@@ -69,6 +69,17 @@ pub struct Exchange {
     inject_pending: bool,
     /// The held request body gets redacted before it goes upstream.
     redact_pending: bool,
+    /// `inject_stream_usage` for this route: the configuration's, or its provider override's.
+    inject_stream_usage: bool,
+    /// The host holds the request headers with the body, so header edits can wait for the body.
+    headers_held: bool,
+    /// The request went upstream without its `content-length` (its body was held, its headers were not).
+    pub(crate) content_length_dropped: bool,
+    /// `accept-encoding` as the request is forwarded.
+    forwarded_accept_encoding: Option<String>,
+    /// What `llm.request.accept_encoding_narrowed` was before an uncompressed answer was asked for in the held
+    /// headers, to restore if the host refuses the rewritten body.
+    narrowed_before_identity: Option<Option<String>>,
 }
 
 /// What [`Exchange::new`] needs to know about the request, besides its identity.
@@ -79,6 +90,8 @@ pub(crate) struct RequestStart<'a> {
     pub(crate) attribution: Vec<(String, String)>,
     pub(crate) route_capture: Option<CaptureMode>,
     pub(crate) accept_encoding_narrowed: Option<String>,
+    /// `accept-encoding` as forwarded (narrowed or not).
+    pub(crate) accept_encoding: Option<String>,
 }
 
 impl Exchange {
@@ -95,6 +108,7 @@ impl Exchange {
             provider,
             server_address,
             server_port,
+            inject_stream_usage,
         } = identity;
         let api = detected.api;
         let mut obs = Observation {
@@ -141,6 +155,11 @@ impl Exchange {
             response_ended: false,
             inject_pending: false,
             redact_pending: false,
+            inject_stream_usage: inject_stream_usage.unwrap_or(config.inject_stream_usage),
+            headers_held: false,
+            content_length_dropped: false,
+            forwarded_accept_encoding: start.accept_encoding,
+            narrowed_before_identity: None,
             config,
         }
     }
@@ -181,16 +200,18 @@ impl Exchange {
         }
     }
 
-    /// Whether to hold the request body back until it is complete, so [`Exchange::held_request_body`] can rewrite
-    /// it: add `include_usage` (OpenAI-shaped calls) or redact it (request redaction; never a signed body). Only
-    /// with a `content-length` within the caps, so what is held is bounded; a request that cannot be held for
-    /// redaction goes as sent and the span says why.
-    pub(crate) fn holds_request(&mut self, content_length: Option<usize>) -> bool {
+    /// Whether to hold the request body back until it is complete, so [`Exchange::complete_held_request`] can
+    /// rewrite it: add `include_usage` (OpenAI-shaped calls, unless this route turns it off or its upstream refused
+    /// it lately) or redact it (request redaction; never a signed body). Only with a `content-length` within the
+    /// caps, so what is held is bounded; a request that cannot be held for redaction goes as sent and the span says
+    /// why.
+    pub(crate) fn holds_request(&mut self, content_length: Option<usize>, injection_backed_off: bool) -> bool {
         if self.request_parsed {
             return false;
         }
         let config = &self.config;
-        let wants_injection = config.inject_stream_usage && self.api.accepts_stream_usage_option();
+        let wants_injection =
+            self.inject_stream_usage && !injection_backed_off && self.api.accepts_stream_usage_option();
         let wants_redaction = config.redaction.redacts_requests() && !self.api.body_is_signed();
         let cap = MAX_HELD_REQUEST_BYTES.min(config.limits.max_request_body_bytes);
         let bounded = content_length.is_some_and(|n| n > 0 && n <= cap);
@@ -206,9 +227,53 @@ impl Exchange {
         self.inject_pending || self.redact_pending
     }
 
-    /// The whole held-back request body (see [`crate::RequestEdits::hold_body`]). Returns the body to send instead,
-    /// when it was redacted or `include_usage` was added.
-    pub fn held_request_body(&mut self, body: &[u8]) -> Option<Vec<u8>> {
+    /// Plans the hold of a request that may be rewritten (see [`Exchange::holds_request`]) into `edits`. When
+    /// `headers_can_wait`, the host holds the headers too and the rewritten body gets its own `content-length`;
+    /// otherwise the headers leave first, so the length is dropped (the upstream gets the body chunked) and a
+    /// request that may get `include_usage` asks for an uncompressed answer (it is not known yet whether the
+    /// request streams, and the usage chunk can be removed from a plain event stream only).
+    pub(crate) fn plan_request_hold(
+        &mut self,
+        content_length: Option<usize>,
+        injection_backed_off: bool,
+        headers_can_wait: bool,
+        edits: &mut RequestEdits,
+    ) {
+        if !self.holds_request(content_length, injection_backed_off) {
+            return;
+        }
+        edits.hold_body = true;
+        if headers_can_wait {
+            edits.hold_headers = true;
+            self.headers_held = true;
+            return;
+        }
+        edits.remove_headers.push("content-length");
+        self.content_length_dropped = true;
+        if self.inject_pending && self.ask_uncompressed().is_some() {
+            edits.set_headers.retain(|(name, _)| *name != "accept-encoding");
+            edits.set_headers.push(("accept-encoding", "identity".to_string()));
+        }
+    }
+
+    /// Asks for an uncompressed answer, when the forwarded `accept-encoding` allows compression; returns what the
+    /// span's `accept_encoding_narrowed` was before.
+    fn ask_uncompressed(&mut self) -> Option<Option<String>> {
+        let forwarded = self
+            .forwarded_accept_encoding
+            .as_deref()
+            .filter(|a| allows_compression(a))?;
+        let before = self.obs.accept_encoding_narrowed.clone();
+        self.obs.accept_encoding_narrowed = Some(before.clone().unwrap_or_else(|| forwarded.to_string()));
+        self.forwarded_accept_encoding = Some("identity".to_string());
+        Some(before)
+    }
+
+    /// The whole held-back request body (see [`crate::RequestEdits::hold_body`]): the body to send instead, when
+    /// it was redacted or `include_usage` was added, and, when the host holds the headers too
+    /// ([`crate::RequestEdits::hold_headers`]), the header edits that go with it (its `content-length`). A body
+    /// that stays as sent keeps its headers as sent.
+    pub fn complete_held_request(&mut self, body: &[u8]) -> HeldRequestEdits {
         self.request_body(body, true);
         let mut rewritten = None;
         if self.redact_pending {
@@ -226,13 +291,48 @@ impl Exchange {
                 rewritten = Some(injected);
             }
         }
-        rewritten
+        let mut set_headers = Vec::new();
+        if std::mem::take(&mut self.headers_held) {
+            if let Some(sent) = &rewritten {
+                set_headers.push(("content-length", sent.len().to_string()));
+                if self.obs.usage_injected {
+                    if let Some(before) = self.ask_uncompressed() {
+                        self.narrowed_before_identity = Some(before);
+                        set_headers.push(("accept-encoding", "identity".to_string()));
+                    }
+                }
+            }
+        }
+        HeldRequestEdits {
+            body: rewritten,
+            set_headers,
+        }
+    }
+
+    /// [`Exchange::complete_held_request`] for hosts that did not hold the headers: only the body to send instead.
+    pub fn held_request_body(&mut self, body: &[u8]) -> Option<Vec<u8>> {
+        self.complete_held_request(body).body
+    }
+
+    /// The host let the held headers go before the body was complete (it waited too long for the body, or
+    /// trailers came): the request goes as sent, and the body is only read.
+    pub fn headers_released(&mut self) {
+        if !std::mem::take(&mut self.headers_held) {
+            return;
+        }
+        self.inject_pending = false;
+        if std::mem::take(&mut self.redact_pending) {
+            self.obs.request_redaction_skipped = Some("headers_released");
+        }
     }
 
     /// The host refused the rewritten body: the request went as the client sent it.
     pub fn rewrite_refused(&mut self) {
         self.obs.usage_injected = false;
         self.stripper = None;
+        if let Some(before) = self.narrowed_before_identity.take() {
+            self.obs.accept_encoding_narrowed = before;
+        }
         if !self.obs.request_redactions.is_empty() {
             self.obs.request_redactions.clear();
             self.obs.request_redaction_skipped = Some("host_refused");
@@ -569,9 +669,13 @@ data: [DONE]\n\n";
         let cfg = config();
         let (mut t, mut x) = start(&cfg, &head("/v1/chat/completions"), at(0)).unwrap();
         let body = br#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
-        assert!(!x.holds_request(None), "no content-length: never hold the request");
-        assert!(!x.holds_request(Some(MAX_HELD_REQUEST_BYTES + 1)));
-        assert!(x.holds_request(Some(body.len())));
+        assert!(
+            !x.holds_request(None, false),
+            "no content-length: never hold the request"
+        );
+        assert!(!x.holds_request(Some(MAX_HELD_REQUEST_BYTES + 1), false));
+        assert!(!x.holds_request(Some(body.len()), true), "backed off");
+        assert!(x.holds_request(Some(body.len()), false));
         let sent = x.held_request_body(body).unwrap();
         assert!(sent.starts_with(br#"{"stream_options":{"include_usage":true},"model""#));
         let sse = Response::new(200, Some("text/event-stream"), None);

@@ -42,8 +42,26 @@ pub struct RequestEdits {
     /// Headers to remove.
     pub remove_headers: Vec<&'static str>,
     /// Hold the request body until it is complete, then give it whole to [`crate::Exchange::held_request_body`]
-    /// and forward what that returns. Only asked for bodies of a known, bounded length.
+    /// (or [`crate::Exchange::complete_held_request`]) and forward what that returns. Only asked for bodies of a
+    /// known, bounded length.
     pub hold_body: bool,
+    /// Also hold the request headers until the held body is complete, and apply the header edits of
+    /// [`crate::Exchange::complete_held_request`] (a correct `content-length`) before they go. Only asked for when
+    /// the configuration says the host can (`hold_request_headers`). A host that lets the headers go before the body
+    /// is complete (it waited too long for it) says so with [`crate::Exchange::headers_released`] and
+    /// [`crate::Tracer::note_headers_hold`]; the request then goes as sent.
+    pub hold_headers: bool,
+}
+
+/// What to change in a held request once its body is complete (see [`crate::Exchange::complete_held_request`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeldRequestEdits {
+    /// The body to send instead, when it was rewritten.
+    pub body: Option<Vec<u8>>,
+    /// Headers to set, only when the headers were held and only once the new body is in place: `content-length`
+    /// of the body sent, and `accept-encoding: identity` when the answer must come uncompressed (the usage chunk
+    /// the tracer asked for is removed from plain event streams only).
+    pub set_headers: Vec<(&'static str, String)>,
 }
 
 /// What to change in the response headers before they go to the client.

@@ -33,11 +33,13 @@ mod wire;
 pub use config::Config;
 pub use config_error::ConfigError;
 pub use exchange::{Exchange, StreamEnd, CUT_REASON_PROPERTY};
-pub use host_api::{Clock, Effects, LogLevel, LogLine, RequestEdits, RequestView, ResponseEdits, ResponseView};
+pub use host_api::{
+    Clock, Effects, HeldRequestEdits, LogLevel, LogLine, RequestEdits, RequestView, ResponseEdits, ResponseView,
+};
 pub use policy::redaction::{Redact, Redactor};
 pub use telemetry::export::{CollectorAnswer, ExportBody, ExportRequest};
 pub use telemetry::metrics::{MetricKind, MetricUpdate, Recording, Stat};
-pub use tracer::Tracer;
+pub use tracer::{Tracer, HEADERS_HOLD_TIMEOUT_MS};
 pub use wire::sse::SseDecoder;
 
 /// Builds a redactor from a `redaction` configuration object, as the tracer does (for benchmarks and tools).

@@ -8,6 +8,7 @@ use crate::host_api::{Clock, Effects, LogLevel, LogLine, RequestEdits, RequestVi
 use crate::model::content::CaptureMode;
 use crate::policy::capture::ROUTE_CAPTURE_PROPERTY;
 use crate::policy::redaction::Redact;
+use crate::policy::rewrite_backoff::{RewriteBackoff, REWRITE_BACKOFF_NS};
 use crate::policy::sampling;
 use crate::provider::detect::by_path;
 use crate::telemetry::attributes as attr;
@@ -25,6 +26,10 @@ use std::sync::Arc;
 /// Distinct per-call label sets (provider, model, operation) a worker records; past this, new models count under
 /// `model="other"` (a client sending random model names must not grow the host's stats without bound).
 pub(crate) const MAX_LABEL_SETS: usize = 500;
+
+/// How long a host holding a request's headers (see [`RequestEdits::hold_headers`]) waits for its body to start
+/// before it lets the headers go as sent.
+pub const HEADERS_HOLD_TIMEOUT_MS: u64 = 1000;
 
 /// Node properties that identify the proxy, as resource attributes (Istio puts the workload's name and namespace
 /// in the node metadata).
@@ -54,6 +59,12 @@ pub struct Tracer {
     /// Per-call label sets seen, bounded by [`MAX_LABEL_SETS`].
     label_sets: HashSet<String>,
     stats_overflow_logged: bool,
+    /// Upstreams that refused a rewritten request lately: their requests go as sent.
+    rewrite_backoff: RewriteBackoff,
+    /// A body callback came while request headers were held: the host can hold them.
+    headers_hold_proven: bool,
+    /// Held headers timed out before holding was proven: this worker's host cannot hold them.
+    headers_hold_failed: bool,
     effects: Effects,
 }
 
@@ -91,6 +102,9 @@ impl Tracer {
             wake_pending: false,
             label_sets: HashSet::new(),
             stats_overflow_logged: false,
+            rewrite_backoff: RewriteBackoff::default(),
+            headers_hold_proven: false,
+            headers_hold_failed: false,
             effects,
         }
     }
@@ -153,30 +167,24 @@ impl Tracer {
             .property(&ROUTE_CAPTURE_PROPERTY)
             .and_then(|v| CaptureMode::parse(&v));
         let mut edits = RequestEdits::default();
+        let mut accept_encoding = request.header("accept-encoding");
         let mut accept_encoding_narrowed = None;
-        let start = |narrowed| RequestStart {
+        if config.narrow_accept_encoding {
+            if let Some(narrowed) = accept_encoding.as_deref().and_then(readable_accept_encoding) {
+                edits.set_headers.push(("accept-encoding", narrowed.clone()));
+                accept_encoding_narrowed = accept_encoding.replace(narrowed);
+            }
+        }
+        let start = RequestStart {
             path: &path,
             traceparent: traceparent.as_deref(),
             tracestate: tracestate.as_deref(),
             attribution,
             route_capture,
-            accept_encoding_narrowed: narrowed,
+            accept_encoding_narrowed,
+            accept_encoding,
         };
-        if config.narrow_accept_encoding {
-            if let Some(accept) = request.header("accept-encoding") {
-                if let Some(narrowed) = readable_accept_encoding(&accept) {
-                    edits.set_headers.push(("accept-encoding", narrowed));
-                    accept_encoding_narrowed = Some(accept);
-                }
-            }
-        }
-        let mut exchange = Exchange::new(
-            Arc::clone(&config),
-            identity,
-            start(accept_encoding_narrowed),
-            now,
-            &mut self.ids,
-        );
+        let mut exchange = Exchange::new(Arc::clone(&config), identity, start, now, &mut self.ids);
         self.count(Stat::Requests, 1);
         if config.inject_traceparent {
             edits.set_headers.push(("traceparent", exchange.traceparent()));
@@ -186,14 +194,35 @@ impl Tracer {
             return Some((exchange, edits));
         }
         let content_length = request.header("content-length").and_then(|v| v.trim().parse().ok());
-        if exchange.holds_request(content_length) {
-            // The body may change size (injected option, redacted values), and headers leave before the body: drop
-            // the length now (the upstream gets the body chunked). Pausing the headers instead would stall the body
-            // callbacks on Envoys without `allow_on_headers_stop_iteration`.
-            edits.remove_headers.push("content-length");
-            edits.hold_body = true;
-        }
+        let backed_off = self.rewrite_backoff.active(&upstream_key(&exchange.obs), now.mono_ns);
+        let headers_can_wait = config.hold_request_headers && !self.headers_hold_failed;
+        exchange.plan_request_hold(content_length, backed_off, headers_can_wait, &mut edits);
         Some((exchange, edits))
+    }
+
+    /// What became of request headers held with their body (see [`RequestEdits::hold_headers`]): `worked` when a
+    /// body callback came while they were held, `false` when the host let them go after
+    /// [`HEADERS_HOLD_TIMEOUT_MS`] without one. A timeout before holding ever worked on this worker means the host
+    /// cannot hold headers (Envoy without the Wasm filter's `allow_on_headers_stop_iteration` stops body callbacks
+    /// too): this worker stops asking, with a warning.
+    pub fn note_headers_hold(&mut self, worked: bool) {
+        if worked {
+            self.headers_hold_proven = true;
+            return;
+        }
+        self.count(Stat::HeadersHoldTimeouts, 1);
+        if !self.headers_hold_proven && !self.headers_hold_failed {
+            self.headers_hold_failed = true;
+            self.log(
+                LogLevel::Warn,
+                format!(
+                    "llm-trace: held request headers got no body callback in {HEADERS_HOLD_TIMEOUT_MS} ms; Envoy \
+                     keeps body callbacks from a filter that pauses headers unless the Wasm filter sets \
+                     `allow_on_headers_stop_iteration: true`. This worker stops holding headers (requests it \
+                     rewrites go without `content-length`); set that option, or `hold_request_headers: false`."
+                ),
+            );
+        }
     }
 
     /// Finishes a call: prices it, counts it (sampled or not), decides whether its span is kept, and queues the
@@ -227,6 +256,7 @@ impl Tracer {
         };
         self.count(Stat::PartialExchanges, u64::from(cut));
         exchange.conclude(now, cut_reason.as_deref());
+        self.note_rewrite_rejection(&exchange, now);
         let config = Arc::clone(&self.config);
         let obs = &mut exchange.obs;
         self.count(Stat::UnreadableBodies, u64::from(obs.unreadable.is_some()));
@@ -318,6 +348,36 @@ impl Tracer {
         let outcome = answer.outcome();
         if self.queue.completed(token, outcome, now.mono_ns) {
             self.note_export_result(matches!(outcome, ExportOutcome::Delivered { .. }), &detail);
+        }
+    }
+
+    /// An upstream that refused a request the tracer changed: counted, and its requests go as sent on this worker
+    /// for [`REWRITE_BACKOFF_NS`], so a strict server costs at most one failed call per worker per period. Any 400
+    /// to an injected request counts (a client's own bad request too: the cost is usage estimated, not read, for a
+    /// while).
+    fn note_rewrite_rejection(&mut self, exchange: &Exchange, now: Clock) {
+        let obs = &exchange.obs;
+        let what = match obs.http_status {
+            Some(400) if obs.usage_injected => {
+                "400 to a request with `stream_options.include_usage` added; this worker stops adding it there"
+            }
+            Some(411) if exchange.content_length_dropped => {
+                "411 to a request sent without `content-length`; this worker stops holding requests there to add \
+                 `include_usage` (request redaction still holds them; `hold_request_headers` keeps the length)"
+            }
+            _ => return,
+        };
+        self.count(Stat::RewritesRejected, 1);
+        let upstream = upstream_key(obs);
+        if self.rewrite_backoff.start(&upstream, now.mono_ns) {
+            let minutes = REWRITE_BACKOFF_NS / 60_000_000_000;
+            self.log(
+                LogLevel::Warn,
+                format!(
+                    "llm-trace: upstream `{upstream}` answered {what} for {minutes} minutes (set \
+                     `provider_overrides[].inject_stream_usage: false` for it to stop for good)."
+                ),
+            );
         }
     }
 
@@ -415,6 +475,15 @@ impl Tracer {
     }
 }
 
+/// The upstream a call went to, as `host:port`: the key of the rewrite back-off.
+fn upstream_key(obs: &crate::model::observation::Observation) -> String {
+    format!(
+        "{}:{}",
+        obs.server_address.as_deref().unwrap_or_default(),
+        obs.server_port.unwrap_or_default()
+    )
+}
+
 /// The exported resource: service identity, the proxy's node identity where the host exposes it, then the
 /// configured extras.
 fn resource_attributes(config: &Config, node_property: &dyn Fn(&[&str]) -> Option<String>) -> Vec<(String, AttrValue)> {
@@ -456,6 +525,7 @@ pub(crate) fn named(effects: &Effects) -> Vec<&metrics::Recording> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host_api::HeldRequestEdits;
     use crate::test_support::{head, Response};
 
     fn at(ms: u64) -> Clock {
@@ -529,6 +599,201 @@ mod tests {
         assert_eq!(warnings, 1, "logged once per worker: {:?}", effects.logs);
     }
 
+    const STREAM_BODY: &[u8] = br#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+
+    /// A chat request with a length and `accept-encoding: gzip`, to `host`.
+    fn chat_head(host: &'static str, body: &[u8]) -> crate::test_support::Head {
+        let mut h = head("/v1/chat/completions");
+        h.authority = Some(host);
+        h.headers.push(("content-length", body.len().to_string()));
+        h.headers.push(("accept-encoding", "gzip, deflate".to_string()));
+        h
+    }
+
+    fn tracer(extra: &str) -> Tracer {
+        let config = format!(r#"{{"exporter":{{"cluster":"otel"}}{extra}}}"#);
+        Tracer::new(Config::from_json(config.as_bytes()).unwrap(), [1; 32], &|_| None)
+    }
+
+    /// Answers a started call with `status` and finishes it.
+    fn answer(tracer: &mut Tracer, mut x: Exchange, status: u16) {
+        x.response_headers(&Response::new(status, Some("application/json"), None), false, at(10));
+        x.response_body(
+            br#"{"error":{"message":"no","type":"invalid_request_error"}}"#,
+            true,
+            at(20),
+        );
+        tracer.finish(x, at(30), StreamEnd::Logged { cut_reason: None });
+    }
+
+    fn stat_total(effects: &Effects, stat: Stat) -> u64 {
+        effects
+            .metrics
+            .iter()
+            .map(|m| match m {
+                MetricUpdate::Stat { stat: s, value } if *s == stat => *value,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    #[test]
+    fn held_headers_keep_a_correct_content_length_and_only_a_rewritten_stream_changes_them() {
+        let mut t = tracer(r#","hold_request_headers":true"#);
+        let (mut x, edits) = t
+            .start(&chat_head("api.openai.com", STREAM_BODY), at(0), false)
+            .unwrap();
+        assert!(edits.hold_body && edits.hold_headers);
+        assert!(
+            !edits.remove_headers.contains(&"content-length"),
+            "the length stays: {edits:?}"
+        );
+        let held = x.complete_held_request(STREAM_BODY);
+        let sent = held.body.unwrap();
+        assert!(sent.starts_with(br#"{"stream_options":{"include_usage":true},"#));
+        assert_eq!(
+            held.set_headers,
+            vec![
+                ("content-length", sent.len().to_string()),
+                ("accept-encoding", "identity".to_string())
+            ],
+            "the new length, and an answer the usage chunk can be removed from"
+        );
+        assert_eq!(x.obs.accept_encoding_narrowed.as_deref(), Some("gzip, deflate"));
+        // Not streamed, or explicit stream_options: nothing changes, headers included.
+        for body in [
+            &br#"{"model":"gpt-4o-mini","messages":[]}"#[..],
+            br#"{"model":"gpt-4o-mini","stream":true,"stream_options":null,"messages":[]}"#,
+        ] {
+            let (mut x, edits) = t.start(&chat_head("api.openai.com", body), at(0), false).unwrap();
+            assert!(edits.hold_headers);
+            assert_eq!(x.complete_held_request(body), HeldRequestEdits::default());
+            assert_eq!(x.obs.accept_encoding_narrowed, None);
+        }
+        // Released before the body came: the request goes as sent.
+        let (mut x, _) = t
+            .start(&chat_head("api.openai.com", STREAM_BODY), at(0), false)
+            .unwrap();
+        x.headers_released();
+        assert_eq!(x.complete_held_request(STREAM_BODY), HeldRequestEdits::default());
+    }
+
+    #[test]
+    fn without_held_headers_the_length_goes_and_an_uncompressed_answer_is_asked_for() {
+        let mut t = tracer("");
+        let (_, edits) = t
+            .start(&chat_head("api.openai.com", STREAM_BODY), at(0), false)
+            .unwrap();
+        assert!(edits.hold_body && !edits.hold_headers);
+        assert_eq!(edits.remove_headers, vec!["content-length"]);
+        assert!(edits.set_headers.contains(&("accept-encoding", "identity".to_string())));
+        // Off for this route: nothing is held, nothing changes.
+        let mut t = tracer(r#","provider_overrides":[{"host":"strict.internal","inject_stream_usage":false}]"#);
+        let (_, edits) = t
+            .start(&chat_head("strict.internal", STREAM_BODY), at(0), false)
+            .unwrap();
+        assert_eq!(edits, RequestEdits::default());
+        let (_, edits) = t
+            .start(&chat_head("api.openai.com", STREAM_BODY), at(0), false)
+            .unwrap();
+        assert!(edits.hold_body, "other hosts keep the global setting");
+    }
+
+    #[test]
+    fn an_upstream_refusing_a_rewritten_request_costs_one_call_per_worker_and_is_counted_and_logged_once() {
+        let mut t = tracer(r#","hold_request_headers":true"#);
+        let (mut x, _) = t
+            .start(&chat_head("strict.internal", STREAM_BODY), at(0), false)
+            .unwrap();
+        assert!(x.complete_held_request(STREAM_BODY).body.is_some());
+        answer(&mut t, x, 400);
+        let effects = t.take_effects();
+        assert_eq!(stat_total(&effects, Stat::RewritesRejected), 1);
+        let warnings: Vec<&str> = effects
+            .logs
+            .iter()
+            .map(|l| l.message.as_str())
+            .filter(|m| m.contains("strict.internal:443"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{:?}", effects.logs);
+        assert!(
+            warnings[0].contains("answered 400") && warnings[0].contains("10 minutes"),
+            "{}",
+            warnings[0]
+        );
+        for _ in 0..3 {
+            let (x, edits) = t
+                .start(&chat_head("strict.internal", STREAM_BODY), at(100), false)
+                .unwrap();
+            assert_eq!(edits, RequestEdits::default(), "backed off: the request goes as sent");
+            answer(&mut t, x, 400);
+        }
+        let effects = t.take_effects();
+        assert_eq!(
+            stat_total(&effects, Stat::RewritesRejected),
+            0,
+            "not injected, not counted"
+        );
+        let (_, edits) = t
+            .start(&chat_head("api.openai.com", STREAM_BODY), at(100), false)
+            .unwrap();
+        assert!(edits.hold_body, "another upstream is not backed off");
+        let later = Clock {
+            mono_ns: at(30).mono_ns + REWRITE_BACKOFF_NS,
+            ..at(0)
+        };
+        let (_, edits) = t
+            .start(&chat_head("strict.internal", STREAM_BODY), later, false)
+            .unwrap();
+        assert!(edits.hold_body, "the back-off ends");
+    }
+
+    #[test]
+    fn an_upstream_requiring_content_length_backs_off_when_headers_cannot_be_held() {
+        let mut t = tracer("");
+        let (mut x, edits) = t
+            .start(&chat_head("needs-length.internal", STREAM_BODY), at(0), false)
+            .unwrap();
+        assert_eq!(edits.remove_headers, vec!["content-length"]);
+        x.complete_held_request(STREAM_BODY);
+        answer(&mut t, x, 411);
+        assert_eq!(stat_total(&t.take_effects(), Stat::RewritesRejected), 1);
+        let (_, edits) = t
+            .start(&chat_head("needs-length.internal", STREAM_BODY), at(50), false)
+            .unwrap();
+        assert_eq!(edits, RequestEdits::default(), "the length stays from now on");
+    }
+
+    #[test]
+    fn a_header_hold_that_times_out_before_it_ever_worked_turns_holding_off_for_the_worker() {
+        let mut t = tracer(r#","hold_request_headers":true"#);
+        t.note_headers_hold(false);
+        let effects = t.take_effects();
+        assert_eq!(stat_total(&effects, Stat::HeadersHoldTimeouts), 1);
+        assert!(effects
+            .logs
+            .iter()
+            .any(|l| l.message.contains("allow_on_headers_stop_iteration")));
+        let (_, edits) = t
+            .start(&chat_head("api.openai.com", STREAM_BODY), at(0), false)
+            .unwrap();
+        assert!(!edits.hold_headers && edits.remove_headers == vec!["content-length"]);
+        // Once holding worked, a timeout is one slow client: counted, holding stays.
+        let mut t = tracer(r#","hold_request_headers":true"#);
+        t.note_headers_hold(true);
+        t.note_headers_hold(false);
+        let effects = t.take_effects();
+        assert_eq!(stat_total(&effects, Stat::HeadersHoldTimeouts), 1);
+        assert!(effects
+            .logs
+            .iter()
+            .all(|l| !l.message.contains("allow_on_headers_stop_iteration")));
+        let (_, edits) = t
+            .start(&chat_head("api.openai.com", STREAM_BODY), at(0), false)
+            .unwrap();
+        assert!(edits.hold_headers);
+    }
+
     /// The gauge's deltas over a run: what the host's value (the sum of every worker's deltas) goes through.
     fn queue_gauge_levels(tracer: &mut Tracer, level: &mut i64) -> Vec<i64> {
         let mut levels = Vec::new();
@@ -542,8 +807,7 @@ mod tests {
                     levels.push(*level);
                 }
                 MetricUpdate::Stat {
-                    stat: Stat::QueueBytes,
-                    ..
+                    stat: Stat::QueueBytes, ..
                 } => panic!("the queue gauge is set, not moved"),
                 _ => {}
             }
@@ -568,14 +832,20 @@ mod tests {
             queue_gauge_levels(w, &mut host_value);
         }
         assert!(idle.next_export(at(40), false).is_none());
-        assert!(queue_gauge_levels(&mut idle, &mut host_value).is_empty(), "an idle worker writes nothing");
+        assert!(
+            queue_gauge_levels(&mut idle, &mut host_value).is_empty(),
+            "an idle worker writes nothing"
+        );
         let queued: u64 = workers.iter().map(|w| w.queue.queued_bytes() as u64).sum();
         assert!(queued > 0);
         assert_eq!(host_value, queued as i64, "the sum of both workers' queues");
         // Worker 1 sends its batch: its part leaves the gauge, worker 0's stays.
         let batch = workers[1].next_export(at(50), true).unwrap();
         workers[1].dispatched(batch, 1);
-        assert!(workers[1].next_export(at(50), true).is_none(), "the export loop ends, and syncs");
+        assert!(
+            workers[1].next_export(at(50), true).is_none(),
+            "the export loop ends, and syncs"
+        );
         queue_gauge_levels(&mut workers[1], &mut host_value);
         assert_eq!(host_value, workers[0].queue.queued_bytes() as i64);
         workers[0].withdraw_gauges();

@@ -41,6 +41,8 @@ BASE_CONFIG = {
     "exporter": {"cluster": "otel_collector", "authority": "otel-collector", "flush_interval_ms": 200,
                  "timeout_ms": 2000, "retry": {"max_attempts": 6, "initial_backoff_ms": 200, "max_backoff_ms": 1000}},
     "capture": {"content": "full", "max_content_bytes": 4096},
+    # With Envoy's `allow_on_headers_stop_iteration` (faults.yaml): rewritten requests keep a correct length.
+    "hold_request_headers": True,
 }
 
 COUNTERS = ["requests", "spans_created", "spans_exported", "spans_rejected", "spans_sampled_out",
@@ -63,7 +65,7 @@ def write_envoy_config(path: str, filter_config: dict, ports: dict | None = None
     """The matrix's bootstrap (faults.yaml) with this filter configuration; ports default to placeholders (for
     `--mode validate` or a start that must fail)."""
     values = {"ADMIN_PORT": "0", "TRACED_PORT": "0", "PLAIN_PORT": "0", "UPSTREAM_PORT": "1", "HOSTILE_PORT": "1",
-              "COLLECTOR_PORT": "1", **(ports or {})}
+              "COLLECTOR_PORT": "1", "HOLD_HEADERS": "true", **(ports or {})}
     with open(os.path.join(HERE, "faults.yaml")) as f:
         text = render(f.read(), {**values, "WASM": WASM, "FILTER_CONFIG": json.dumps(json.dumps(filter_config))})
     with open(path, "w") as f:
@@ -188,9 +190,11 @@ class Measurement:
 
 class FaultStack:
     def __init__(self, config: dict | None = None, concurrency: int = 1, prebuild_bombs: bool = False,
-                 label: str = ""):
+                 label: str = "", hold_headers: bool = True):
         self.config = config or BASE_CONFIG
         self.concurrency = concurrency
+        # Envoy's `allow_on_headers_stop_iteration` on the Wasm filter.
+        self.hold_headers = hold_headers
         self.prebuild_bombs = prebuild_bombs
         self.label = label
         self.workdir = tempfile.mkdtemp(prefix="llm-trace-faults-")
@@ -229,7 +233,8 @@ class FaultStack:
         write_envoy_config(config_path, self.config, {
             "ADMIN_PORT": str(self.admin_port), "TRACED_PORT": str(self.traced_port),
             "PLAIN_PORT": str(self.plain_port), "UPSTREAM_PORT": str(self.upstream_port),
-            "HOSTILE_PORT": str(self.hostile_port), "COLLECTOR_PORT": str(self.collector_port)})
+            "HOSTILE_PORT": str(self.hostile_port), "COLLECTOR_PORT": str(self.collector_port),
+            "HOLD_HEADERS": "true" if self.hold_headers else "false"})
         self.envoy = subprocess.Popen(
             [envoy_binary(), "-c", config_path, "--concurrency", str(self.concurrency), "--log-level", "warn",
              "--base-id", str(self.admin_port)], stdout=open(self.envoy_log, "w"), stderr=subprocess.STDOUT)

@@ -4,11 +4,11 @@
 use crate::host::{self, log, write_logs};
 use crate::stats::Stats;
 use crate::stream::Stream;
-use llm_trace_core::{CollectorAnswer, Config, ExportBody, ExportRequest, Tracer};
+use llm_trace_core::{CollectorAnswer, Config, ExportBody, ExportRequest, Tracer, HEADERS_HOLD_TIMEOUT_MS};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,18 @@ pub(crate) struct Worker {
     pub(crate) origin: Instant,
     /// Private shared queue whose `on_queue_ready` wakes the root context to flush a full batch off the request path.
     flush_queue: Option<u32>,
+    /// Streams whose request headers are held until their body comes; the tick lets go of those that waited too
+    /// long, so no call can hang on a host that stops body callbacks while headers are held.
+    held_headers: RefCell<Vec<HeldHeaders>>,
+    root_context_id: u32,
+}
+
+/// A stream waiting, with its request headers held, for its first body callback.
+struct HeldHeaders {
+    context_id: u32,
+    since_ns: u64,
+    /// Set when the tick let the headers go; the stream reads it at its next callback.
+    released: Rc<Cell<bool>>,
 }
 
 impl Worker {
@@ -32,6 +44,49 @@ impl Worker {
                 let _ = hostcalls::enqueue_shared_queue(queue_id, Some(b""));
             }
         }
+    }
+
+    /// A stream holds its request headers until its body comes: watched by the tick. The returned flag is set if
+    /// the tick lets them go.
+    pub(crate) fn watch_held_headers(&self, context_id: u32) -> Rc<Cell<bool>> {
+        let released = Rc::new(Cell::new(false));
+        self.held_headers.borrow_mut().push(HeldHeaders {
+            context_id,
+            since_ns: host::clock(self.origin).mono_ns,
+            released: Rc::clone(&released),
+        });
+        released
+    }
+
+    /// The stream's body came (or the stream ended): no more watching.
+    pub(crate) fn unwatch_held_headers(&self, context_id: u32) {
+        self.held_headers.borrow_mut().retain(|h| h.context_id != context_id);
+    }
+
+    /// Lets go of request headers that have waited [`HEADERS_HOLD_TIMEOUT_MS`] for a body callback.
+    fn release_stalled_headers(&self) {
+        let now = host::clock(self.origin).mono_ns;
+        let stalled: Vec<HeldHeaders> = {
+            let mut held = self.held_headers.borrow_mut();
+            let (stalled, waiting) = held
+                .drain(..)
+                .partition(|h| now.saturating_sub(h.since_ns) >= HEADERS_HOLD_TIMEOUT_MS * 1_000_000);
+            *held = waiting;
+            stalled
+        };
+        if stalled.is_empty() {
+            return;
+        }
+        for h in &stalled {
+            h.released.set(true);
+            if hostcalls::set_effective_context(h.context_id).is_ok() {
+                let _ = hostcalls::resume_http_request();
+            }
+            self.tracer.borrow_mut().note_headers_hold(false);
+        }
+        // Export calls made next must belong to the root context.
+        let _ = hostcalls::set_effective_context(self.root_context_id);
+        self.apply_effects();
     }
 
     /// Sends every export call the tracer hands out now (`tick`: also partial batches).
@@ -72,12 +127,19 @@ fn send(request: &ExportRequest) -> Result<u32, String> {
     }
 }
 
-#[derive(Default)]
 pub(crate) struct Root {
     worker: Option<Rc<Worker>>,
+    context_id: u32,
 }
 
 impl Root {
+    pub(crate) fn new(context_id: u32) -> Root {
+        Root {
+            worker: None,
+            context_id,
+        }
+    }
+
     fn configure(&mut self, config: Config) -> Result<(), String> {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| format!("no entropy for trace ids: {e}"))?;
@@ -91,6 +153,8 @@ impl Root {
             stats: Stats::define(),
             origin: Instant::now(),
             flush_queue,
+            held_headers: RefCell::new(Vec::new()),
+            root_context_id: self.context_id,
         });
         worker.apply_effects();
         self.worker = Some(worker);
@@ -176,6 +240,7 @@ impl RootContext for Root {
     fn on_tick(&mut self) {
         // Also where waiting retries become due.
         if let Some(worker) = &self.worker {
+            worker.release_stalled_headers();
             worker.flush(true);
         }
     }
@@ -193,7 +258,7 @@ impl RootContext for Root {
         Some(ContextType::HttpContext)
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Stream::new(self.worker.clone())))
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Stream::new(self.worker.clone(), context_id)))
     }
 }

@@ -7,25 +7,66 @@ use llm_trace_core::{Exchange, StreamEnd, CUT_REASON_PROPERTY};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel};
+use std::cell::Cell;
 use std::rc::Rc;
+
+/// Where held request headers stand (the core asked for `hold_headers`).
+enum HeadersHold {
+    NotHeld,
+    /// Waiting for the first body callback, watched by the worker's tick; the flag is set if the tick let go.
+    AwaitingBody(Rc<Cell<bool>>),
+    /// Body callbacks come: the headers go with the complete body.
+    WithBody,
+}
 
 pub(crate) struct Stream {
     worker: Option<Rc<Worker>>,
+    context_id: u32,
     exchange: Option<Exchange>,
     /// The core asked to hold the request body until it is complete (to rewrite it).
     holding_request: bool,
+    headers: HeadersHold,
 }
 
 impl Stream {
-    pub(crate) fn new(worker: Option<Rc<Worker>>) -> Stream {
+    pub(crate) fn new(worker: Option<Rc<Worker>>, context_id: u32) -> Stream {
         Stream {
             worker,
+            context_id,
             exchange: None,
             holding_request: false,
+            headers: HeadersHold::NotHeld,
+        }
+    }
+
+    /// The headers are no longer held by this stream (its body came, or it ends); `body_came` reports a body
+    /// callback while they were held.
+    fn stop_watching_headers(&mut self, body_came: bool) {
+        if let (Some(worker), HeadersHold::AwaitingBody(released)) = (&self.worker, &self.headers) {
+            let released = released.get();
+            worker.unwatch_held_headers(self.context_id);
+            if released {
+                // The tick let the headers go as sent: only read the body from here on.
+                self.holding_request = false;
+                if let Some(exchange) = &mut self.exchange {
+                    exchange.headers_released();
+                }
+                self.headers = HeadersHold::NotHeld;
+                return;
+            }
+            if body_came {
+                worker.tracer.borrow_mut().note_headers_hold(true);
+                self.headers = HeadersHold::WithBody;
+                return;
+            }
+        }
+        if !body_came {
+            self.headers = HeadersHold::NotHeld;
         }
     }
 
     fn finish(&mut self, end: StreamEnd) {
+        self.stop_watching_headers(false);
         if let (Some(worker), Some(exchange)) = (&self.worker, self.exchange.take()) {
             let now = host::clock(worker.origin);
             worker.tracer.borrow_mut().finish(exchange, now, end);
@@ -61,10 +102,16 @@ impl HttpContext for Stream {
         self.holding_request = edits.hold_body;
         self.exchange = Some(exchange);
         worker.apply_effects();
+        if edits.hold_headers {
+            // Held until the body is complete, so a rewritten body goes with its own content-length.
+            self.headers = HeadersHold::AwaitingBody(worker.watch_held_headers(self.context_id));
+            return Action::Pause;
+        }
         Action::Continue
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        self.stop_watching_headers(true);
         let Some(exchange) = &mut self.exchange else {
             return Action::Continue;
         };
@@ -73,14 +120,21 @@ impl HttpContext for Stream {
                 return Action::Pause; // Envoy buffers; the next call sees the whole body so far
             }
             self.holding_request = false;
+            self.headers = HeadersHold::NotHeld;
             let body = host::buffer(BufferType::HttpRequestBody, body_size);
-            if let Some(rewritten) = exchange.held_request_body(&body) {
+            let edits = exchange.complete_held_request(&body);
+            if let Some(rewritten) = edits.body {
                 if hostcalls::set_buffer(BufferType::HttpRequestBody, 0, body_size, &rewritten).is_err() {
                     exchange.rewrite_refused();
                     log(
                         LogLevel::Warn,
                         "llm-trace: the host refused the rewritten request body; it went as sent.",
                     );
+                } else {
+                    // Held headers have not left yet: they go with the new body's length.
+                    for (name, value) in &edits.set_headers {
+                        host::set_request_header(name, Some(value));
+                    }
                 }
             }
             return Action::Continue;
@@ -91,7 +145,10 @@ impl HttpContext for Stream {
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        self.stop_watching_headers(false);
         if let Some(exchange) = &mut self.exchange {
+            // Trailers end the body without a last body callback: whatever was held goes as sent.
+            exchange.headers_released();
             exchange.request_end();
         }
         self.holding_request = false;

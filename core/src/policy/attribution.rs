@@ -233,13 +233,22 @@ mod tests {
             "x-session-token",
         ] {
             let message = header_error(header);
-            assert!(message.starts_with("Invalid llm-trace configuration: `attribution.headers`: `"), "{message}");
+            assert!(
+                message.starts_with("Invalid llm-trace configuration: `attribution.headers`: `"),
+                "{message}"
+            );
             assert!(
                 message.contains(&format!("`{}` carries credentials", header.to_ascii_lowercase())),
                 "{message}"
             );
         }
-        for header in ["x-user-id", "x-session-id", "x-feature", "x-tokens-budget", "x-idempotency-key"] {
+        for header in [
+            "x-user-id",
+            "x-session-id",
+            "x-feature",
+            "x-tokens-budget",
+            "x-idempotency-key",
+        ] {
             assert!(
                 raw(&format!(r#"{{"headers":{{"user.id":"{header}"}}}}"#))
                     .validate_headers()

@@ -27,6 +27,8 @@ pub(crate) struct Identity {
     pub(crate) server_address: Option<String>,
     /// See `server_address`.
     pub(crate) server_port: Option<i64>,
+    /// The matching override's `inject_stream_usage`, when it sets one.
+    pub(crate) inject_stream_usage: Option<bool>,
 }
 
 /// One `provider_overrides` entry: applies when every given matcher matches; the first match wins.
@@ -40,6 +42,9 @@ pub(crate) struct ProviderOverride {
     pub(crate) api: Option<Api>,
     /// The `gen_ai.provider.name` to report.
     pub(crate) provider: Option<String>,
+    /// Whether OpenAI-shaped streams to this route get `stream_options.include_usage` added (else the global
+    /// `inject_stream_usage`): off for upstreams that refuse unknown fields.
+    pub(crate) inject_stream_usage: Option<bool>,
 }
 
 impl ProviderOverride {
@@ -75,6 +80,8 @@ pub(crate) struct RawProviderOverride {
     api: Option<String>,
     #[serde(default)]
     provider: Option<String>,
+    #[serde(default)]
+    inject_stream_usage: Option<bool>,
 }
 
 impl DetectionConfig {
@@ -95,10 +102,10 @@ impl DetectionConfig {
                     "needs `host` or `path_prefix` to match on",
                 ));
             }
-            if o.api.is_none() && o.provider.is_none() {
+            if o.api.is_none() && o.provider.is_none() && o.inject_stream_usage.is_none() {
                 return Err(invalid(
                     &format!("provider_overrides[{i}]"),
-                    "sets neither `api` nor `provider`",
+                    "sets none of `api`, `provider`, `inject_stream_usage`",
                 ));
             }
             if o.path_prefix.as_deref().is_some_and(|p| !p.starts_with('/')) {
@@ -113,6 +120,7 @@ impl DetectionConfig {
                 path_prefix: o.path_prefix,
                 api,
                 provider: o.provider,
+                inject_stream_usage: o.inject_stream_usage,
             });
         }
         Ok(DetectionConfig {
@@ -142,7 +150,9 @@ impl DetectionConfig {
         authority: Option<&str>,
         scheme: Option<&str>,
     ) -> Option<Identity> {
-        let (detected, provider_override) = match self.provider_override(authority, path) {
+        let matched = self.provider_override(authority, path);
+        let inject_stream_usage = matched.and_then(|o| o.inject_stream_usage);
+        let (detected, provider_override) = match matched {
             None => (by_path?, None),
             Some(o) => {
                 let detected = match (o.api, by_path) {
@@ -173,6 +183,7 @@ impl DetectionConfig {
             provider,
             server_address,
             server_port,
+            inject_stream_usage,
         })
     }
 }

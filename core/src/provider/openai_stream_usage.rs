@@ -232,7 +232,10 @@ data: [DONE]\n\n";
 
     #[test]
     fn an_oversized_event_is_forwarded_as_it_comes_and_the_usage_chunk_after_it_still_removed() {
-        let huge = format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n", "x".repeat(5000));
+        let huge = format!(
+            "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{}\"}}}}]}}\n\n",
+            "x".repeat(5000)
+        );
         let stream = format!("{huge}{USAGE_STREAM}");
         let expected = stream.replace(
             "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}\n\n",
@@ -264,7 +267,10 @@ data: [DONE]\n\n";
                     out.extend(s.filter(c, i + 1 == chunks.len()));
                 }
                 let text = String::from_utf8(out).unwrap();
-                assert!(!text.contains("\"choices\":[],\"usage\""), "{blank:?} at {size}: usage leaked");
+                assert!(
+                    !text.contains("\"choices\":[],\"usage\""),
+                    "{blank:?} at {size}: usage leaked"
+                );
                 assert_eq!(s.stripped, 1, "{blank:?} at {size}");
             }
         }

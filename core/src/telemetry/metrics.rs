@@ -41,11 +41,17 @@ pub enum Stat {
     StreamFrameErrors,
     /// Calls counted under `model="other"` because the worker already records the most label sets it keeps.
     StatsOverflow,
+    /// Calls an upstream refused after the tracer changed them (400 to an added `include_usage`, 411 to a body
+    /// sent without `content-length`); each starts a back-off for that upstream on that worker.
+    RewritesRejected,
+    /// Requests whose held headers the host let go because their body did not come in time (the request went
+    /// as sent).
+    HeadersHoldTimeouts,
 }
 
 impl Stat {
     /// Every stat, in a fixed order (hosts define them once, by index).
-    pub const ALL: [Stat; 16] = [
+    pub const ALL: [Stat; 18] = [
         Stat::Requests,
         Stat::SpansCreated,
         Stat::SpansExported,
@@ -62,6 +68,8 @@ impl Stat {
         Stat::SpansSampledOut,
         Stat::StreamFrameErrors,
         Stat::StatsOverflow,
+        Stat::RewritesRejected,
+        Stat::HeadersHoldTimeouts,
     ];
 
     /// The stat's name.
@@ -83,6 +91,8 @@ impl Stat {
             Stat::SpansSampledOut => "llm_trace.spans_sampled_out",
             Stat::StreamFrameErrors => "llm_trace.stream_frame_errors",
             Stat::StatsOverflow => "llm_trace.stats_overflow",
+            Stat::RewritesRejected => "llm_trace.rewrites_rejected",
+            Stat::HeadersHoldTimeouts => "llm_trace.headers_hold_timeouts",
         }
     }
 

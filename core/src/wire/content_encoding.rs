@@ -45,6 +45,22 @@ pub(crate) fn readable_accept_encoding(accept: &str) -> Option<String> {
     })
 }
 
+/// Whether an `accept-encoding` lets the server compress (names a coding other than `identity`, or `*`, without
+/// `q=0`).
+pub(crate) fn allows_compression(accept: &str) -> bool {
+    accept.split(',').any(|item| {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let refused = parts.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        !coding.is_empty() && coding != "identity" && !refused
+    })
+}
+
 /// Gzip header flags (RFC 1952, 2.3.1).
 const FHCRC: u8 = 2;
 const FEXTRA: u8 = 4;
@@ -355,6 +371,15 @@ mod tests {
         );
         assert_eq!(readable_accept_encoding("br").as_deref(), Some("identity"));
     }
+
+    #[test]
+    fn whether_an_accept_encoding_allows_compression() {
+        assert!(allows_compression("gzip, deflate"));
+        assert!(allows_compression("identity, *"));
+        assert!(!allows_compression("identity"));
+        assert!(!allows_compression("gzip;q=0, identity"));
+        assert!(!allows_compression(""));
+    }
     use flate2::write::{DeflateEncoder, GzEncoder, ZlibEncoder};
     use flate2::{Compress, Compression, FlushCompress, GzBuilder};
     use std::io::Write;
@@ -460,13 +485,19 @@ mod tests {
         assert_eq!(result, Err(DecodeError::OverCap));
         assert_eq!(total, cap, "the sink gets the cap, not a byte more");
         assert!(largest <= OUTPUT_BUFFER_BYTES, "pieces of {largest} bytes");
-        assert_eq!(d.decode(b"more", &mut |_| panic!("decoded after the cap")), Err(DecodeError::OverCap));
+        assert_eq!(
+            d.decode(b"more", &mut |_| panic!("decoded after the cap")),
+            Err(DecodeError::OverCap)
+        );
     }
 
     #[test]
     fn a_zero_cap_decodes_nothing() {
         let mut d = BodyDecoder::new(Some("gzip"), 0).unwrap();
-        assert_eq!(decode_chunks(&mut d, &gzip(b"hello"), 3).err(), Some(DecodeError::OverCap));
+        assert_eq!(
+            decode_chunks(&mut d, &gzip(b"hello"), 3).err(),
+            Some(DecodeError::OverCap)
+        );
     }
 
     #[test]
@@ -486,7 +517,11 @@ mod tests {
         wire.extend_from_slice(b"\0\0garbage after the last member");
         for size in [1, 2, 5, 64, wire.len()] {
             let mut d = BodyDecoder::new(Some("x-gzip"), 1 << 20).unwrap();
-            assert_eq!(decode_chunks(&mut d, &wire, size).unwrap(), b"first second", "gzip at {size}");
+            assert_eq!(
+                decode_chunks(&mut d, &wire, size).unwrap(),
+                b"first second",
+                "gzip at {size}"
+            );
         }
         let mut raw = DeflateEncoder::new(Vec::new(), Compression::default());
         raw.write_all(b"raw deflate, as some servers send it").unwrap();
