@@ -20,6 +20,9 @@
 mod config;
 mod config_error;
 mod exchange;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod host_api;
 mod model;
 mod policy;

@@ -15,7 +15,7 @@ fn rank(top: &str) -> Option<u8> {
         "wire" | "model" | "config_error" => 0,
         "provider" | "policy" => 1,
         "telemetry" => 2,
-        "exchange" | "tracer" | "config" | "host_api" | "test_support" => 3,
+        "exchange" | "tracer" | "config" | "host_api" | "test_support" | "fuzzing" => 3,
         "lib" => 4,
         _ => return None,
     })

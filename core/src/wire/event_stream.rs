@@ -135,8 +135,8 @@ fn parse_frame(frame: &[u8]) -> Result<Frame, FrameError> {
     Ok(out)
 }
 
-/// Encodes a frame with string headers (tests and fixtures build real frames with it).
-#[cfg(test)]
+/// Encodes a frame with string headers (tests, fixtures and fuzzing build real frames with it).
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn encode_frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
     let mut hbytes = Vec::new();
     for (name, value) in headers {
