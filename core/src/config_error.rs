@@ -14,16 +14,35 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let problem = one_line(&self.problem);
         if self.field.is_empty() || self.field == "." {
-            write!(f, "Invalid llm-trace configuration: {}.", self.problem)
+            write!(f, "Invalid llm-trace configuration: {problem}.")
         } else {
             write!(
                 f,
-                "Invalid llm-trace configuration: `{}`: {}.",
-                self.field, self.problem
+                "Invalid llm-trace configuration: `{}`: {problem}.",
+                one_line(&self.field)
             )
         }
     }
+}
+
+/// Control characters escaped (`\n`, `\u{1b}`): field names and values come from the configuration, and the
+/// error must stay one log line whatever they hold.
+fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 impl std::error::Error for ConfigError {}
@@ -64,4 +83,18 @@ pub(crate) fn from_serde_path(section: &str, e: &serde_path_to_error::Error<serd
         format!("{section}.{path}")
     };
     invalid(&field, strip_position(&e.inner().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `config` fuzz target: an unknown field named with a newline split the error over two lines.
+    #[test]
+    fn an_error_stays_one_line_whatever_the_configuration_holds() {
+        let json = "{\"exporter\":{\"cluster\":\"c\"},\"capture\":{\"rules\":[{\"a\\nb\\u001b\":1}]}}";
+        let message = crate::Config::from_json(json.as_bytes()).unwrap_err().to_string();
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+        assert!(message.contains("`capture.rules[0].a\\nb\\u{1b}`"), "{message}");
+    }
 }

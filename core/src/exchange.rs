@@ -177,11 +177,15 @@ impl Exchange {
     /// Copies request body bytes up to the cap; the request is parsed once complete.
     pub fn request_body(&mut self, chunk: &[u8], end_of_stream: bool) {
         if !self.request_parsed {
-            let room = self
-                .config
-                .limits
-                .max_request_body_bytes
-                .saturating_sub(self.request_body.len());
+            // Past the cap nothing more is kept, whatever room the body left: every later byte counts as truncated.
+            let room = match self.request_fields {
+                Some(_) => 0,
+                None => self
+                    .config
+                    .limits
+                    .max_request_body_bytes
+                    .saturating_sub(self.request_body.len()),
+            };
             let kept = room.min(chunk.len());
             if kept < chunk.len() && self.request_fields.is_none() {
                 // Over the cap: from here on keep only the small top-level fields (model, stream, ...).
@@ -646,6 +650,20 @@ data: [DONE]\n\n";
             "small fields survive the cap"
         );
         assert!(x.observation().request.stream);
+        // Found by the `exchange` fuzz target: in chunks, bytes past the cap used to be undercounted.
+        for size in [1, 7, 50] {
+            let (_, mut x) = start(&cfg, &head("/v1/chat/completions"), at(0)).unwrap();
+            let chunks: Vec<&[u8]> = REQUEST.chunks(size).collect();
+            for (i, c) in chunks.iter().enumerate() {
+                x.request_body(c, i + 1 == chunks.len());
+            }
+            assert_eq!(
+                x.observation().truncated_bytes,
+                REQUEST.len() as u64 - 10,
+                "chunks of {size}"
+            );
+            assert_eq!(x.observation().request.model.as_deref(), Some("gpt-4o-mini"));
+        }
     }
 
     #[test]

@@ -70,7 +70,10 @@ pub fn event_stream(data: &[u8]) {
     let mut body = Vec::new();
     for (i, payload) in rest.split(|&b| b == 0xff).enumerate() {
         let kind = if i % 5 == 4 { "exception" } else { "event" };
-        body.extend(encode_frame(&[(":message-type", kind), (":event-type", "chunk")], payload));
+        body.extend(encode_frame(
+            &[(":message-type", kind), (":event-type", "chunk")],
+            payload,
+        ));
     }
     if damage % 2 == 1 && !body.is_empty() {
         let at = usize::from(*damage) * 31 % body.len();
@@ -109,12 +112,23 @@ pub fn content_decoding(data: &[u8]) {
         return;
     };
     let cap = usize::from(*cap) * 64;
-    let coding = if mode % 5 == 0 || mode % 5 == 2 { "gzip" } else { "deflate" };
+    let coding = if mode % 5 == 0 || mode % 5 == 2 {
+        "gzip"
+    } else {
+        "deflate"
+    };
     if mode % 5 < 2 {
         let (whole, whole_end) = decode(coding, cap, &[payload]);
         let (split, split_end) = decode(coding, cap, &split(payload, *seed));
-        let (short, long) = if whole.len() <= split.len() { (&whole, &split) } else { (&split, &whole) };
-        assert!(long.starts_with(short), "{coding}: whole and split decode different bytes");
+        let (short, long) = if whole.len() <= split.len() {
+            (&whole, &split)
+        } else {
+            (&split, &whole)
+        };
+        assert!(
+            long.starts_with(short),
+            "{coding}: whole and split decode different bytes"
+        );
         if whole_end.is_ok() && split_end.is_ok() {
             assert_eq!(whole, split, "{coding}: both ended well with different bytes");
         }
@@ -141,7 +155,12 @@ pub fn content_decoding(data: &[u8]) {
     let expected = &payload[..payload.len().min(cap)];
     assert!(out == expected, "{coding}: decoded bytes differ from the payload");
     let over = payload.len() > cap;
-    assert_eq!(end.is_err(), over, "{coding}: {end:?} for {} bytes, cap {cap}", payload.len());
+    assert_eq!(
+        end.is_err(),
+        over,
+        "{coding}: {end:?} for {} bytes, cap {cap}",
+        payload.len()
+    );
 }
 
 #[cfg(test)]

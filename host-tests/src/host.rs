@@ -172,6 +172,8 @@ struct HostState {
     streams: HashMap<u32, StreamState>,
     global_properties: HashMap<String, Vec<u8>>,
     next_token: u32,
+    /// Streams the plugin resumed (`proxy_continue_stream`), by effective context.
+    continued: Vec<u32>,
     http_calls: Vec<HttpCall>,
     grpc_calls: Vec<GrpcCall>,
     call_response_headers: Vec<(String, String)>,
@@ -797,7 +799,11 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_continue_stream",
-        |_c: Caller<'_, HostState>, _stream: i32| -> i32 { OK },
+        |mut c: Caller<'_, HostState>, _stream: i32| -> i32 {
+            let effective = c.data().effective;
+            c.data_mut().continued.push(effective);
+            OK
+        },
     )?;
     linker.func_wrap(
         env,
@@ -1224,6 +1230,22 @@ impl Host {
         self.call_void1("proxy_on_delete", stream as i32)?;
         self.store.data_mut().streams.remove(&stream);
         self.deliver_queue_ready()
+    }
+
+    /// The request headers of `stream` as the plugin left them so far (headers it holds can still change).
+    pub fn request_headers_now(&self, stream: u32) -> Vec<(String, String)> {
+        self.store
+            .data()
+            .streams
+            .get(&stream)
+            .map(|s| s.request_headers.clone())
+            .unwrap_or_default()
+    }
+
+    /// Streams the plugin resumed since the last call (`proxy_continue_stream`, with the context it made
+    /// effective).
+    pub fn take_continued(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.store.data_mut().continued)
     }
 
     pub fn take_http_calls(&mut self) -> Vec<HttpCall> {

@@ -515,6 +515,97 @@ fn include_usage_is_injected_and_the_usage_chunk_never_reaches_the_client() {
     assert_eq!(attr(span, "llm.usage.injected"), true);
 }
 
+const HOLDING: &str =
+    r#"{"service_name":"filter-tests","exporter":{"cluster":"otel_collector"},"hold_request_headers":true}"#;
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn held_headers_go_with_the_rewritten_body_and_its_own_content_length() {
+    use host_tests::host::Action;
+    let mut h = host(HOLDING);
+    let body = r#"{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"x"}]}"#;
+    let len = body.len().to_string();
+    let s = h.new_stream().unwrap();
+    let head = request_headers(&[("content-length", &len), ("accept-encoding", "gzip, deflate")]);
+    let (action, _) = h.request_headers(s, &head, false).unwrap();
+    assert_eq!(action, Action::Pause, "headers held with the body");
+    let (action, _) = h.request_body(s, &body.as_bytes()[..20], false).unwrap();
+    assert_eq!(action, Action::Pause);
+    let (action, forwarded) = h.request_body(s, &body.as_bytes()[20..], true).unwrap();
+    assert_eq!(action, Action::Continue);
+    let sent: Value = serde_json::from_slice(&forwarded).unwrap();
+    assert_eq!(sent["stream_options"]["include_usage"], true);
+    let headers = h.request_headers_now(s);
+    assert_eq!(
+        header(&headers, "content-length"),
+        Some(forwarded.len().to_string().as_str())
+    );
+    assert_eq!(
+        header(&headers, "accept-encoding"),
+        Some("identity"),
+        "plain SSE, so the usage chunk can go"
+    );
+    // Not streamed: body and headers exactly as sent.
+    let plain = CHAT_REQUEST;
+    let plain_len = plain.len().to_string();
+    let p = h.new_stream().unwrap();
+    let head = request_headers(&[("content-length", &plain_len), ("accept-encoding", "gzip")]);
+    assert_eq!(h.request_headers(p, &head, false).unwrap().0, Action::Pause);
+    let (_, forwarded) = h.request_body(p, plain.as_bytes(), true).unwrap();
+    assert_eq!(forwarded, plain.as_bytes());
+    let headers = h.request_headers_now(p);
+    assert_eq!(header(&headers, "content-length"), Some(plain_len.as_str()));
+    assert_eq!(header(&headers, "accept-encoding"), Some("gzip"));
+    assert!(
+        h.take_continued().is_empty(),
+        "the body callbacks came: nothing to let go"
+    );
+    assert_eq!(h.counter("llm_trace.headers_hold_timeouts"), Some(0));
+}
+
+#[test]
+fn held_headers_whose_body_never_comes_are_let_go_by_the_tick_and_the_worker_stops_holding() {
+    use host_tests::host::Action;
+    let mut h = host(HOLDING);
+    let len = CHAT_REQUEST.len().to_string();
+    let s = h.new_stream().unwrap();
+    let head = request_headers(&[("content-length", &len)]);
+    assert_eq!(h.request_headers(s, &head, false).unwrap().0, Action::Pause);
+    h.advance_ms(600);
+    h.tick().unwrap();
+    assert!(h.take_continued().is_empty(), "not yet");
+    h.advance_ms(500);
+    h.tick().unwrap();
+    assert_eq!(h.take_continued(), vec![s], "let go after 1 s");
+    assert_eq!(h.counter("llm_trace.headers_hold_timeouts"), Some(1));
+    assert!(h
+        .logs()
+        .iter()
+        .any(|(_, l)| l.contains("allow_on_headers_stop_iteration: true")));
+    // The body comes after all (Envoy hands on what it buffered): read, forwarded as sent.
+    let (action, forwarded) = h.request_body(s, CHAT_REQUEST.as_bytes(), true).unwrap();
+    assert_eq!(
+        (action, forwarded.as_slice()),
+        (Action::Continue, CHAT_REQUEST.as_bytes())
+    );
+    h.response_headers(s, &[(":status", "200"), ("content-type", "application/json")], false)
+        .unwrap();
+    h.response_body(s, CHAT_RESPONSE.as_bytes(), true).unwrap();
+    h.log(s).unwrap();
+    // This worker no longer holds headers: the next rewritable request goes without its length instead.
+    let n = h.new_stream().unwrap();
+    let (action, headers) = h.request_headers(n, &head, false).unwrap();
+    assert_eq!(action, Action::Continue);
+    assert_eq!(header(&headers, "content-length"), None);
+    // The tick made the root context effective again: export works.
+    let spans = flush_exports(&mut h).unwrap();
+    assert_eq!(spans.len(), 1);
+    assert_eq!(attr(&spans[0], "gen_ai.usage.input_tokens"), 11);
+}
+
 #[test]
 fn collector_error_status_counts_the_batch_as_failed() {
     let mut h = host(CONFIG);

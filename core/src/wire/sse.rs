@@ -7,8 +7,11 @@
 /// Decoder state carried between chunks.
 #[derive(Debug)]
 pub struct SseDecoder {
-    /// Bytes of the current line not yet terminated.
+    /// Bytes of the current line not yet terminated (none once its event is oversized).
     line: Vec<u8>,
+    /// Length of the current unterminated line, its dropped bytes included: a line is blank only when nothing of it
+    /// came, whatever was kept.
+    line_len: usize,
     /// `data` lines of the current event, joined with `\n`.
     data: Vec<u8>,
     /// `event` field of the current event.
@@ -28,6 +31,7 @@ impl SseDecoder {
     pub fn new(max_event_bytes: usize) -> Self {
         SseDecoder {
             line: Vec::new(),
+            line_len: 0,
             data: Vec::new(),
             event: Vec::new(),
             has_data: false,
@@ -55,12 +59,17 @@ impl SseDecoder {
         }
         while let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') {
             let (head, tail) = rest.split_at(end);
-            if self.line.is_empty() {
+            if self.line_len == 0 {
                 self.process_line(head, on_event);
             } else {
                 self.append_to_line(head);
+                self.line_len = 0;
                 let line = std::mem::take(&mut self.line);
-                self.process_line(&line, on_event);
+                // Not blank (part of it came earlier); in an oversized event its bytes were dropped and it counts
+                // for nothing, as it would had it come in one piece.
+                if !self.oversized {
+                    self.process_line(&line, on_event);
+                }
                 self.line = line;
                 self.line.clear();
             }
@@ -79,14 +88,18 @@ impl SseDecoder {
     /// End of stream: an event whose blank line never came is dispatched if its lines were complete, since a
     /// provider that closes right after the last `data:` line still sent a whole message.
     pub fn finish(&mut self, on_event: &mut dyn FnMut(&[u8], &[u8])) {
-        if !self.line.is_empty() {
+        if self.line_len > 0 {
+            self.line_len = 0;
             let line = std::mem::take(&mut self.line);
-            self.process_line(&line, on_event);
+            if !self.oversized {
+                self.process_line(&line, on_event);
+            }
         }
         self.process_line(b"", on_event);
     }
 
     fn append_to_line(&mut self, bytes: &[u8]) {
+        self.line_len += bytes.len();
         if self.oversized {
             return;
         }
@@ -116,6 +129,12 @@ impl SseDecoder {
             self.event.clear();
             self.has_data = false;
             self.oversized = false;
+            return;
+        }
+        // A line over the cap makes its event oversized whether it came in one chunk or was assembled from several
+        // (the same rule as `append_to_line`), so the result never depends on how the network split the bytes.
+        if line.len() > self.max_event_bytes {
+            self.mark_oversized();
             return;
         }
         if self.oversized || line[0] == b':' {
@@ -238,6 +257,39 @@ mod tests {
         }
         assert_eq!(out, vec![b"small".to_vec()]);
         assert_eq!(d.oversized_events, 1);
+    }
+
+    /// Found by the `sse` fuzz target: a line over the cap used to count only when it was assembled from several
+    /// chunks, and a line of an oversized event that ended at the start of a chunk read as a blank line (ending
+    /// the oversized event early), so what was kept depended on how the network split the bytes.
+    #[test]
+    fn an_oversized_line_or_event_is_handled_the_same_for_any_split() {
+        let long_id = format!("id: {}\ndata: kept?\n\ndata: next\n\n", "x".repeat(300));
+        let near_cap = format!("data: {}\n\ndata: next\n\n", "y".repeat(252));
+        let then_more = format!("data: {}\ndata: y\ndata: z\n\ndata: after\n\n", "h".repeat(300));
+        for input in [long_id, near_cap, then_more] {
+            let whole = decode_in_pieces(input.as_bytes(), &[], 256);
+            for at in 1..input.len() {
+                assert_eq!(
+                    decode_in_pieces(input.as_bytes(), &[at], 256),
+                    whole,
+                    "split at {at}: {input:?}"
+                );
+            }
+            for size in [1, 2, 3, 7] {
+                let cuts: Vec<usize> = (size..input.len()).step_by(size).collect();
+                assert_eq!(
+                    decode_in_pieces(input.as_bytes(), &cuts, 256),
+                    whole,
+                    "pieces of {size}"
+                );
+            }
+            assert_eq!(whole.1, 1, "one oversized event: {input:?}");
+            assert_eq!(
+                whole.0.last().map(|(_, d)| d.as_str()),
+                Some(if input.contains("after") { "after" } else { "next" })
+            );
+        }
     }
 
     #[test]

@@ -579,9 +579,11 @@ fn is_email_local(b: u8) -> bool {
 
 fn emails(t: &[u8], out: &mut Vec<(usize, usize)>) {
     let mut from = 0;
+    // The end of the last address found: the next one's local part starts no earlier (`a@b.co-c@d.co` is two).
+    let mut last_end = 0;
     while let Some(at) = t[from..].iter().position(|b| *b == b'@').map(|i| i + from) {
         from = at + 1;
-        let start = at - t[..at].iter().rev().take_while(|b| is_email_local(**b)).count();
+        let start = at - t[last_end..at].iter().rev().take_while(|b| is_email_local(**b)).count();
         let start = start + t[start..at].iter().take_while(|b| **b == b'.').count();
         if start == at {
             continue;
@@ -605,6 +607,7 @@ fn emails(t: &[u8], out: &mut Vec<(usize, usize)>) {
         if valid {
             out.push((start, end));
             from = end;
+            last_end = end;
         }
     }
 }

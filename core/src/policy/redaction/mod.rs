@@ -301,6 +301,15 @@ mod tests {
             redact("@handle and x@localhost and a@b.c1"),
             "@handle and x@localhost and a@b.c1"
         );
+        // Found by the `redactor` fuzz target: an address right after another one (`a@b.io-@c.io`) was left in
+        // clear, its local part read back into the first one's domain, so redacting the output found it again.
+        assert_eq!(redact("a@b.io-@c.io"), "[EMAIL][EMAIL]");
+        assert_eq!(redact("-@p.pe-@p.pe"), "[EMAIL][EMAIL]");
+        assert_eq!(
+            redact("a@b.co-c@d.co"),
+            "a@[EMAIL]",
+            "one address whose local part is `b.co-c`"
+        );
     }
 
     #[test]
