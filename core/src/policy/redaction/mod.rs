@@ -158,7 +158,9 @@ impl Redactor {
     }
 
     /// Non-overlapping findings of the chosen detectors, in text order; at one position the longest wins, then the
-    /// earlier detector.
+    /// earlier detector. A finding that overlaps one kept before it but runs past its end keeps that tail, so no
+    /// part of a value is left in clear (`+1 415 555 0100.jane@example.com`: the phone number, then the rest of the
+    /// address).
     fn findings(&self, text: &str, chosen: impl Iterator<Item = usize>) -> Vec<Finding> {
         let mut all = Vec::new();
         let mut spans = Vec::new();
@@ -176,11 +178,14 @@ impl Redactor {
         }
         all.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end), f.detector));
         let mut kept: Vec<Finding> = Vec::with_capacity(all.len());
-        for f in all {
-            if kept.last().is_none_or(|k| f.start >= k.end)
-                && text.is_char_boundary(f.start)
-                && text.is_char_boundary(f.end)
-            {
+        for mut f in all {
+            if let Some(k) = kept.last() {
+                if f.end <= k.end {
+                    continue;
+                }
+                f.start = f.start.max(k.end);
+            }
+            if text.is_char_boundary(f.start) && text.is_char_boundary(f.end) {
                 kept.push(f);
             }
         }
@@ -310,6 +315,13 @@ mod tests {
             "a@[EMAIL]",
             "one address whose local part is `b.co-c`"
         );
+        // Found by the same target: an address overlapping a phone number before it lost the overlap and was left
+        // in clear after the number's mask.
+        assert_eq!(
+            redact("call +1 415 555 0100.jane@example.com now"),
+            "call [PHONE][EMAIL] now"
+        );
+        assert_eq!(redact("+15 055234.e@o.do"), "[PHONE][EMAIL]");
     }
 
     #[test]
