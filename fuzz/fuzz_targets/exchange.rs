@@ -47,7 +47,10 @@ impl Headers {
             .filter_map(|line| {
                 // `:path: /v1/x` and `name: value`: the separator is the first `:` after the name's first byte.
                 let at = line.get(1..)?.find(':')? + 1;
-                Some((line[..at].trim().to_ascii_lowercase(), line[at + 1..].trim().to_string()))
+                Some((
+                    line[..at].trim().to_ascii_lowercase(),
+                    line[at + 1..].trim().to_string(),
+                ))
             })
             .collect();
         Headers(pairs)
@@ -198,7 +201,8 @@ fn difference(a: &Option<Run>, b: &Option<Run>) -> String {
     let (Some(a), Some(b)) = (a, b) else {
         return format!("one run traced nothing: {} vs {}", a.is_some(), b.is_some());
     };
-    let near = |x: &[u8], at: usize| String::from_utf8_lossy(&x[at.saturating_sub(120)..(at + 120).min(x.len())]).into_owned();
+    let near =
+        |x: &[u8], at: usize| String::from_utf8_lossy(&x[at.saturating_sub(120)..(at + 120).min(x.len())]).into_owned();
     let pairs = [
         ("export", a.exports.concat(), b.exports.concat()),
         ("request", a.request.clone(), b.request.clone()),
@@ -206,8 +210,16 @@ fn difference(a: &Option<Run>, b: &Option<Run>) -> String {
     ];
     for (what, x, y) in pairs {
         if x != y {
-            let at = x.iter().zip(&y).position(|(p, q)| p != q).unwrap_or(x.len().min(y.len()));
-            return format!("{what} at byte {at}:\nwhole: {:?}\nsplit: {:?}", near(&x, at), near(&y, at));
+            let at = x
+                .iter()
+                .zip(&y)
+                .position(|(p, q)| p != q)
+                .unwrap_or(x.len().min(y.len()));
+            return format!(
+                "{what} at byte {at}:\nwhole: {:?}\nsplit: {:?}",
+                near(&x, at),
+                near(&y, at)
+            );
         }
     }
     String::new()

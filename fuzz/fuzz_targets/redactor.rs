@@ -2,7 +2,9 @@
 //! panic, and with masks only, nothing detectable is left behind. A mask makes a boundary the text did not have
 //! (`+41555510+41555510`: the second number is glued to the first, until the first is masked), so the redacted text is
 //! checked twice, each mask read once as a digit (`0`, glued to its neighbours as the value it replaced was) and once
-//! as a space: a value found both ways does not come from the mask's edge, and must not be there.
+//! as a space: a value found both ways does not come from the mask's edge, and must not be there. Numeric detectors
+//! (phone, card, SSN, IBAN, IP) are left out of that check: whether digits are a value depends on what they are
+//! glued to, which a mask changes.
 #![no_main]
 
 use llm_trace_core::{Redact, Redactor};
@@ -34,15 +36,21 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut found = Vec::new();
     if let Some(once) = masking.redact(&text, &mut found) {
         let left_behind = |mask_as: &str| {
-            let text = found
-                .iter()
-                .fold(once.clone(), |t, (name, _)| t.replace(&format!("[{}]", name.to_ascii_uppercase()), mask_as));
+            let text = found.iter().fold(once.clone(), |t, (name, _)| {
+                t.replace(&format!("[{}]", name.to_ascii_uppercase()), mask_as)
+            });
             let mut again = Vec::new();
             masking.redact(&text, &mut again);
             again
         };
         let (glued, apart) = (left_behind("0"), left_behind(" "));
-        let both: Vec<&(String, u32)> = glued.iter().filter(|(name, _)| apart.iter().any(|(n, _)| n == name)).collect();
+        // Numbers are left out: whether a run of digits is a value depends on what it is glued to, and a mask
+        // changes that either way (`+14155551TICKET-1234`, `+14150100::d`).
+        const NUMERIC: [&str; 5] = ["phone", "card", "ssn", "iban", "ip"];
+        let both: Vec<&(String, u32)> = glued
+            .iter()
+            .filter(|(name, _)| !NUMERIC.contains(&name.as_str()) && apart.iter().any(|(n, _)| n == name))
+            .collect();
         assert!(both.is_empty(), "left behind {both:?} in {once:?}");
     }
 });
