@@ -87,8 +87,6 @@ pub(crate) fn from_serde_path(section: &str, e: &serde_path_to_error::Error<serd
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     /// Found by the `config` fuzz target: an unknown field named with a newline split the error over two lines.
     #[test]
     fn an_error_stays_one_line_whatever_the_configuration_holds() {
