@@ -27,6 +27,16 @@ FILTER_CONFIG = {
 }
 
 
+CONTROL_CAPTURES = [
+    "openai--oll-openai-test_open_ai_function_calls_tools-0",
+    "openai--oll-openai-test_chat_tool_calls-0",
+    "anthropic--oll-anthropic-test_async_anthropic_thinking_legacy-0",
+    "anthropic--oll-anthropic-test_with_asyncio_run_legacy-0",
+]
+_GEN_AI_ONLY = {**FILTER_CONFIG, "dialects": ["gen_ai"], "inject_stream_usage": False}
+CONTROLS = {"gen_ai": _GEN_AI_ONLY, "latest": {**_GEN_AI_ONLY, "semconv": "latest"}}
+
+
 @dataclass
 class Run:
     phoenix: object
@@ -96,6 +106,16 @@ def run():
                 captures.send(stack.listen_port, name, {"x-feature": name})
             wait_until(lambda: exported(stack) >= len(captures.SELECTED), 20, "the captures' spans exported")
             sent += len(captures.SELECTED)
+        # Controls: the same exchanges with the GenAI dialect alone (Phoenix then converts gen_ai.* itself), and with
+        # `semconv: latest`; their spans are tagged `<capture>@<variant>`.
+        for variant, config in CONTROLS.items():
+            with captures.upstream() as upstream_port, running_stack(
+                    collector="external", collector_ports=ports, filter_config=config,
+                    upstream_port=upstream_port, workdir=os.path.join(workdir, variant)) as stack:
+                for name in CONTROL_CAPTURES:
+                    captures.send(stack.listen_port, name, {"x-feature": f"{name}@{variant}"})
+                wait_until(lambda: exported(stack) >= len(CONTROL_CAPTURES), 20, f"the {variant} spans exported")
+                sent += len(CONTROL_CAPTURES)
         run = Run(phoenix=phoenix, workdir=workdir)
         deadline = time.time() + 30
         while len(run.spans) < sent and time.time() < deadline:
