@@ -68,7 +68,7 @@ validate: wasm venv
 e2e: wasm bins venv
 	$(VENV)/bin/pytest -q envoy/e2e
 
-test: fmt-check clippy unit host-tests validate e2e
+test: fmt-check clippy unit host-tests validate e2e oci-check
 	@echo "make test: all checks passed"
 
 # Istio image (docs/istio-image.md): an OCI image layout of the .wasm under target/oci/, its manifest digest printed
