@@ -203,7 +203,7 @@ def check(fx: dict, names: dict | None = None) -> list[str]:
         names[resp["id"]] = resp["name"]
 
     d = detect(req["method"], path, host, body)
-    if e["kind"] == "none":
+    if e["kind"] in ("none", "llm"):
         if d is not None:
             problems.append(f"detected {d[:2]} but expect says no retrieval span")
         return problems
@@ -241,7 +241,7 @@ def main() -> int:
     failures = 0
     count = 0
     for p in sorted(HERE.glob("*.json")):
-        if p.name == "chroma-sequence.json":
+        if p.name.endswith("-sequence.json"):
             continue
         fx = json.loads(p.read_text())
         problems = check(fx)
@@ -255,6 +255,14 @@ def main() -> int:
         problems = check(ex, names)
         for problem in problems:
             print(f"FAIL chroma-sequence #{ex['seq']} {ex['name']}: {problem}")
+        failures += bool(problems)
+        count += 1
+    rag = json.loads((HERE / "rag-sequence.json").read_text())
+    names = {}
+    for ex in rag["exchanges"]:
+        problems = check(ex, names)
+        for problem in problems:
+            print(f"FAIL rag-sequence #{ex['seq']} {ex['step']}: {problem}")
         failures += bool(problems)
         count += 1
     print(f"{count - failures} passed, {failures} failed")

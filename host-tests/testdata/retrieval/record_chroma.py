@@ -52,12 +52,19 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", 
 
 
 class Recorder:
-    def __init__(self, upstream_port: int):
+    def __init__(self, upstream_port: int, routes: list[tuple[str, int]] | None = None):
         self.upstream_port = upstream_port
+        self.routes = routes or []  # (path prefix, port): the first match wins, else upstream_port
         self.label = "unlabelled"
         self.exchanges: list[dict] = []
         self.lock = threading.Lock()
         self.connections = 0
+
+    def upstream_for(self, path: str) -> int:
+        for prefix, port in self.routes:
+            if path.startswith(prefix):
+                return port
+        return self.upstream_port
 
     def next_connection(self) -> int:
         with self.lock:
@@ -100,7 +107,7 @@ def make_handler(rec: Recorder):
         def setup(self):
             super().setup()
             self.conn_id = rec.next_connection()
-            self.upstream = None
+            self.upstream: dict[int, http.client.HTTPConnection] = {}
 
         def log_message(self, fmt, *args):  # quiet
             pass
@@ -115,9 +122,10 @@ def make_handler(rec: Recorder):
                 req_body = read_chunked(self.rfile)
             else:
                 req_body = b""
-            if self.upstream is None:
-                self.upstream = http.client.HTTPConnection("127.0.0.1", rec.upstream_port, timeout=60)
-            up = self.upstream
+            port = rec.upstream_for(self.path)
+            if port not in self.upstream:
+                self.upstream[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            up = self.upstream[port]
             up.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
             for name, value in headers:
                 if name.lower() == "transfer-encoding":
@@ -131,7 +139,7 @@ def make_handler(rec: Recorder):
             resp_headers = resp.getheaders()
 
             # Recorded before the reply, so the list keeps wire order across connections.
-            host = hmap.get("host", f"127.0.0.1:{rec.upstream_port}")
+            host = hmap.get("host", f"127.0.0.1:{port}")
             exchange = {
                 "request": {
                     "method": self.command,
