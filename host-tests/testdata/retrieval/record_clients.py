@@ -459,7 +459,7 @@ def opensearch() -> None:
                                  {"id": "enceladus", "score": 0.86317337, "metadata": e}]],
                      returned_rows=2, error_type=None),
          note="OpenSearch knn query: `query.knn.<vector field>.{vector,k}`; `size` caps the hits. For the "
-              "`l2` space OpenSearch's _score is 1/(1+d), for cosinesimil (2-d)/2 (k-NN docs): higher is better")
+              "`l2` space OpenSearch's _score is 1/(1+d) (k-NN spaces docs): higher is better")
 
     # knn with a filter inside the knn clause (efficient filtering, Lucene/Faiss engines)
     stub.route("POST", "/moons-filtered/_search", 200, es_hits("moons-filtered", [("titan", 0.98582166, t)]),
