@@ -130,7 +130,34 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running_stack(template: str = "demo.yaml", chunk_interval_ms: int = 20, workdir: str | None = None):
+def chroma_server(workdir: str):
+    """A real Chroma server (`chroma run` from the chromadb wheel in the venv) on a free loopback port, its data in
+    `workdir`; yields the port and stops the server, whatever happens. Nothing is downloaded: its telemetry is off
+    and the clients pass their own embeddings."""
+    port = free_port()
+    chroma = os.path.join(os.path.dirname(sys.executable), "chroma")
+    log = open(os.path.join(workdir, "chroma.log"), "w")
+    env = dict(os.environ, ANONYMIZED_TELEMETRY="False")
+    proc = subprocess.Popen([chroma, "run", "--host", "127.0.0.1", "--port", str(port),
+                             "--path", os.path.join(workdir, "chroma-data")],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        def heartbeat():
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2) as r:
+                return r.status == 200
+        wait_until(heartbeat, 60, "the Chroma server")
+        yield port
+    finally:
+        proc.terminate()
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=10)
+        with contextlib.suppress(Exception):
+            proc.kill()
+
+
+@contextlib.contextmanager
+def running_stack(template: str = "demo.yaml", chunk_interval_ms: int = 20, workdir: str | None = None,
+                  placeholders: dict | None = None):
     if not os.path.exists(WASM):
         raise SystemExit(f"{WASM} is missing: run `make wasm` first")
     workdir = workdir or tempfile.mkdtemp(prefix="llm-trace-")
@@ -147,7 +174,7 @@ def running_stack(template: str = "demo.yaml", chunk_interval_ms: int = 20, work
             text = render(f.read(), {
                 "ADMIN_PORT": str(stack.admin_port), "LISTEN_PORT": str(stack.listen_port),
                 "UPSTREAM_PORT": str(upstream_port), "COLLECTOR_PORT": str(stack.collector_ports[0]),
-                "COLLECTOR_PORT_2": str(stack.collector_ports[1]), "WASM": WASM,
+                "COLLECTOR_PORT_2": str(stack.collector_ports[1]), "WASM": WASM, **(placeholders or {}),
             })
         with open(config_path, "w") as f:
             f.write(text)

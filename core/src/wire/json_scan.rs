@@ -168,6 +168,7 @@ impl JsonScanner {
     }
 
     /// Whether the bytes stopped being JSON (what was reported before stays true).
+    #[cfg(test)]
     pub(crate) fn failed(&self) -> bool {
         self.lex == Lex::Failed
     }

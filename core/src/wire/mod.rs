@@ -8,4 +8,5 @@ pub(crate) mod json_array;
 pub(crate) mod json_fields;
 pub(crate) mod json_scan;
 pub(crate) mod limits;
+pub(crate) mod percent;
 pub(crate) mod sse;
