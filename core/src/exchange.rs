@@ -209,9 +209,8 @@ impl Exchange {
         let config = &self.config;
         let wants_injection = config.inject_stream_usage && self.api.accepts_stream_usage_option();
         // A vector-store request is a query, not a prompt: redacting its filter would change what it finds.
-        let wants_redaction = config.redaction.redacts_requests()
-            && !self.api.body_is_signed()
-            && !matches!(self.api, Api::Retrieval(_));
+        let wants_redaction =
+            config.redaction.redacts_requests() && !self.api.body_is_signed() && !matches!(self.api, Api::Retrieval(_));
         let cap = MAX_HELD_REQUEST_BYTES.min(config.limits.max_request_body_bytes);
         let bounded = content_length.is_some_and(|n| n > 0 && n <= cap);
         if wants_redaction && !bounded {

@@ -143,7 +143,8 @@ impl Tracer {
         let path = request.header(":path")?;
         let detection = &config.detection;
         let retrieval = config.retrieval.enabled;
-        let detected = by_path(&method, &path).or_else(|| retrieval.then(|| retrieval_by_path(&method, &path)).flatten());
+        let detected =
+            by_path(&method, &path).or_else(|| retrieval.then(|| retrieval_by_path(&method, &path)).flatten());
         if detected.is_none() && !detection.has_overrides() {
             return None;
         }
@@ -645,7 +646,11 @@ mod tests {
         if !body.is_empty() {
             x.request_body(body.as_bytes(), true);
         }
-        x.response_headers(&Response::new(200, Some("application/json"), None), false, at(at_ms + 1));
+        x.response_headers(
+            &Response::new(200, Some("application/json"), None),
+            false,
+            at(at_ms + 1),
+        );
         for piece in answer.as_bytes().chunks(3) {
             x.response_body(piece, false, at(at_ms + 2));
         }
@@ -666,10 +671,9 @@ mod tests {
 
     #[test]
     fn a_chroma_query_gets_its_collections_name_and_the_embeddings_call_its_vector_came_from() {
-        let config = Config::from_json(
-            br#"{"exporter":{"cluster":"otel"},"retrieval":{"embedding_join_window_ms":1000}}"#,
-        )
-        .unwrap();
+        let config =
+            Config::from_json(br#"{"exporter":{"cluster":"otel"},"retrieval":{"embedding_join_window_ms":1000}}"#)
+                .unwrap();
         let mut tracer = Tracer::new(config, [1; 32], &|_| None);
         // 8 f32s, base64 little-endian, as the openai SDK asks for them.
         let embeddings = exchange(
@@ -751,7 +755,15 @@ mod tests {
         let body = r#"{"query":[0.1],"limit":1}"#;
         let answer = r#"{"result":{"points":[]},"status":"ok"}"#;
         for i in 0..=MAX_RETRIEVAL_LABEL_SETS {
-            exchange(&mut tracer, "POST", &format!("/collections/c{i}/points/query"), body, answer, 0).unwrap();
+            exchange(
+                &mut tracer,
+                "POST",
+                &format!("/collections/c{i}/points/query"),
+                body,
+                answer,
+                0,
+            )
+            .unwrap();
         }
         let effects = tracer.take_effects();
         let names: Vec<&str> = named(&effects).iter().map(|r| r.name.as_str()).collect();

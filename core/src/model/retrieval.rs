@@ -171,6 +171,12 @@ impl Retrieval {
         self.current
     }
 
+    /// A hit counted but not kept.
+    pub(crate) fn count_hit(&mut self) {
+        *self.returned_rows.get_or_insert(0) += 1;
+        self.documents_dropped += 1;
+    }
+
     /// The document of the hit being read, if it is kept.
     pub(crate) fn hit(&mut self) -> Option<&mut Document> {
         self.current.and_then(|i| self.documents.get_mut(i))
@@ -384,7 +390,10 @@ mod tests {
                 d.id = Some(q.to_string());
             }
         }
-        assert_eq!((r.returned_rows, r.documents.len(), r.documents_dropped), (Some(3), 2, 1));
+        assert_eq!(
+            (r.returned_rows, r.documents.len(), r.documents_dropped),
+            (Some(3), 2, 1)
+        );
         assert!(r.hit().is_none());
         assert!(r.take_budget(10) && !r.take_budget(1));
         assert_eq!(r.content_omitted, 1);

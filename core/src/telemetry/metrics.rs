@@ -241,11 +241,7 @@ pub(crate) fn retrieval_labels(obs: &Observation, collection: Option<&str>) -> S
         .or(r.collection_name.as_deref())
         .or(r.data_source_id.as_deref())
         .unwrap_or("unknown");
-    format!(
-        ".store.{}.collection.{}",
-        r.store.db_system(),
-        sanitize(collection)
-    )
+    format!(".store.{}.collection.{}", r.store.db_system(), sanitize(collection))
 }
 
 /// Everything to record for one finished retrieval (its outcome concluded), sampled or not: the call with its
@@ -264,7 +260,12 @@ pub(crate) fn retrieval_recordings(obs: &Observation, labels: &str) -> Vec<Recor
             value: end.saturating_sub(t.start_ns) / 1_000_000,
         });
     }
-    if let Some(rows) = obs.retrieval.as_deref().and_then(|r| r.returned_rows).filter(|n| *n > 0) {
+    if let Some(rows) = obs
+        .retrieval
+        .as_deref()
+        .and_then(|r| r.returned_rows)
+        .filter(|n| *n > 0)
+    {
         out.push(Recording {
             name: format!("llm.retrieval_documents{labels}"),
             kind: MetricKind::Counter,

@@ -118,7 +118,10 @@ fn project_attributes(a: &mut AttributeList, r: &Retrieval) {
     a.str(attr::LLM_RETRIEVAL_SCORE_KIND, r.score_kind.map(|k| k.name()));
     a.str(attr::LLM_RETRIEVAL_DISTANCE_METRIC, r.distance_metric.as_deref());
     a.uint(attr::LLM_RETRIEVAL_QUERY_COUNT, Some(u64::from(r.query_count)));
-    a.uint(attr::LLM_RETRIEVAL_QUERY_VECTOR_DIMENSION, r.vector_dimension.map(u64::from));
+    a.uint(
+        attr::LLM_RETRIEVAL_QUERY_VECTOR_DIMENSION,
+        r.vector_dimension.map(u64::from),
+    );
     if r.filter {
         a.bool(attr::LLM_RETRIEVAL_FILTER, true);
     }
@@ -137,7 +140,10 @@ fn project_attributes(a: &mut AttributeList, r: &Retrieval) {
             attr::LLM_RETRIEVAL_QUERY_EMBEDDING_TRACE_ID,
             Some(&to_hex(&origin.trace_id)),
         );
-        a.str(attr::LLM_RETRIEVAL_QUERY_EMBEDDING_SPAN_ID, Some(&to_hex(&origin.span_id)));
+        a.str(
+            attr::LLM_RETRIEVAL_QUERY_EMBEDDING_SPAN_ID,
+            Some(&to_hex(&origin.span_id)),
+        );
     }
 }
 

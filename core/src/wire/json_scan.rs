@@ -107,7 +107,10 @@ enum Escape {
     None,
     Backslash,
     /// `\u` and the hex digits read so far.
-    Unicode { digits: u8, value: u32 },
+    Unicode {
+        digits: u8,
+        value: u32,
+    },
 }
 
 #[derive(Debug)]
@@ -601,7 +604,13 @@ mod tests {
         assert!(!failed);
         assert_eq!(
             events,
-            vec![" open Array", "[0] open Object", "[0].id num 1", "[0] close Object", "[1] open Object"]
+            vec![
+                " open Array",
+                "[0] open Object",
+                "[0].id num 1",
+                "[0] close Object",
+                "[1] open Object"
+            ]
         );
     }
 

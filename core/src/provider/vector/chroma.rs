@@ -19,7 +19,8 @@ const MAX_LISTED: usize = 64;
 /// `/api/v1/collections/{id}/{query|get}`. Under an override, after any prefix.
 pub(super) fn recognise(method: &str, segs: &[&str], lenient: bool) -> Option<(Endpoint, PathFacts)> {
     let start = if lenient {
-        segs.windows(2).position(|w| w[0] == "api" && (w[1] == "v2" || w[1] == "v1"))?
+        segs.windows(2)
+            .position(|w| w[0] == "api" && (w[1] == "v2" || w[1] == "v1"))?
     } else {
         0
     };
@@ -61,8 +62,17 @@ fn operation(op: &str) -> Option<Endpoint> {
 pub(super) struct Chroma {
     endpoint: Endpoint,
     facts: PathFacts,
-    /// Per query: the position of its first kept document and how many are kept.
-    rows: Vec<(usize, usize)>,
+    rows: Vec<Row>,
+}
+
+/// One query's hits among the kept documents.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    /// Position of its first kept document.
+    first: usize,
+    kept: usize,
+    /// Ranks counted so far.
+    seen: usize,
 }
 
 impl Chroma {
@@ -74,13 +84,6 @@ impl Chroma {
         }
     }
 
-    /// The kept document of query `query` at rank `rank`.
-    fn position(&self, query: u32, rank: u32) -> Option<usize> {
-        let (first, kept) = *self.rows.get(query as usize)?;
-        let rank = rank as usize;
-        (rank < kept).then_some(first + rank)
-    }
-
     /// `[q][i]` (query, search) or `[i]` (get) after a top-level member: (query, rank).
     fn row_rank(&self, rest: &[Seg]) -> Option<(u32, u32)> {
         match (self.endpoint, rest) {
@@ -89,6 +92,38 @@ impl Chroma {
             (_, [Seg::Index(q), Seg::Index(i)]) => Some((*q, *i)),
             _ => None,
         }
+    }
+
+    /// The kept document of the hit at `rest`, counting the hit the first time any list names it. Chroma lists
+    /// ids first, but every list (`ids`, `distances`, `documents`, `metadatas`) is per query in rank order, so
+    /// whichever comes first makes the hits.
+    fn slot(&mut self, rest: &[Seg], a: &mut Answer<'_>) -> Option<usize> {
+        let (q, i) = self.row_rank(rest)?;
+        let (q, i) = (q as usize, i as usize);
+        if q >= MAX_QUERIES {
+            return None;
+        }
+        while self.rows.len() <= q {
+            let first = a.r.documents.len();
+            self.rows.push(Row {
+                first,
+                kept: 0,
+                seen: 0,
+            });
+        }
+        let row = &mut self.rows[q];
+        if i == row.seen {
+            row.seen += 1;
+            // A query's documents stay together: a late hit after another query's is counted, not kept.
+            if row.first + row.kept == a.r.documents.len() {
+                if a.hit(q as u32).is_some() {
+                    row.kept += 1;
+                }
+            } else {
+                a.r.count_hit();
+            }
+        }
+        (i < row.kept).then_some(row.first + i)
     }
 }
 
@@ -150,52 +185,41 @@ impl Shape for Chroma {
         } else {
             "distances"
         };
-        match (top.as_str(), rest, event) {
+        let top = top.as_str();
+        let list = matches!(top, "ids" | "documents" | "metadatas") || top == score_list;
+        match (top, rest, event) {
             ("error", [], Event::Str(kind, _)) => a.error(Some(kind), None),
             ("message", [], Event::Str(message, _)) => a.error(None, Some(message)),
-            ("ids", [], Event::Open(_)) => {
-                a.r.results_seen();
-                if self.endpoint == Endpoint::ChromaGet {
-                    self.rows.push((a.r.documents.len(), 0));
+            ("documents" | "metadatas", [], Event::Open(_)) if !a.capture => return Want::Skip,
+            (_, [], Event::Open(_)) if list => a.r.results_seen(),
+            ("ids", _, Event::Str(id, _)) => {
+                if let Some(doc) = self.slot(rest, a).and_then(|p| a.r.document(p)) {
+                    doc.id = Some(id.to_string());
                 }
             }
-            ("ids", [Seg::Index(_)], Event::Open(_)) if self.endpoint != Endpoint::ChromaGet => {
-                if self.rows.len() < MAX_QUERIES {
-                    self.rows.push((a.r.documents.len(), 0));
-                }
-            }
-            ("ids", rest, Event::Str(..)) => {
-                if let Some((q, _)) = self.row_rank(rest) {
-                    if a.hit(q).is_some() {
-                        a.id(event);
-                        if let Some(row) = self.rows.get_mut(q as usize) {
-                            row.1 += 1;
-                        }
-                    }
-                }
-            }
-            (list, rest, Event::Num(_)) if list == score_list => {
-                if let Some(p) = self.row_rank(rest).and_then(|(q, i)| self.position(q, i)) {
+            (_, _, Event::Num(_)) if top == score_list => {
+                if let Some(p) = self.slot(rest, a) {
                     if let (Some(score), Some(doc)) = (super::number(event), a.r.document(p)) {
                         doc.score = Some(score);
                     }
                 }
             }
-            ("documents" | "metadatas", [], Event::Open(_)) if !a.capture => return Want::Skip,
-            ("documents", rest, Event::Str(..)) => {
-                let p = self.row_rank(rest).and_then(|(q, i)| self.position(q, i));
-                if p.is_some() {
-                    a.content(p, event);
+            ("documents", _, Event::Str(..)) => {
+                if let Some(p) = self.slot(rest, a) {
+                    a.content(Some(p), event);
                 }
             }
-            ("metadatas", rest, Event::Open(_)) if self.row_rank(rest).is_some() => {
-                let p = self.row_rank(rest).and_then(|(q, i)| self.position(q, i));
+            ("metadatas", _, Event::Open(_)) if self.row_rank(rest).is_some() => {
+                let p = self.slot(rest, a);
                 return a.metadata_want(p.is_some());
             }
-            ("metadatas", rest, Event::Raw(_)) => {
-                if let Some(p) = self.row_rank(rest).and_then(|(q, i)| self.position(q, i)) {
+            ("metadatas", _, Event::Raw(_)) => {
+                if let Some(p) = self.slot(rest, a) {
                     a.metadata(Some(p), event);
                 }
+            }
+            ("metadatas", _, Event::Null) => {
+                self.slot(rest, a);
             }
             ("embeddings" | "uris" | "include" | "select", [], Event::Open(_)) => return Want::Skip,
             _ => {}

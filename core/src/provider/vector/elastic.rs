@@ -164,11 +164,13 @@ impl Shape for Search {
         if !vector_search {
             return None;
         }
-        let store = self.engine.unwrap_or(if self.opensearch && !self.es_knn && !self.es_query_knn {
-            Store::OpenSearch
-        } else {
-            Store::Elasticsearch
-        });
+        let store = self
+            .engine
+            .unwrap_or(if self.opensearch && !self.es_knn && !self.es_query_knn {
+                Store::OpenSearch
+            } else {
+                Store::Elasticsearch
+            });
         let size = self.size.as_deref();
         let k = self.k.as_deref();
         let top_k = if self.es_knn {
@@ -217,7 +219,7 @@ impl Shape for Search {
             Event::Str(reason, _) if is(path, &["error", "reason"]) => a.error(None, Some(reason)),
             Event::Str(message, _) if is(path, &["error"]) => a.error(None, Some(message)),
             Event::Open(_) if path.len() == 1 && path[0].key() != Some("hits") && path[0].key() != Some("error") => {
-                return Want::Skip // _shards, aggregations, suggest, profile
+                return Want::Skip; // _shards, aggregations, suggest, profile
             }
             Event::Open(_) if is(path, &["error", "root_cause"]) || is(path, &["hits", "total"]) => return Want::Skip,
             _ => {}

@@ -105,8 +105,9 @@ mod tests {
     fn base64_and_float_answers_give_the_digest_of_their_vectors() {
         // The mock of the recorded RAG run: 8 f32s, base64 as the openai SDK asks.
         let b64 = r#"{"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": "j4RBPfz9fT+PhEE9j4RBPY+EQT2PhEE9j4RBPY+EQT0="}], "model": "m"}"#;
-        let vector = [
-            0.047245558351278305f32,
+        // The values as chromadb writes them: each f32 as the shortest f64 that reads back to it.
+        let written = [
+            0.047245558351278305f64,
             0.9921567440032959,
             0.047245558351278305,
             0.047245558351278305,
@@ -115,6 +116,7 @@ mod tests {
             0.047245558351278305,
             0.047245558351278305,
         ];
+        let vector: Vec<f32> = written.iter().map(|v| *v as f32).collect();
         assert_eq!(digests(b64.as_bytes()), vec![digest_of(&vector).unwrap()]);
         let floats = r#"{"data":[{"embedding":[0.047245558351278305,0.9921567440032959,0.047245558351278305,0.047245558351278305,0.047245558351278305,0.047245558351278305,0.047245558351278305,0.047245558351278305],"index":0},{"embedding":[1.0],"index":1}],"usage":{"prompt_tokens":1}}"#;
         assert_eq!(
@@ -130,7 +132,9 @@ mod tests {
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut b64 = String::new();
         for c in bytes.chunks(3) {
-            let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
             for k in 0..=c.len() {
                 b64.push(ALPHABET[((n >> (18 - 6 * k)) & 63) as usize] as char);
             }

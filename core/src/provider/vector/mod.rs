@@ -110,7 +110,10 @@ pub(crate) struct PathFacts {
 /// The path without its query string and trailing slash, as segments.
 fn segments(path: &str) -> Vec<&str> {
     let path = path.split_once('?').map_or(path, |(p, _)| p);
-    path.trim_end_matches('/').split('/').filter(|s| !s.is_empty()).collect()
+    path.trim_end_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Recognises a vector-store call by its method and path alone (exact paths; see [`resolve`] for overrides).
@@ -132,10 +135,26 @@ fn recognise(method: &str, path: &str, store: Option<Store>) -> Option<(Endpoint
     let lenient = store.is_some();
     let wants = |s: Store| store.is_none_or(|want| want == s || search_engines(want, s));
     let found = None
-        .or_else(|| wants(Store::Chroma).then(|| chroma::recognise(&method, &segs, lenient)).flatten())
-        .or_else(|| wants(Store::Qdrant).then(|| qdrant::recognise(&method, &segs, lenient)).flatten())
-        .or_else(|| wants(Store::Pinecone).then(|| pinecone::recognise(&method, &segs, lenient)).flatten())
-        .or_else(|| wants(Store::Weaviate).then(|| weaviate::recognise(&method, &segs, lenient)).flatten())
+        .or_else(|| {
+            wants(Store::Chroma)
+                .then(|| chroma::recognise(&method, &segs, lenient))
+                .flatten()
+        })
+        .or_else(|| {
+            wants(Store::Qdrant)
+                .then(|| qdrant::recognise(&method, &segs, lenient))
+                .flatten()
+        })
+        .or_else(|| {
+            wants(Store::Pinecone)
+                .then(|| pinecone::recognise(&method, &segs, lenient))
+                .flatten()
+        })
+        .or_else(|| {
+            wants(Store::Weaviate)
+                .then(|| weaviate::recognise(&method, &segs, lenient))
+                .flatten()
+        })
         .or_else(|| {
             wants(Store::Elasticsearch)
                 .then(|| elastic::recognise(&method, &segs, lenient))
@@ -218,8 +237,18 @@ impl RawRetrieval {
     pub(crate) fn validate(self) -> Result<RetrievalConfig, ConfigError> {
         check_range("retrieval.max_documents", self.max_documents, 1, 10_000)?;
         check_range("retrieval.max_content_bytes", self.max_content_bytes, 0, 16 << 20)?;
-        check_range("retrieval.max_learned_collections", self.max_learned_collections, 0, 100_000)?;
-        check_range("retrieval.max_recent_embeddings", self.max_recent_embeddings, 0, 100_000)?;
+        check_range(
+            "retrieval.max_learned_collections",
+            self.max_learned_collections,
+            0,
+            100_000,
+        )?;
+        check_range(
+            "retrieval.max_recent_embeddings",
+            self.max_recent_embeddings,
+            0,
+            100_000,
+        )?;
         check_range(
             "retrieval.embedding_join_window_ms",
             self.embedding_join_window_ms,
@@ -339,10 +368,13 @@ impl Ask {
 
 /// A non-negative integer as a JSON number writes it (`3`, `3.0`).
 pub(super) fn parse_count(number: &str) -> Option<u64> {
-    number
-        .parse::<u64>()
-        .ok()
-        .or_else(|| number.parse::<f64>().ok().filter(|v| *v >= 0.0 && v.fract() == 0.0).map(|v| v as u64))
+    number.parse::<u64>().ok().or_else(|| {
+        number
+            .parse::<f64>()
+            .ok()
+            .filter(|v| *v >= 0.0 && v.fract() == 0.0)
+            .map(|v| v as u64)
+    })
 }
 
 /// One store's reading of its request and answer, as paths of an incremental JSON scan.
@@ -455,7 +487,9 @@ pub(super) fn scalar_text<'e>(event: &'e Event<'_>) -> Option<&'e str> {
 
 /// A number (or a string holding one: Weaviate writes BM25 scores as strings).
 pub(super) fn number(event: &Event<'_>) -> Option<f64> {
-    scalar_text(event).and_then(|s| s.trim().parse::<f64>().ok()).filter(|v| v.is_finite())
+    scalar_text(event)
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite())
 }
 
 /// The member names of a path (`None` where a step is an index).
@@ -565,12 +599,19 @@ mod tests {
         assert_eq!(ep("POST", &format!("{v2}/{id}/query")), Some(Endpoint::ChromaQuery));
         assert_eq!(ep("POST", &format!("{v2}/{id}/get")), Some(Endpoint::ChromaGet));
         assert_eq!(ep("POST", &format!("{v2}/{id}/search")), Some(Endpoint::ChromaSearch));
-        assert_eq!(ep("POST", &format!("/api/v1/collections/{id}/query")), Some(Endpoint::ChromaQuery));
+        assert_eq!(
+            ep("POST", &format!("/api/v1/collections/{id}/query")),
+            Some(Endpoint::ChromaQuery)
+        );
         assert_eq!(ep("GET", &format!("{v2}/moons-docs")), Some(Endpoint::ChromaCollection));
         assert_eq!(ep("POST", v2), Some(Endpoint::ChromaCollection));
         assert_eq!(ep("DELETE", &format!("{v2}/moons-docs")), None);
         for not_retrieval in ["add", "upsert", "update", "delete"] {
-            assert_eq!(ep("POST", &format!("{v2}/{id}/{not_retrieval}")), None, "{not_retrieval}");
+            assert_eq!(
+                ep("POST", &format!("{v2}/{id}/{not_retrieval}")),
+                None,
+                "{not_retrieval}"
+            );
         }
         assert_eq!(ep("GET", &format!("{v2}/{id}/count?read_level=index_and_wal")), None);
         assert_eq!(ep("GET", "/api/v2/heartbeat"), None);
@@ -585,12 +626,19 @@ mod tests {
         assert_eq!(ep("PUT", "/collections/moons/points"), None);
         assert_eq!(ep("POST", "/collections/moons/points/scroll"), None);
         assert_eq!(ep("POST", "/query"), Some(Endpoint::PineconeQuery));
-        assert_eq!(ep("POST", "/records/namespaces/ns/search"), Some(Endpoint::PineconeSearch));
+        assert_eq!(
+            ep("POST", "/records/namespaces/ns/search"),
+            Some(Endpoint::PineconeSearch)
+        );
         assert_eq!(ep("POST", "/moons/_search"), Some(Endpoint::Search { engine: None }));
         assert_eq!(ep("GET", "/_search"), Some(Endpoint::Search { engine: None }));
         assert_eq!(ep("POST", "/moons/_doc"), None);
         assert_eq!(ep("POST", "/v1/graphql"), Some(Endpoint::WeaviateGraphql));
-        assert_eq!(ep("POST", "/gateway/collections/moons/points/query"), None, "a prefix needs an override");
+        assert_eq!(
+            ep("POST", "/gateway/collections/moons/points/query"),
+            None,
+            "a prefix needs an override"
+        );
     }
 
     #[test]

@@ -124,7 +124,9 @@ impl Shape for Qdrant {
             (3, Some("query"), Some("nearest"), Event::Str(t, _)) if first && key(2) == Some("text") => {
                 ask.text = Some(t.to_string())
             }
-            (2 | 3, Some("query"), _, Event::Str(m, _)) if first && inner.last().and_then(Seg::key) == Some("model") => {
+            (2 | 3, Some("query"), _, Event::Str(m, _))
+                if first && inner.last().and_then(Seg::key) == Some("model") =>
+            {
                 ask.model = Some(m.to_string())
             }
             _ => {}

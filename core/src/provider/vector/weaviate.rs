@@ -81,7 +81,7 @@ impl Shape for Weaviate {
                     a.score(event)
                 }
                 ([Seg::Index(_), Seg::Key(k), Seg::Key(_)], Event::Open(_)) if k == "_additional" => {
-                    return Want::Skip // vector, explainScore
+                    return Want::Skip; // vector, explainScore
                 }
                 _ => {}
             }
@@ -379,7 +379,10 @@ mod tests {
         assert_eq!(q.score_kind, ScoreKind::Certainty);
         assert_eq!(ask.text.as_deref(), Some("thick atmosphere, nitrogen"));
         assert_eq!(ask.top_k, Vec::<Option<u64>>::new());
-        assert!(parse(r#"{ Get { Moon(limit: 2) { title } } }"#, &mut Ask::default()).is_none(), "not a search");
+        assert!(
+            parse(r#"{ Get { Moon(limit: 2) { title } } }"#, &mut Ask::default()).is_none(),
+            "not a search"
+        );
         assert!(parse(r#"{ Aggregate { Moon { meta { count } } } }"#, &mut Ask::default()).is_none());
         assert!(parse(r#"{ Get { Moon(nearVector: {vector: [1, 2"#, &mut Ask::default()).is_none());
     }
