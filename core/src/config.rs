@@ -418,6 +418,10 @@ mod tests {
             err(r#"{"exporter":{"cluster":"c"},"attribution":{"headers":{"user.id":"Authorization"}}}"#)
                 .contains("`authorization` carries credentials")
         );
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"attribution":{"headers":{"app.tenant":"X-Chroma-Token"}}}"#)
+                .contains("`x-chroma-token` carries credentials")
+        );
         assert!(err(r#"{"exporter":{"cluster":"c"},"capture":{"content":"all"}}"#)
             .contains("`capture.content`: unknown variant `all`"));
         assert!(err(r#"{"exporter":{"cluster":"c"},"dialects":[]}"#).contains("`dialects`"));

@@ -392,7 +392,7 @@ impl Exchange {
         } = self;
         if let Some(ResponseReader { body: Some(_), framing }) = response {
             match framing.whole_body() {
-                Some(whole) if self.api == Api::OpenAiEmbeddings => {
+                Some(whole) if self.api == Api::OpenAiEmbeddings && self.config.retrieval.joins_embeddings() => {
                     obs.embedding_digests = vector::embeddings::digests(whole);
                     decoder.on_response_body(whole, now_ns, obs);
                 }

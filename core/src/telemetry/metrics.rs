@@ -9,7 +9,7 @@ use crate::model::observation::Observation;
 /// `/stats` and `/stats/prometheus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stat {
-    /// LLM calls recognised by the tracer.
+    /// LLM calls and vector-store queries recognised by the tracer.
     Requests,
     /// Spans finished and offered to the export queue.
     SpansCreated,

@@ -118,6 +118,17 @@ fn segments(path: &str) -> Vec<&str> {
 
 /// Recognises a vector-store call by its method and path alone (exact paths; see [`resolve`] for overrides).
 pub(crate) fn by_path(method: &str, path: &str) -> Option<Endpoint> {
+    // Every request that is no LLM call comes here: rule most out without allocating.
+    let p = path.split_once('?').map_or(path, |(p, _)| p).trim_end_matches('/');
+    let maybe = p.starts_with("/api/v")
+        || p.starts_with("/collections/")
+        || p == "/query"
+        || p.starts_with("/records/")
+        || p.ends_with("/_search")
+        || p == "/v1/graphql";
+    if !maybe {
+        return None;
+    }
     recognise(method, path, None).map(|(endpoint, _)| endpoint)
 }
 
@@ -133,33 +144,18 @@ fn recognise(method: &str, path: &str, store: Option<Store>) -> Option<(Endpoint
     let segs = segments(path);
     let method = method.to_ascii_uppercase();
     let lenient = store.is_some();
-    let wants = |s: Store| store.is_none_or(|want| want == s || search_engines(want, s));
-    let found = None
-        .or_else(|| {
-            wants(Store::Chroma)
-                .then(|| chroma::recognise(&method, &segs, lenient))
-                .flatten()
-        })
-        .or_else(|| {
-            wants(Store::Qdrant)
-                .then(|| qdrant::recognise(&method, &segs, lenient))
-                .flatten()
-        })
-        .or_else(|| {
-            wants(Store::Pinecone)
-                .then(|| pinecone::recognise(&method, &segs, lenient))
-                .flatten()
-        })
-        .or_else(|| {
-            wants(Store::Weaviate)
-                .then(|| weaviate::recognise(&method, &segs, lenient))
-                .flatten()
-        })
-        .or_else(|| {
-            wants(Store::Elasticsearch)
-                .then(|| elastic::recognise(&method, &segs, lenient))
-                .flatten()
-        })?;
+    type Recognise = fn(&str, &[&str], bool) -> Option<(Endpoint, PathFacts)>;
+    let stores: [(Store, Recognise); 5] = [
+        (Store::Chroma, chroma::recognise),
+        (Store::Qdrant, qdrant::recognise),
+        (Store::Pinecone, pinecone::recognise),
+        (Store::Weaviate, weaviate::recognise),
+        (Store::Elasticsearch, elastic::recognise),
+    ];
+    let found = stores
+        .iter()
+        .filter(|(s, _)| store.is_none_or(|want| want == *s || search_engines(want, *s)))
+        .find_map(|(_, recognise)| recognise(&method, &segs, lenient))?;
     Some(match (found.0, store) {
         (Endpoint::Search { .. }, Some(engine)) => (Endpoint::Search { engine: Some(engine) }, found.1),
         _ => found,
@@ -191,6 +187,13 @@ pub(crate) struct RetrievalConfig {
     pub(crate) max_recent_embeddings: usize,
     /// How long an embeddings answer can be joined with a later query.
     pub(crate) embedding_join_window_ms: u64,
+}
+
+impl RetrievalConfig {
+    /// Whether embeddings answers are digested for the join with later queries.
+    pub(crate) fn joins_embeddings(&self) -> bool {
+        self.enabled && self.max_recent_embeddings > 0
+    }
 }
 
 impl Default for RetrievalConfig {
