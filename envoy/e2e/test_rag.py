@@ -144,4 +144,13 @@ def test_collection_calls_and_adds_make_no_span_and_every_retrieval_counts_by_st
     queries = len(retrievals)
     assert value("llm_retrieval_requests", "ok") == queries
     assert value("llm_retrieval_documents") == sum(s["attributes"]["db.response.returned_rows"] for s in retrievals)
-    assert value("llm_retrieval_duration_ms_count") == queries
+
+    # Envoy publishes histograms at its stats flush (every 5 s by default).
+    def durations_counted():
+        nonlocal stats
+        stats = stack.admin("/stats/prometheus")
+        return value("llm_retrieval_duration_ms_count") == queries
+
+    from harness import wait_until
+
+    wait_until(durations_counted, 15, "the retrieval duration histogram")
