@@ -255,10 +255,36 @@ class Stack:
 
 
 @contextlib.contextmanager
+def chroma_server(workdir: str):
+    """A real Chroma server (`chroma run` from the chromadb wheel in the venv) on a free loopback port, its data in
+    `workdir`; yields the port and stops the server, whatever happens. Nothing is downloaded: its telemetry is off
+    and the clients pass their own embeddings."""
+    port = free_port()
+    chroma = os.path.join(os.path.dirname(sys.executable), "chroma")
+    log = open(os.path.join(workdir, "chroma.log"), "w")
+    env = dict(os.environ, ANONYMIZED_TELEMETRY="False")
+    proc = subprocess.Popen([chroma, "run", "--host", "127.0.0.1", "--port", str(port),
+                             "--path", os.path.join(workdir, "chroma-data")],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        def heartbeat():
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2) as r:
+                return r.status == 200
+        wait_until(heartbeat, 60, "the Chroma server")
+        yield port
+    finally:
+        proc.terminate()
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=10)
+        with contextlib.suppress(Exception):
+            proc.kill()
+
+
+@contextlib.contextmanager
 def running_stack(template: str = "demo.yaml", chunk_interval_ms: int = 20, workdir: str | None = None,
                   collector: str = "receiver", protocol: str = "http/protobuf", compression: str | None = None,
                   filter_config: dict | None = None, collector_ports: tuple[int, int] | None = None,
-                  upstream_port: int | None = None):
+                  upstream_port: int | None = None, placeholders: dict | None = None):
     """`collector="external"` exports to `collector_ports` (a backend started by the caller, e.g. Phoenix); an
     `upstream_port` replaces the mock LLM upstream with the caller's server."""
     if not os.path.exists(WASM):
@@ -282,7 +308,7 @@ def running_stack(template: str = "demo.yaml", chunk_interval_ms: int = 20, work
             text = render(f.read(), {
                 "ADMIN_PORT": str(stack.admin_port), "LISTEN_PORT": str(stack.listen_port),
                 "UPSTREAM_PORT": str(upstream_port), "COLLECTOR_PORT": str(stack.collector_ports[0]),
-                "COLLECTOR_PORT_2": str(stack.collector_ports[1]), "WASM": WASM,
+                "COLLECTOR_PORT_2": str(stack.collector_ports[1]), "WASM": WASM, **(placeholders or {}),
             })
         text = adapt_config(text, collector, protocol, compression, filter_config)
         with open(config_path, "w") as f:

@@ -10,6 +10,7 @@ use crate::policy::pricing::{PricingConfig, RawPricing};
 use crate::policy::redaction::{self, Redactor};
 use crate::policy::sampling::SamplingConfig;
 use crate::provider::detect::{DetectionConfig, RawProviderOverride};
+use crate::provider::vector::{RawRetrieval, RetrievalConfig};
 use crate::telemetry::export::config::RawExporter;
 use crate::telemetry::export::ExporterConfig;
 use crate::telemetry::span::Semconv;
@@ -58,6 +59,8 @@ pub struct Config {
     pub(crate) pricing: PricingConfig,
     /// What is removed from every exported text (and optionally from the forwarded request).
     pub(crate) redaction: Redactor,
+    /// Vector-store calls as retrieval spans: whether, and how much of an answer is kept.
+    pub(crate) retrieval: RetrievalConfig,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +98,8 @@ struct RawConfig {
     /// Validated by `redaction::build_from`, which names its own fields.
     #[serde(default)]
     redaction: Option<serde_json::Value>,
+    #[serde(default)]
+    retrieval: RawRetrieval,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq)]
@@ -180,6 +185,7 @@ impl RawConfig {
         let attribution = self.attribution.validate()?;
         let pricing = self.pricing.validate()?;
         let redaction = redaction::build_from(&self.redaction.unwrap_or_else(|| serde_json::json!({})))?;
+        let retrieval = self.retrieval.validate()?;
         if self.dialects.is_empty() {
             return Err(invalid(
                 "dialects",
@@ -222,6 +228,7 @@ impl RawConfig {
             sampling: self.sampling,
             pricing,
             redaction,
+            retrieval,
         })
     }
 }
@@ -410,6 +417,10 @@ mod tests {
         assert!(
             err(r#"{"exporter":{"cluster":"c"},"attribution":{"headers":{"user.id":"Authorization"}}}"#)
                 .contains("`authorization` carries credentials")
+        );
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"attribution":{"headers":{"app.tenant":"X-Chroma-Token"}}}"#)
+                .contains("`x-chroma-token` carries credentials")
         );
         assert!(err(r#"{"exporter":{"cluster":"c"},"capture":{"content":"all"}}"#)
             .contains("`capture.content`: unknown variant `all`"));

@@ -9,7 +9,7 @@ use crate::model::observation::Observation;
 /// `/stats` and `/stats/prometheus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stat {
-    /// LLM calls recognised by the tracer.
+    /// LLM calls and vector-store queries recognised by the tracer.
     Requests,
     /// Spans finished and offered to the export queue.
     SpansCreated,
@@ -41,11 +41,14 @@ pub enum Stat {
     StreamFrameErrors,
     /// Calls counted under `model="other"` because the worker already records the most label sets it keeps.
     StatsOverflow,
+    /// Learnt vector-store facts (Chroma collection names, recent embeddings for the query join) forgotten to make
+    /// room.
+    RetrievalStateEvicted,
 }
 
 impl Stat {
     /// Every stat, in a fixed order (hosts define them once, by index).
-    pub const ALL: [Stat; 16] = [
+    pub const ALL: [Stat; 17] = [
         Stat::Requests,
         Stat::SpansCreated,
         Stat::SpansExported,
@@ -62,6 +65,7 @@ impl Stat {
         Stat::SpansSampledOut,
         Stat::StreamFrameErrors,
         Stat::StatsOverflow,
+        Stat::RetrievalStateEvicted,
     ];
 
     /// The stat's name.
@@ -83,6 +87,7 @@ impl Stat {
             Stat::SpansSampledOut => "llm_trace.spans_sampled_out",
             Stat::StreamFrameErrors => "llm_trace.stream_frame_errors",
             Stat::StatsOverflow => "llm_trace.stats_overflow",
+            Stat::RetrievalStateEvicted => "llm_trace.retrieval_state_evicted",
         }
     }
 
@@ -221,6 +226,51 @@ pub(crate) fn recordings_with_labels(obs: &Observation, labels: &str) -> Vec<Rec
                 value: ttft,
             });
         }
+    }
+    out
+}
+
+/// The `.store.<s>.collection.<c>` segments of a retrieval's stat names: the collection's name when known, else
+/// the store's identifier (a Chroma collection id until its name is learnt), or `collection` when given (the
+/// tracer's `other` past its cardinality cap).
+pub(crate) fn retrieval_labels(obs: &Observation, collection: Option<&str>) -> String {
+    let Some(r) = obs.retrieval.as_deref() else {
+        return ".store.unknown.collection.unknown".to_string();
+    };
+    let collection = collection
+        .or(r.collection_name.as_deref())
+        .or(r.data_source_id.as_deref())
+        .unwrap_or("unknown");
+    format!(".store.{}.collection.{}", r.store.db_system(), sanitize(collection))
+}
+
+/// Everything to record for one finished retrieval (its outcome concluded), sampled or not: the call with its
+/// outcome, its duration, and the documents it returned.
+pub(crate) fn retrieval_recordings(obs: &Observation, labels: &str) -> Vec<Recording> {
+    let mut out = vec![Recording {
+        name: format!("llm.retrieval_requests{labels}.status.{}", status_class(obs)),
+        kind: MetricKind::Counter,
+        value: 1,
+    }];
+    let t = &obs.timing;
+    if let Some(end) = t.end_ns {
+        out.push(Recording {
+            name: format!("llm.retrieval_duration_ms{labels}"),
+            kind: MetricKind::Histogram,
+            value: end.saturating_sub(t.start_ns) / 1_000_000,
+        });
+    }
+    if let Some(rows) = obs
+        .retrieval
+        .as_deref()
+        .and_then(|r| r.returned_rows)
+        .filter(|n| *n > 0)
+    {
+        out.push(Recording {
+            name: format!("llm.retrieval_documents{labels}"),
+            kind: MetricKind::Counter,
+            value: rows,
+        });
     }
     out
 }

@@ -1,4 +1,5 @@
 //! What a call becomes on the way out: the span model and its dialects ([`span`], [`gen_ai`], [`openinference`],
+//! [`retrieval`] for vector-store queries,
 //! content for export in [`content`]), the attribute names ([`attributes`]), metrics ([`metrics`]), W3C trace
 //! context ([`trace_context`]), OTLP protobuf ([`otlp`]) and the export queue and call shaping ([`export`]).
 
@@ -9,6 +10,7 @@ mod gen_ai;
 pub(crate) mod metrics;
 mod openinference;
 pub(crate) mod otlp;
+mod retrieval;
 pub(crate) mod span;
 pub(crate) mod span_builder;
 pub(crate) mod trace_context;

@@ -1,6 +1,7 @@
 //! `mock-llm`: a deterministic stand-in for an LLM provider, for the demo, the end-to-end tests and the
 //! benchmarks. The provider itself cannot run here, so this is the one mock in the project; it speaks the real
-//! wire formats (OpenAI Chat Completions and Anthropic Messages, JSON and SSE) as the recorded captures show them.
+//! wire formats (OpenAI Chat Completions, Embeddings and Anthropic Messages, JSON and SSE) as the recorded captures
+//! show them.
 //!
 //! `mock-llm --listen 127.0.0.1:0 [--chunk-interval-ms 20]` prints `mock-llm listening on ADDR`.
 //!
@@ -10,6 +11,9 @@
 //! - Input tokens = whitespace-separated words in all message texts (and the Anthropic `system`); output tokens =
 //!   words answered; streams send one word per event.
 //! - Response model = request model + `-2025-01-01`.
+//! - Embeddings (`/v1/embeddings`): one unit vector of [`EMBEDDING_DIMS`] per input, from its words (each word adds
+//!   to the dimension its hash picks), as base64 little-endian `f32` when `encoding_format` is `base64` (the openai
+//!   SDK's default) else as floats; the model is echoed; prompt tokens = words.
 //! - Request headers: `x-mock-status: NNN` answers that status with the provider's error body;
 //!   `x-mock-cut-after: N` drops the connection after N streamed words; `x-mock-gzip: 1` gzips a JSON answer.
 //! - Benchmark shapes: `x-mock-words: N` answers N words (cycling through the answer; a stream sends N content
@@ -226,6 +230,58 @@ fn anthropic_messages(req: &Request, body: &Value, r: &mut Responder<'_>, interv
     r.finish()
 }
 
+/// Length of the mock's embeddings.
+const EMBEDDING_DIMS: usize = 16;
+
+/// A deterministic unit vector for a text: texts sharing words point the same way.
+fn embedding(text: &str) -> Vec<f32> {
+    let mut v = vec![0f32; EMBEDDING_DIMS];
+    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        let hash = word.to_lowercase().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        v[(hash % EMBEDDING_DIMS as u64) as usize] += 1.0;
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm == 0.0 {
+        v[0] = 1.0;
+        return v;
+    }
+    v.iter().map(|x| x / norm).collect()
+}
+
+fn openai_embeddings(req: &Request, body: &Value, r: &mut Responder<'_>) -> std::io::Result<()> {
+    use base64::Engine as _;
+    let inputs: Vec<&str> = match &body["input"] {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let base64 = body["encoding_format"] == json!("base64");
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let v = embedding(text);
+            let encoded = if base64 {
+                let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                json!(base64::engine::general_purpose::STANDARD.encode(bytes))
+            } else {
+                json!(v)
+            };
+            json!({"object": "embedding", "index": i, "embedding": encoded})
+        })
+        .collect();
+    let words: usize = inputs.iter().map(|t| t.split_whitespace().count()).sum();
+    send_json(
+        r,
+        req,
+        200,
+        &json!({"object": "list", "data": data, "model": body["model"],
+                "usage": {"prompt_tokens": words, "total_tokens": words}}),
+    )
+}
+
 fn main() -> std::io::Result<()> {
     let listen = arg("--listen").unwrap_or_else(|| "127.0.0.1:0".into());
     let interval = Duration::from_millis(arg("--chunk-interval-ms").and_then(|v| v.parse().ok()).unwrap_or(20));
@@ -236,7 +292,8 @@ fn main() -> std::io::Result<()> {
             return r.send(200, &[("content-type", "text/plain")], b"ok");
         }
         let anthropic = path.ends_with("/v1/messages");
-        if req.method != "POST" || !(anthropic || path.ends_with("/chat/completions")) {
+        let embeddings = path.ends_with("/embeddings");
+        if req.method != "POST" || !(anthropic || embeddings || path.ends_with("/chat/completions")) {
             return r.send(
                 404,
                 &[("content-type", "application/json")],
@@ -255,6 +312,8 @@ fn main() -> std::io::Result<()> {
             .map_or(interval, Duration::from_millis);
         if anthropic {
             anthropic_messages(req, &body, r, interval)
+        } else if embeddings {
+            openai_embeddings(req, &body, r)
         } else {
             openai_chat(req, &body, r, interval)
         }
