@@ -10,6 +10,7 @@ use crate::policy::pricing::{PricingConfig, RawPricing};
 use crate::policy::redaction::{self, Redactor};
 use crate::policy::sampling::SamplingConfig;
 use crate::provider::detect::{DetectionConfig, RawProviderOverride};
+use crate::quality::config::{QualityConfig, RawQuality};
 use crate::telemetry::export::config::RawExporter;
 use crate::telemetry::export::ExporterConfig;
 use crate::telemetry::span::Semconv;
@@ -58,6 +59,8 @@ pub struct Config {
     pub(crate) pricing: PricingConfig,
     /// What is removed from every exported text (and optionally from the forwarded request).
     pub(crate) redaction: Redactor,
+    /// The trace context returned to callers, the feedback endpoint, the LLM judge.
+    pub(crate) quality: QualityConfig,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +98,8 @@ struct RawConfig {
     /// Validated by `redaction::build_from`, which names its own fields.
     #[serde(default)]
     redaction: Option<serde_json::Value>,
+    #[serde(default)]
+    quality: RawQuality,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq)]
@@ -180,6 +185,7 @@ impl RawConfig {
         let attribution = self.attribution.validate()?;
         let pricing = self.pricing.validate()?;
         let redaction = redaction::build_from(&self.redaction.unwrap_or_else(|| serde_json::json!({})))?;
+        let quality = self.quality.validate()?;
         if self.dialects.is_empty() {
             return Err(invalid(
                 "dialects",
@@ -222,6 +228,7 @@ impl RawConfig {
             sampling: self.sampling,
             pricing,
             redaction,
+            quality,
         })
     }
 }
@@ -268,7 +275,7 @@ mod tests {
         assert_eq!(
             err(r#"{"exporter":{"cluster":"otel","timeout":5}}"#),
             "Invalid llm-trace configuration: `exporter.timeout`: unknown field `timeout`, expected one of `cluster`, \
-             `authority`, `path`, `timeout_ms`, `flush_interval_ms`, `max_batch_spans`, `max_batch_bytes`, \
+             `authority`, `path`, `logs_path`, `timeout_ms`, `flush_interval_ms`, `max_batch_spans`, `max_batch_bytes`, \
              `max_queue_bytes`, `max_in_flight`, `drop_policy`, `protocol`, `compression`, `retry`, `headers`."
         );
     }

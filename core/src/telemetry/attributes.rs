@@ -155,6 +155,25 @@ pub(crate) const LLM_RATELIMIT_RETRY_AFTER: &str = "llm.ratelimit.retry_after";
 /// The client's `accept-encoding` when the filter narrowed it to codings it can read (`br`, `zstd` removed).
 pub(crate) const LLM_REQUEST_ACCEPT_ENCODING_NARROWED: &str = "llm.request.accept_encoding_narrowed";
 
+// Evaluations (user feedback and the LLM judge): the GenAI `gen_ai.evaluation.result` event, and the OpenInference
+// carrier span's annotation (`annotations.0.annotation.*`, or `trace.annotations.0.annotation.*` for a whole trace).
+pub(crate) const GEN_AI_EVALUATION_RESULT: &str = "gen_ai.evaluation.result";
+pub(crate) const GEN_AI_EVALUATION_NAME: &str = "gen_ai.evaluation.name";
+pub(crate) const GEN_AI_EVALUATION_SCORE_VALUE: &str = "gen_ai.evaluation.score.value";
+pub(crate) const GEN_AI_EVALUATION_SCORE_LABEL: &str = "gen_ai.evaluation.score.label";
+pub(crate) const GEN_AI_EVALUATION_EXPLANATION: &str = "gen_ai.evaluation.explanation";
+/// Who evaluated: `HUMAN` (the feedback endpoint) or `LLM` (the judge); OpenInference's `annotator_kind`, which
+/// GenAI has no name for.
+pub(crate) const LLM_EVALUATION_ANNOTATOR_KIND: &str = "llm.evaluation.annotator_kind";
+/// The judge's own call: its model, tokens and cost (in `pricing.currency`).
+pub(crate) const LLM_JUDGE_MODEL: &str = "llm.judge.model";
+pub(crate) const LLM_JUDGE_USAGE_INPUT_TOKENS: &str = "llm.judge.usage.input_tokens";
+pub(crate) const LLM_JUDGE_USAGE_OUTPUT_TOKENS: &str = "llm.judge.usage.output_tokens";
+pub(crate) const LLM_JUDGE_USAGE_COST: &str = "llm.judge.usage.cost";
+/// OpenInference annotation prefixes: one span's, one trace's.
+pub(crate) const OI_SPAN_ANNOTATION: &str = "annotations.0.annotation";
+pub(crate) const OI_TRACE_ANNOTATION: &str = "trace.annotations.0.annotation";
+
 // Resource attributes.
 pub(crate) const SERVICE_NAME: &str = "service.name";
 pub(crate) const SERVICE_VERSION: &str = "service.version";

@@ -82,9 +82,15 @@ mod tests {
             flags,
             event_name: "gen_ai.evaluation.result",
             attributes: vec![
-                (Cow::Borrowed("gen_ai.evaluation.name"), AttrValue::Str("Relevance".into())),
+                (
+                    Cow::Borrowed("gen_ai.evaluation.name"),
+                    AttrValue::Str("Relevance".into()),
+                ),
                 (Cow::Borrowed("gen_ai.evaluation.score.value"), AttrValue::Double(0.0)),
-                (Cow::Borrowed("gen_ai.evaluation.explanation"), AttrValue::Str("é".repeat(300))),
+                (
+                    Cow::Borrowed("gen_ai.evaluation.explanation"),
+                    AttrValue::Str("é".repeat(300)),
+                ),
             ],
         }
     }
@@ -126,7 +132,10 @@ mod tests {
         assert_eq!(scope_logs.log_records.len(), 2);
         let first = &scope_logs.log_records[0];
         assert_eq!(first.event_name, "gen_ai.evaluation.result");
-        assert_eq!((first.trace_id.clone(), first.span_id.clone()), (vec![0x0a; 16], vec![2; 8]));
+        assert_eq!(
+            (first.trace_id.clone(), first.span_id.clone()),
+            (vec![0x0a; 16], vec![2; 8])
+        );
         assert!(scope_logs.log_records[1].span_id.is_empty());
         let answer = ExportLogsServiceResponse {
             partial_success: Some(ExportLogsPartialSuccess {
