@@ -34,7 +34,8 @@ impl Worker {
         }
     }
 
-    /// Sends every export call the tracer hands out now (`tick`: also partial batches).
+    /// Sends every export call the tracer hands out now (`tick`: also partial batches), then its judge calls and
+    /// Phoenix annotations.
     fn flush(&self, tick: bool) {
         let now = host::clock(self.origin);
         {
@@ -45,8 +46,29 @@ impl Worker {
                     Err(detail) => tracer.dispatch_refused(request, now, &detail),
                 }
             }
+            while let Some(call) = tracer.next_quality_call(now) {
+                let headers = call.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let timeout = Duration::from_millis(call.timeout_ms);
+                match hostcalls::dispatch_http_call(&call.cluster, headers, Some(&call.body), vec![], timeout) {
+                    Ok(token) => tracer.quality_dispatched(call, token, now),
+                    Err(status) => tracer.quality_dispatch_refused(call, &format!("{status:?}")),
+                }
+            }
         }
         self.apply_effects();
+    }
+
+    /// Answers the feedback requests whose body did not come in time (each from its own HTTP context).
+    fn expire_local_requests(&self) {
+        let overdue = self
+            .tracer
+            .borrow_mut()
+            .overdue_local_requests(host::clock(self.origin));
+        for (context_id, reply) in overdue {
+            if hostcalls::set_effective_context(context_id).is_ok() {
+                host::send_reply(&reply);
+            }
+        }
     }
 }
 
@@ -114,6 +136,17 @@ impl Context for Root {
         } else {
             header(":status").and_then(|s| s.parse::<u16>().ok())
         };
+        let quality_limit = worker.tracer.borrow().quality_answer_limit(token_id);
+        if let Some(limit) = quality_limit {
+            let body = host::buffer(BufferType::HttpCallResponseBody, body_size.min(limit));
+            let now = host::clock(worker.origin);
+            worker
+                .tracer
+                .borrow_mut()
+                .quality_answered(token_id, status, &body, now);
+            worker.flush(false);
+            return;
+        }
         let body = if body_size > 0 && CollectorAnswer::body_wanted_http(status) {
             host::buffer(BufferType::HttpCallResponseBody, body_size)
         } else {
@@ -167,6 +200,7 @@ impl RootContext for Root {
     fn on_tick(&mut self) {
         // Also where waiting retries become due.
         if let Some(worker) = &self.worker {
+            worker.expire_local_requests();
             worker.flush(true);
         }
     }
@@ -184,7 +218,7 @@ impl RootContext for Root {
         Some(ContextType::HttpContext)
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Stream::new(self.worker.clone())))
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Stream::new(self.worker.clone(), context_id)))
     }
 }
