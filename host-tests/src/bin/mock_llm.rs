@@ -18,7 +18,7 @@
 //! - Judge mode (`x-mock-judge: 1`, which the demo's judge cluster config sends): it is a mock because a real model
 //!   cannot run here. It answers a chat completion as an LLM judge would, with the structured verdict the filter's
 //!   default rubric asks for, computed from the prompt: the answer (between `The assistant's answer:` and `Judge
-//!   whether`) has N of the 20 words of [`ANSWER`], so score = N / 20 (two decimals), label `pass` from 0.5 up,
+//!   whether`) has N of the 19 words of [`ANSWER`], so score = N / 19 (two decimals), label `pass` from 0.5 up,
 //!   else `fail`. Markers in the prompt (they come from the judged call's question) choose failures: `judge:unparsable`
 //!   answers prose, `judge:error` answers 500, `judge:slow` waits 3 s first. Every prompt it gets is logged to stderr
 //!   as `judge prompt: <JSON string>`, so a test can see what left the proxy.
@@ -250,13 +250,14 @@ fn judge(req: &Request, body: &Value, r: &mut Responder<'_>) -> std::io::Result<
         .nth(1)
         .and_then(|rest| rest.split("Judge whether").next())
         .unwrap_or_default();
-    let words = answer.split_whitespace().count();
-    let score = (words.min(20) as f64 / 20.0 * 100.0).round() / 100.0;
+    let expected = ANSWER.split(' ').count();
+    let words = answer.split_whitespace().count().min(expected);
+    let score = (words as f64 / expected as f64 * 100.0).round() / 100.0;
     let label = if score >= 0.5 { "pass" } else { "fail" };
     let content = if prompt.contains("judge:unparsable") {
         "The answer looks fine to me.".to_string()
     } else {
-        json!({"score": score, "label": label, "reason": format!("The answer has {words} of the 20 words expected.")})
+        json!({"score": score, "label": label, "reason": format!("The answer has {words} of the {expected} words expected.")})
             .to_string()
     };
     let model = format!("{}-2025-01-01", body["model"].as_str().unwrap_or("mock"));
