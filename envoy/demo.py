@@ -95,7 +95,7 @@ def table(spans: list[dict], records: list[dict]) -> str:
             scores(s, records),
         ])
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths))  # noqa: E731
+    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
@@ -119,6 +119,7 @@ def main():
 
         example = next((s for s in spans if s["attributes"].get("gen_ai.request.stream")), spans[0])
         print(json.dumps({k: example[k] for k in ("name", "kind", "trace_id", "status", "attributes")}, indent=2))
+        time.sleep(1.2)  # one stats flush, for the histograms
         stats = [line for line in stack.admin("/stats/prometheus").splitlines()
                  if line.startswith(("llm_requests", "llm_tokens", "llm_cost_micro_usd", "llm_trace_spans_exported",
                                      "llm_quality_score_count", "llm_trace_judge_"))]

@@ -424,6 +424,85 @@ mod tests {
     }
 
     #[test]
+    fn log_exports_go_beside_the_traces_path_unless_configured() {
+        let path = |json: &str| Config::from_json(json.as_bytes()).unwrap().exporter.logs_path;
+        assert_eq!(path(r#"{"exporter":{"cluster":"c"}}"#), "/v1/logs");
+        assert_eq!(
+            path(r#"{"exporter":{"cluster":"c","path":"/otlp/v1/traces"}}"#),
+            "/otlp/v1/logs"
+        );
+        assert_eq!(path(r#"{"exporter":{"cluster":"c","path":"/ingest"}}"#), "/v1/logs");
+        assert_eq!(path(r#"{"exporter":{"cluster":"c","logs_path":"/l"}}"#), "/l");
+        assert!(err(r#"{"exporter":{"cluster":"c","logs_path":"l"}}"#).contains("`exporter.logs_path`"));
+    }
+
+    #[test]
+    fn quality_defaults_and_rules_name_the_field() {
+        let q = Config::from_json(br#"{"exporter":{"cluster":"c"}}"#).unwrap().quality;
+        assert_eq!(q.trace_context_header.as_deref(), Some("server-timing"));
+        assert!(!q.feedback.enabled && q.judge.is_none() && q.phoenix.is_none());
+        assert_eq!(q.feedback.path, "/llm-trace/v1/feedback");
+        let q = Config::from_json(
+            br#"{"exporter":{"cluster":"c"},"quality":{"trace_context_header":"","feedback":{"enabled":true,
+                "require_header":{"name":"X-Feedback-Key","value":"k"}},
+                "judge":{"cluster":"j","model":"m","headers":{"Authorization":"Bearer x"}}}}"#,
+        )
+        .unwrap()
+        .quality;
+        assert_eq!(q.trace_context_header, None);
+        assert_eq!(q.feedback.require_header, Some(("x-feedback-key".into(), "k".into())));
+        let judge = q.judge.unwrap();
+        assert_eq!(
+            (judge.authority.as_str(), judge.path.as_str()),
+            ("j", "/v1/chat/completions")
+        );
+        assert_eq!(
+            (judge.ratio, judge.calls_per_minute, judge.max_tokens, judge.timeout_ms),
+            (1.0, 60, 256, 10_000)
+        );
+        assert_eq!(
+            judge.headers,
+            vec![("authorization".to_string(), "Bearer x".to_string())]
+        );
+        let judge = |extra: &str| {
+            format!(r#"{{"exporter":{{"cluster":"c"}},"quality":{{"judge":{{"cluster":"j","model":"m"{extra}}}}}}}"#)
+        };
+        for (extra, field) in [
+            (
+                r#","rubric":"Grade {{answer}}""#,
+                "`quality.judge.rubric`: must contain `{{question}}`",
+            ),
+            (r#","ratio":2"#, "`quality.judge.ratio`"),
+            (
+                r#","budget":{"calls_per_minute":0}"#,
+                "`quality.judge.budget.calls_per_minute`",
+            ),
+            (r#","budget":{"max_tokens":1}"#, "`quality.judge.budget.max_tokens`"),
+            (r#","headers":{":path":"/x"}"#, "`quality.judge.headers.:path`"),
+            (r#","timeout_ms":0"#, "`quality.judge.timeout_ms`"),
+            (r#","temperature":0"#, "`quality.judge.temperature`: unknown field"),
+        ] {
+            assert!(err(&judge(extra)).contains(field), "{extra}: {}", err(&judge(extra)));
+        }
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"quality":{"judge":{"cluster":"j"}}}"#)
+                .contains("`quality.judge`: missing field `model`")
+        );
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"quality":{"trace_context_header":"bad header"}}"#)
+                .contains("`quality.trace_context_header`")
+        );
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"quality":{"feedback":{"path":"x"}}}"#)
+                .contains("`quality.feedback.path`")
+        );
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"quality":{"phoenix":{"cluster":""}}}"#)
+                .contains("`quality.phoenix.cluster`")
+        );
+    }
+
+    #[test]
     fn export_headers_are_lower_cased() {
         let c = Config::from_json(br#"{"exporter":{"cluster":"c","headers":{"X-Api-Key":"k"}}}"#).unwrap();
         assert_eq!(c.exporter.headers, vec![("x-api-key".to_string(), "k".to_string())]);

@@ -179,3 +179,25 @@ def test_an_exhausted_judge_budget_is_counted():
         wait_until(lambda: scored() == set(judged[:2]), 10, "the first two calls of the minute judged")
         time.sleep(1)
         assert scored() == set(judged[:2]), "and only them"
+
+
+def test_without_the_stop_iteration_setting_feedback_gets_408_instead_of_hanging():
+    """Envoy hands a request body to a filter that stopped on the headers only with
+    `allow_on_headers_stop_iteration`. Without it the body never comes; the root context answers the request from its
+    tick once the 5 s deadline passes, and says which setting is missing."""
+    with open(os.path.join(ROOT, "envoy", "demo.yaml")) as f:
+        config = f.read().replace("allow_on_headers_stop_iteration: true", "allow_on_headers_stop_iteration: false")
+    assert "allow_on_headers_stop_iteration: false" in config
+    template = os.path.join(tempfile.mkdtemp(prefix="llm-trace-nostop-"), "nostop.yaml")
+    with open(template, "w") as f:
+        f.write(config)
+    with running_stack(template=template) as stack:
+        started = time.time()
+        status, body = post(stack, {"trace_id": "ab" * 16, "score": 1})
+        waited = time.time() - started
+        assert (status, body) == (408, {"error": "body: did not arrive within 5 s"})
+        assert 4.5 < waited < 8, waited
+        assert stat(stack, "llm_trace.feedback.rejected") == 1
+        assert stat(stack, "cluster.llm_upstream.upstream_rq_total") == 0, "nothing forwarded"
+        with open(os.path.join(stack.workdir, "envoy.log")) as f:
+            assert "allow_on_headers_stop_iteration" in f.read()

@@ -47,23 +47,21 @@ impl Worker {
                 }
             }
             while let Some(call) = tracer.next_quality_call(now) {
-                let headers = call.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                let timeout = Duration::from_millis(call.timeout_ms);
-                match hostcalls::dispatch_http_call(&call.cluster, headers, Some(&call.body), vec![], timeout) {
+                match send_http(&call.cluster, &call.headers, &call.body, call.timeout_ms) {
                     Ok(token) => tracer.quality_dispatched(call, token, now),
-                    Err(status) => tracer.quality_dispatch_refused(call, &format!("{status:?}")),
+                    Err(detail) => tracer.quality_dispatch_refused(call, &detail),
                 }
             }
         }
         self.apply_effects();
     }
 
-    /// Answers the feedback requests whose body did not come in time (each from its own HTTP context).
+    /// Answers the feedback requests whose body did not come in time, each as its own HTTP context. Call last in
+    /// a callback: it leaves another context effective (the host resets it for the next callback).
     fn expire_local_requests(&self) {
-        let overdue = self
-            .tracer
-            .borrow_mut()
-            .overdue_local_requests(host::clock(self.origin));
+        let now = host::clock(self.origin);
+        let overdue = self.tracer.borrow_mut().overdue_local_requests(now);
+        self.apply_effects();
         for (context_id, reply) in overdue {
             if hostcalls::set_effective_context(context_id).is_ok() {
                 host::send_reply(&reply);
@@ -72,15 +70,19 @@ impl Worker {
     }
 }
 
+/// Dispatches one HTTP call (an export, a judge call, an annotation); returns the call's token.
+fn send_http(cluster: &str, headers: &[(String, String)], body: &[u8], timeout_ms: u64) -> Result<u32, String> {
+    let headers = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    hostcalls::dispatch_http_call(cluster, headers, Some(body), vec![], Duration::from_millis(timeout_ms))
+        .map_err(|status| format!("{status:?}"))
+}
+
 /// Dispatches one export call to the collector cluster; returns the call's token.
 fn send(request: &ExportRequest) -> Result<u32, String> {
     let timeout = Duration::from_millis(request.timeout_ms);
     let refused = |status| format!("{status:?}");
     match &request.body {
-        ExportBody::Http { headers, body } => {
-            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            hostcalls::dispatch_http_call(&request.cluster, headers, Some(body), vec![], timeout).map_err(refused)
-        }
+        ExportBody::Http { headers, body } => send_http(&request.cluster, headers, body, request.timeout_ms),
         ExportBody::Grpc {
             service,
             method,
@@ -200,8 +202,8 @@ impl RootContext for Root {
     fn on_tick(&mut self) {
         // Also where waiting retries become due.
         if let Some(worker) = &self.worker {
-            worker.expire_local_requests();
             worker.flush(true);
+            worker.expire_local_requests();
         }
     }
 

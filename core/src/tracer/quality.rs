@@ -902,6 +902,33 @@ mod tests {
     }
 
     #[test]
+    fn over_grpc_evaluations_go_to_the_logs_service() {
+        let json = format!(r#"{{"exporter":{{"cluster":"otel","protocol":"grpc"}},"quality":{FEEDBACK}}}"#);
+        let mut t = Tracer::new(Config::from_json(json.as_bytes()).unwrap(), [1; 32], &|_| None);
+        let body = json!({"trace_id": "ab".repeat(16), "score": 0.5});
+        assert_eq!(send_feedback(&mut t, &body.to_string()).status, 202);
+        let request = t.next_export(at(1_000), true).unwrap();
+        let ExportBody::Grpc {
+            service,
+            method,
+            message,
+            ..
+        } = &request.body
+        else {
+            panic!("gRPC export expected");
+        };
+        assert_eq!(
+            (*service, *method),
+            ("opentelemetry.proto.collector.logs.v1.LogsService", "Export")
+        );
+        let decoded = ExportLogsServiceRequest::decode(message.as_slice()).unwrap();
+        assert_eq!(
+            decoded.resource_logs[0].scope_logs[0].log_records[0].span_id,
+            Vec::<u8>::new()
+        );
+    }
+
+    #[test]
     fn feedback_on_an_unknown_call_counts_under_unknown_labels_and_names_are_bounded() {
         let mut t = tracer(FEEDBACK, "");
         for i in 0..=MAX_EVALUATION_NAMES {
