@@ -12,6 +12,7 @@ use crate::model::observation::{ErrorInfo, Observation, Timing};
 use crate::provider::detect::Identity;
 use crate::provider::openai_stream_usage::{inject_include_usage, UsageChunkStripper};
 use crate::provider::{rate_limit, vector, Api, ApiDecoder, Reading};
+use crate::quality::trace_response;
 use crate::telemetry::trace_context::{to_hex, IdGenerator, TraceContext};
 use crate::wire::content_encoding::{BodyDecoder, DecodeError};
 use crate::wire::event_stream::FrameError;
@@ -320,6 +321,9 @@ impl Exchange {
         }
         ResponseEdits {
             remove_content_length: self.stripper.is_some(),
+            add_headers: trace_response::header(config.quality.trace_context_header.as_deref(), self.traceparent())
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -620,7 +624,13 @@ data: [DONE]\n\n";
         let sent = x.held_request_body(body).unwrap();
         assert!(sent.starts_with(br#"{"stream_options":{"include_usage":true},"model""#));
         let sse = Response::new(200, Some("text/event-stream"), None);
-        assert!(x.response_headers(&sse, false, at(5)).remove_content_length);
+        let edits = x.response_headers(&sse, false, at(5));
+        assert!(edits.remove_content_length);
+        assert_eq!(
+            edits.add_headers,
+            vec![("server-timing".to_string(), format!("trace;desc={}", x.traceparent()))],
+            "the caller learns the LLM span"
+        );
         let mut forwarded = Vec::new();
         for (i, c) in STREAM.chunks(13).enumerate() {
             let last = (i + 1) * 13 >= STREAM.len();

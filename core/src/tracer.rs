@@ -13,9 +13,10 @@ use crate::policy::redaction::Redact;
 use crate::policy::sampling;
 use crate::provider::detect::{by_path, retrieval_by_path};
 use crate::provider::Api;
+use crate::quality::state::QualityState;
 use crate::telemetry::attributes as attr;
 use crate::telemetry::export::queue::{ExportOutcome, ExportQueue, ExportStats};
-use crate::telemetry::export::{request_for, CollectorAnswer, ExportRequest};
+use crate::telemetry::export::{request_for, CollectorAnswer, ExportRequest, Signal};
 use crate::telemetry::metrics::{self, MetricUpdate, Stat};
 use crate::telemetry::otlp::{encode_span, ExportEnvelope};
 use crate::telemetry::span::{AttrValue, SpanOptions};
@@ -24,6 +25,8 @@ use crate::telemetry::trace_context::{b3_to_traceparent, IdGenerator};
 use crate::wire::content_encoding::readable_accept_encoding;
 use std::collections::HashSet;
 use std::sync::Arc;
+
+mod quality;
 
 /// Distinct per-call label sets (provider, model, operation) a worker records; past this, new models count under
 /// `model="other"` (a client sending random model names must not grow the host's stats without bound).
@@ -66,6 +69,11 @@ pub struct Tracer {
     /// Recent embeddings answers by the digest of a vector they returned (bounded).
     embeddings: LearnedMap<u64, EmbeddingOrigin>,
     effects: Effects,
+    /// Evaluation events waiting for export (OTLP log records): a second queue through the same machinery.
+    log_queue: ExportQueue,
+    synced_logs: ExportStats,
+    /// Feedback requests, judge and Phoenix calls, recent calls (see `tracer/quality.rs`).
+    quality: QualityState,
 }
 
 impl Tracer {
@@ -79,7 +87,10 @@ impl Tracer {
             crate::VERSION,
             attr::SCHEMA_URL_V1_41,
         );
-        let queue = ExportQueue::new(config.exporter.policy(), ids.next_u64());
+        let jitter_seed = ids.next_u64();
+        let queue = ExportQueue::new(config.exporter.policy(), jitter_seed);
+        let log_queue = ExportQueue::new(config.exporter.policy(), jitter_seed.rotate_left(32));
+        let quality = QualityState::new(&config.quality);
         let mut effects = Effects::default();
         effects.logs.push(LogLine {
             level: LogLevel::Info,
@@ -107,6 +118,9 @@ impl Tracer {
             collections,
             embeddings,
             effects,
+            log_queue,
+            synced_logs: ExportStats::default(),
+            quality,
         }
     }
 
@@ -297,12 +311,14 @@ impl Tracer {
             ));
             built
         });
-        let recordings = if obs.retrieval.is_some() {
+        let (labels, recordings) = if obs.retrieval.is_some() {
             let labels = self.retrieval_labels_for(obs);
-            metrics::retrieval_recordings(obs, &labels)
+            let recordings = metrics::retrieval_recordings(obs, &labels);
+            (labels, recordings)
         } else {
             let labels = self.labels_for(obs);
-            metrics::recordings_with_labels(obs, &labels)
+            let recordings = metrics::recordings_with_labels(obs, &labels);
+            (labels, recordings)
         };
         for recording in recordings {
             self.effects.metrics.push(MetricUpdate::Named(recording));
@@ -329,6 +345,7 @@ impl Tracer {
         if built.is_none() {
             self.count(Stat::SpansSampledOut, 1);
         }
+        self.after_call(&exchange, built.is_some(), &labels, now);
         built
     }
 
@@ -341,27 +358,37 @@ impl Tracer {
     /// otherwise only full batches and due retries. Call until `None`; hand each back with
     /// [`Tracer::dispatched`] or [`Tracer::dispatch_refused`].
     pub fn next_export(&mut self, now: Clock, tick: bool) -> Option<ExportRequest> {
-        let batch = if tick {
-            self.queue.take_batch(now.mono_ns)
-        } else {
-            self.queue.take_full_batch(now.mono_ns)
-        };
-        let Some(batch) = batch else {
-            self.sync_stats();
-            return None;
-        };
-        let body = self.envelope.encode_request(batch.spans.iter().map(Vec::as_slice));
-        Some(request_for(&self.config.exporter, body, batch))
+        for (signal, queue) in [(Signal::Traces, &mut self.queue), (Signal::Logs, &mut self.log_queue)] {
+            let batch = if tick {
+                queue.take_batch(now.mono_ns)
+            } else {
+                queue.take_full_batch(now.mono_ns)
+            };
+            if let Some(batch) = batch {
+                let body = self.envelope.encode_request(batch.spans.iter().map(Vec::as_slice));
+                return Some(request_for(&self.config.exporter, signal, body, batch));
+            }
+        }
+        self.sync_stats();
+        None
+    }
+
+    fn queue_of(&mut self, signal: Signal) -> &mut ExportQueue {
+        match signal {
+            Signal::Traces => &mut self.queue,
+            Signal::Logs => &mut self.log_queue,
+        }
     }
 
     /// The host sent an export call; its answer comes back with `token` (see [`Tracer::settled`]).
     pub fn dispatched(&mut self, request: ExportRequest, token: u32) {
-        self.queue.dispatched(token, request.batch);
+        self.queue_of(request.signal).dispatched(token, request.batch);
     }
 
     /// The host refused to send an export call (`detail` says why): counted like a connection failure.
     pub fn dispatch_refused(&mut self, request: ExportRequest, now: Clock, detail: &str) {
-        self.queue.dispatch_refused(request.batch, now.mono_ns);
+        self.queue_of(request.signal)
+            .dispatch_refused(request.batch, now.mono_ns);
         self.note_export_result(false, &format!("the host refused the call ({detail})"));
     }
 
@@ -373,7 +400,7 @@ impl Tracer {
             self.effects.metrics.push(MetricUpdate::Named(error));
         }
         let outcome = answer.outcome();
-        if self.queue.completed(token, outcome, now.mono_ns) {
+        if self.queue.completed(token, outcome, now.mono_ns) || self.log_queue.completed(token, outcome, now.mono_ns) {
             self.note_export_result(matches!(outcome, ExportOutcome::Delivered { .. }), &detail);
         }
     }
@@ -495,6 +522,7 @@ impl Tracer {
             stat: Stat::QueueBytes,
             value: self.queue.queued_bytes() as u64,
         });
+        self.sync_log_stats();
     }
 
     /// Logs when exporting starts failing and when it recovers, not on every failure.

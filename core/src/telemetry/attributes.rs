@@ -191,6 +191,24 @@ pub(crate) const LLM_RETRIEVAL_CONTENT_OMITTED: &str = "llm.retrieval.content_om
 /// The embeddings call whose answer was this query's vector (same worker, recent; see docs/attributes.md).
 pub(crate) const LLM_RETRIEVAL_QUERY_EMBEDDING_TRACE_ID: &str = "llm.retrieval.query_embedding.trace_id";
 pub(crate) const LLM_RETRIEVAL_QUERY_EMBEDDING_SPAN_ID: &str = "llm.retrieval.query_embedding.span_id";
+// Evaluations (user feedback and the LLM judge): the GenAI `gen_ai.evaluation.result` event, and the OpenInference
+// carrier span's annotation (`annotations.0.annotation.*`, or `trace.annotations.0.annotation.*` for a whole trace).
+pub(crate) const GEN_AI_EVALUATION_RESULT: &str = "gen_ai.evaluation.result";
+pub(crate) const GEN_AI_EVALUATION_NAME: &str = "gen_ai.evaluation.name";
+pub(crate) const GEN_AI_EVALUATION_SCORE_VALUE: &str = "gen_ai.evaluation.score.value";
+pub(crate) const GEN_AI_EVALUATION_SCORE_LABEL: &str = "gen_ai.evaluation.score.label";
+pub(crate) const GEN_AI_EVALUATION_EXPLANATION: &str = "gen_ai.evaluation.explanation";
+/// Who evaluated: `HUMAN` (the feedback endpoint) or `LLM` (the judge); OpenInference's `annotator_kind`, which
+/// GenAI has no name for.
+pub(crate) const LLM_EVALUATION_ANNOTATOR_KIND: &str = "llm.evaluation.annotator_kind";
+/// The judge's own call: its model, tokens and cost (in `pricing.currency`).
+pub(crate) const LLM_JUDGE_MODEL: &str = "llm.judge.model";
+pub(crate) const LLM_JUDGE_USAGE_INPUT_TOKENS: &str = "llm.judge.usage.input_tokens";
+pub(crate) const LLM_JUDGE_USAGE_OUTPUT_TOKENS: &str = "llm.judge.usage.output_tokens";
+pub(crate) const LLM_JUDGE_USAGE_COST: &str = "llm.judge.usage.cost";
+/// OpenInference annotation prefixes: one span's, one trace's.
+pub(crate) const OI_SPAN_ANNOTATION: &str = "annotations.0.annotation";
+pub(crate) const OI_TRACE_ANNOTATION: &str = "trace.annotations.0.annotation";
 
 // Resource attributes.
 pub(crate) const SERVICE_NAME: &str = "service.name";

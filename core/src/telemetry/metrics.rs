@@ -44,11 +44,47 @@ pub enum Stat {
     /// Learnt vector-store facts (Chroma collection names, recent embeddings for the query join) forgotten to make
     /// room.
     RetrievalStateEvicted,
+    /// Evaluation events (OTLP log records) offered to the log export queue.
+    LogRecordsCreated,
+    /// Log records the collector accepted.
+    LogRecordsExported,
+    /// Log records the collector refused in a partial success.
+    LogRecordsRejected,
+    /// Log records dropped because their queue was full.
+    LogRecordsDroppedQueueFull,
+    /// Log records lost because their export call failed.
+    LogRecordsDroppedExportFailed,
+    /// Bytes of encoded log records waiting in this worker's queue (a gauge).
+    LogQueueBytes,
+    /// Feedback accepted (202).
+    FeedbackAccepted,
+    /// Feedback refused (400, 403, 405, 408, 413, 503).
+    FeedbackRejected,
+    /// Judge calls made (handed to the host).
+    JudgeCalls,
+    /// Judge calls that produced a score.
+    JudgeScored,
+    /// Judge answers that were not the structured verdict.
+    JudgeUnparsable,
+    /// Judge calls without a usable answer (timeout, connection failure, error status, refused by the host).
+    JudgeFailed,
+    /// Calls the judge would have seen but its budget (or its waiting room) was spent.
+    JudgeSkippedBudget,
+    /// Input tokens the judge's own calls used.
+    JudgeTokensInput,
+    /// Output tokens the judge's own calls used.
+    JudgeTokensOutput,
+    /// What the judge's own calls cost, in micro-units of `pricing.currency`.
+    JudgeCostMicroUsd,
+    /// Annotations Phoenix accepted.
+    PhoenixAnnotationsPosted,
+    /// Annotations that did not reach Phoenix (an error answer, no answer, or too many waiting).
+    PhoenixAnnotationsFailed,
 }
 
 impl Stat {
     /// Every stat, in a fixed order (hosts define them once, by index).
-    pub const ALL: [Stat; 17] = [
+    pub const ALL: [Stat; 35] = [
         Stat::Requests,
         Stat::SpansCreated,
         Stat::SpansExported,
@@ -66,6 +102,24 @@ impl Stat {
         Stat::StreamFrameErrors,
         Stat::StatsOverflow,
         Stat::RetrievalStateEvicted,
+        Stat::LogRecordsCreated,
+        Stat::LogRecordsExported,
+        Stat::LogRecordsRejected,
+        Stat::LogRecordsDroppedQueueFull,
+        Stat::LogRecordsDroppedExportFailed,
+        Stat::LogQueueBytes,
+        Stat::FeedbackAccepted,
+        Stat::FeedbackRejected,
+        Stat::JudgeCalls,
+        Stat::JudgeScored,
+        Stat::JudgeUnparsable,
+        Stat::JudgeFailed,
+        Stat::JudgeSkippedBudget,
+        Stat::JudgeTokensInput,
+        Stat::JudgeTokensOutput,
+        Stat::JudgeCostMicroUsd,
+        Stat::PhoenixAnnotationsPosted,
+        Stat::PhoenixAnnotationsFailed,
     ];
 
     /// The stat's name.
@@ -88,6 +142,24 @@ impl Stat {
             Stat::StreamFrameErrors => "llm_trace.stream_frame_errors",
             Stat::StatsOverflow => "llm_trace.stats_overflow",
             Stat::RetrievalStateEvicted => "llm_trace.retrieval_state_evicted",
+            Stat::LogRecordsCreated => "llm_trace.log_records_created",
+            Stat::LogRecordsExported => "llm_trace.log_records_exported",
+            Stat::LogRecordsRejected => "llm_trace.log_records_rejected",
+            Stat::LogRecordsDroppedQueueFull => "llm_trace.log_records_dropped_queue_full",
+            Stat::LogRecordsDroppedExportFailed => "llm_trace.log_records_dropped_export_failed",
+            Stat::LogQueueBytes => "llm_trace.log_queue_bytes",
+            Stat::FeedbackAccepted => "llm_trace.feedback.accepted",
+            Stat::FeedbackRejected => "llm_trace.feedback.rejected",
+            Stat::JudgeCalls => "llm_trace.judge.calls",
+            Stat::JudgeScored => "llm_trace.judge.scored",
+            Stat::JudgeUnparsable => "llm_trace.judge.unparsable",
+            Stat::JudgeFailed => "llm_trace.judge.failed",
+            Stat::JudgeSkippedBudget => "llm_trace.judge.skipped_budget",
+            Stat::JudgeTokensInput => "llm_trace.judge.tokens_input",
+            Stat::JudgeTokensOutput => "llm_trace.judge.tokens_output",
+            Stat::JudgeCostMicroUsd => "llm_trace.judge.cost_micro_usd",
+            Stat::PhoenixAnnotationsPosted => "llm_trace.phoenix.annotations_posted",
+            Stat::PhoenixAnnotationsFailed => "llm_trace.phoenix.annotations_failed",
         }
     }
 
@@ -99,7 +171,7 @@ impl Stat {
     /// Counter, or gauge for the queue size.
     pub fn kind(self) -> MetricKind {
         match self {
-            Stat::QueueBytes => MetricKind::Gauge,
+            Stat::QueueBytes | Stat::LogQueueBytes => MetricKind::Gauge,
             _ => MetricKind::Counter,
         }
     }
@@ -274,6 +346,18 @@ pub(crate) fn retrieval_recordings(obs: &Observation, labels: &str) -> Vec<Recor
     }
     out
 }
+/// One evaluation's `llm.quality_score` sample (the score × 100) under the evaluated call's labels and the
+/// evaluation's name: `llm.quality_score.provider.openai.model.gpt-4o.op.chat.evaluation.user_feedback`.
+pub(crate) fn quality_score(call_labels: &str, evaluation: &str, percent: u64) -> Recording {
+    Recording {
+        name: format!("llm.quality_score{call_labels}.evaluation.{}", sanitize(evaluation)),
+        kind: MetricKind::Histogram,
+        value: percent,
+    }
+}
+
+/// Labels of an evaluation whose call the worker does not know (traced elsewhere, or long ago).
+pub(crate) const UNKNOWN_CALL_LABELS: &str = ".provider.unknown.model.unknown.op.unknown";
 
 /// A failed export call, by the collector's answer: `llm_trace.export_errors.status.503`,
 /// `llm_trace.export_errors.status.none` (no answer: timeout, reset, no healthy collector),

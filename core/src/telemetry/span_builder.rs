@@ -124,6 +124,7 @@ pub(crate) fn build_span(
             StatusCode::Unset
         },
         status_message,
+        links: Vec::new(),
     };
     BuiltSpan {
         span,

@@ -18,6 +18,14 @@
 //!   `x-mock-cut-after: N` drops the connection after N streamed words; `x-mock-gzip: 1` gzips a JSON answer.
 //! - Benchmark shapes: `x-mock-words: N` answers N words (cycling through the answer; a stream sends N content
 //!   events), `x-mock-interval-ms: N` paces this stream (overrides `--chunk-interval-ms`, 0 = unpaced).
+//! - `x-mock-server-timing: 1` adds the upstream's own `server-timing: upstream;dur=1` to the answer.
+//! - Judge mode (`x-mock-judge: 1`, which the demo's judge cluster config sends): it is a mock because a real model
+//!   cannot run here. It answers a chat completion as an LLM judge would, with the structured verdict the filter's
+//!   default rubric asks for, computed from the prompt: the answer (between `The assistant's answer:` and `Judge
+//!   whether`) has N of the 19 words of [`ANSWER`], so score = N / 19 (two decimals), label `pass` from 0.5 up,
+//!   else `fail`. Markers in the prompt (they come from the judged call's question) choose failures: `judge:unparsable`
+//!   answers prose, `judge:error` answers 500, `judge:slow` waits 3 s first. Every prompt it gets is logged to stderr
+//!   as `judge prompt: <JSON string>`, so a test can see what left the proxy.
 
 use host_tests::servers::{arg, serve, Request, Responder};
 use serde_json::{json, Value};
@@ -98,14 +106,15 @@ fn gzip(body: &[u8]) -> Vec<u8> {
 
 fn send_json(r: &mut Responder<'_>, req: &Request, status: u16, body: &Value) -> std::io::Result<()> {
     let bytes = body.to_string().into_bytes();
+    let mut headers = vec![("content-type", "application/json")];
+    if req.header("x-mock-server-timing").is_some() {
+        headers.push(("server-timing", "upstream;dur=1"));
+    }
     if req.header("x-mock-gzip").is_some() {
-        r.send(
-            status,
-            &[("content-type", "application/json"), ("content-encoding", "gzip")],
-            &gzip(&bytes),
-        )
+        headers.push(("content-encoding", "gzip"));
+        r.send(status, &headers, &gzip(&bytes))
     } else {
-        r.send(status, &[("content-type", "application/json")], &bytes)
+        r.send(status, &headers, &bytes)
     }
 }
 
@@ -282,6 +291,45 @@ fn openai_embeddings(req: &Request, body: &Value, r: &mut Responder<'_>) -> std:
     )
 }
 
+/// The judge's verdict on the prompt it was sent (see the module documentation).
+fn judge(req: &Request, body: &Value, r: &mut Responder<'_>) -> std::io::Result<()> {
+    let prompt = body["messages"][0]["content"].as_str().unwrap_or_default();
+    eprintln!("judge prompt: {}", json!(prompt));
+    if prompt.contains("judge:error") {
+        return send_json(r, req, 500, &error_body(false, 500));
+    }
+    if prompt.contains("judge:slow") {
+        std::thread::sleep(Duration::from_secs(3));
+    }
+    let answer = prompt
+        .split("The assistant's answer:")
+        .nth(1)
+        .and_then(|rest| rest.split("Judge whether").next())
+        .unwrap_or_default();
+    let expected = ANSWER.split(' ').count();
+    let words = answer.split_whitespace().count().min(expected);
+    let score = (words as f64 / expected as f64 * 100.0).round() / 100.0;
+    let label = if score >= 0.5 { "pass" } else { "fail" };
+    let content = if prompt.contains("judge:unparsable") {
+        "The answer looks fine to me.".to_string()
+    } else {
+        json!({"score": score, "label": label, "reason": format!("The answer has {words} of the {expected} words expected.")})
+            .to_string()
+    };
+    let model = format!("{}-2025-01-01", body["model"].as_str().unwrap_or("mock"));
+    let (prompt_tokens, completion_tokens) = (prompt.split_whitespace().count(), content.split_whitespace().count());
+    send_json(
+        r,
+        req,
+        200,
+        &json!({"id": format!("chatcmpl-judge-{}", COUNTER.fetch_add(1, Ordering::Relaxed)), "object": "chat.completion",
+            "created": 1_750_000_000, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens}}),
+    )
+}
+
 fn main() -> std::io::Result<()> {
     let listen = arg("--listen").unwrap_or_else(|| "127.0.0.1:0".into());
     let interval = Duration::from_millis(arg("--chunk-interval-ms").and_then(|v| v.parse().ok()).unwrap_or(20));
@@ -310,7 +358,9 @@ fn main() -> std::io::Result<()> {
             .header("x-mock-interval-ms")
             .and_then(|v| v.parse().ok())
             .map_or(interval, Duration::from_millis);
-        if anthropic {
+        if req.header("x-mock-judge").is_some() {
+            judge(req, &body, r)
+        } else if anthropic {
             anthropic_messages(req, &body, r, interval)
         } else if embeddings {
             openai_embeddings(req, &body, r)
