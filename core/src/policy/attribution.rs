@@ -26,7 +26,7 @@ const DEFAULT_HEADERS: [(&str, &str); 5] = [
 ];
 
 /// Headers that carry credentials: never exported as attribution.
-const CREDENTIAL_HEADERS: [&str; 11] = [
+const CREDENTIAL_HEADERS: [&str; 12] = [
     "authorization",
     "proxy-authorization",
     "cookie",
@@ -40,6 +40,8 @@ const CREDENTIAL_HEADERS: [&str; 11] = [
     // Azure API Management.
     "ocp-apim-subscription-key",
     "subscription-key",
+    // Chroma's token auth.
+    "x-chroma-token",
 ];
 
 /// Endings of header names that carry credentials whoever defines them (gateways: `x-litellm-api-key`,
