@@ -100,14 +100,14 @@ phoenix-venv: $(PHOENIX_VENV)/.installed
 e2e-phoenix: wasm bins venv phoenix-venv
 	envoy/phoenix/run.sh
 
-# The adversarial matrix of issue 12 in real Envoy (about 100 s on 2 cores): collector faults, hostile upstreams,
+# The adversarial matrix of issue 12 in real Envoy (about 2 minutes on 2 cores): collector faults, hostile upstreams,
 # strict upstreams, gzip bombs, client behaviour, bad configurations, attribution, stats cardinality, worker counts.
 # Writes target/e2e-faults.md (the README's reliability section).
 e2e-faults: wasm bins venv
 	$(VENV)/bin/pytest -q -p no:cacheprovider envoy/faults
 
 # Fuzzing (fuzz/, libFuzzer through cargo-fuzz on nightly; its own workspace and Cargo.lock). `make fuzz` runs every
-# target for FUZZ_SECONDS; `make fuzz-quick` (in `make test`) FUZZ_QUICK_SECONDS each. A crash stops the run with its
+# target for FUZZ_SECONDS; `make fuzz-quick` FUZZ_QUICK_SECONDS each. A crash stops the run with its
 # input in fuzz/artifacts/<target>/; it becomes a regression test in the core (core/src/fuzzing.rs, fuzz/README.md).
 CARGO_FUZZ_VERSION := 0.13.2
 FUZZ_TARGETS := sse event_stream json_array content_decoding exchange config redactor
