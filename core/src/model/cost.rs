@@ -12,6 +12,8 @@ pub(crate) struct Cost {
     pub(crate) output: u64,
     pub(crate) cache_read: u64,
     pub(crate) cache_write: u64,
+    /// The part of `output` spent on reasoning tokens (already in `output`, not added to the total).
+    pub(crate) reasoning: u64,
 }
 
 impl Cost {
@@ -29,6 +31,7 @@ impl Cost {
             output: scale(self.output, ppm),
             cache_read: scale(self.cache_read, ppm),
             cache_write: scale(self.cache_write, ppm),
+            reasoning: scale(self.reasoning, ppm),
         }
     }
 }

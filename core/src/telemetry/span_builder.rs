@@ -4,7 +4,7 @@
 
 use super::attributes as attr;
 use super::gen_ai::{content_attributes, gen_ai_attributes};
-use super::openinference::openinference_attributes;
+use super::openinference::{openinference_attributes, openinference_events};
 use super::span::{AttrValue, AttributeList, SpanOptions, SpanRecord, StatusCode};
 use super::trace_context::TraceContext;
 use crate::model::content::truncate_utf8;
@@ -121,6 +121,11 @@ pub(crate) fn build_span(
     };
     BuiltSpan {
         span,
+        events: if options.openinference {
+            openinference_events(obs, start_unix_ns)
+        } else {
+            Vec::new()
+        },
         redactions: totals.into_iter().collect(),
     }
 }
