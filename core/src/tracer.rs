@@ -222,8 +222,9 @@ impl Tracer {
             StreamEnd::Logged { cut_reason } => Some(cut_reason.unwrap_or_else(|| "stream_cut".to_string())),
             StreamEnd::Destroyed => Some("stream_destroyed".to_string()),
         };
-        self.count(Stat::PartialExchanges, u64::from(cut));
         exchange.conclude(now, cut_reason.as_deref());
+        // A close after the terminal event is a complete call, not a partial exchange.
+        self.count(Stat::PartialExchanges, u64::from(exchange.obs.partial));
         let config = Arc::clone(&self.config);
         let obs = &mut exchange.obs;
         self.count(Stat::UnreadableBodies, u64::from(obs.unreadable.is_some()));

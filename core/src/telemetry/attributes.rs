@@ -102,6 +102,9 @@ pub(crate) const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
 // This project's namespace.
 /// `true` when the exchange was cut (client abort, upstream reset, timeout) before the response ended.
 pub(crate) const LLM_PARTIAL: &str = "llm.partial";
+/// `true` when the connection closed after the provider's terminal event but before the response's last bytes (the
+/// openai SDK stops reading at `data: [DONE]`): a complete call, not a cut.
+pub(crate) const LLM_DOWNSTREAM_CLOSED_EARLY: &str = "llm.downstream_closed_early";
 /// Why the exchange was cut or failed, in the provider's or Envoy's words (e.g. `downstream_remote_disconnect`).
 pub(crate) const LLM_ERROR_MESSAGE: &str = "llm.error.message";
 /// Seconds from the request start to the first response body byte.

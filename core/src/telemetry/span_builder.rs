@@ -42,6 +42,9 @@ pub(crate) fn build_span(
     if obs.partial {
         a.bool(attr::LLM_PARTIAL, true);
     }
+    if obs.downstream_closed_early {
+        a.bool(attr::LLM_DOWNSTREAM_CLOSED_EARLY, true);
+    }
     a.str(attr::LLM_RESPONSE_UNREADABLE, obs.unreadable.as_deref());
     if obs.truncated_bytes > 0 {
         a.uint(attr::LLM_BODY_TRUNCATED, Some(obs.truncated_bytes));
@@ -118,14 +121,14 @@ pub(crate) fn build_span(
             StatusCode::Unset
         },
         status_message,
-    };
-    BuiltSpan {
-        span,
         events: if options.openinference {
             openinference_events(obs, start_unix_ns)
         } else {
             Vec::new()
         },
+    };
+    BuiltSpan {
+        span,
         redactions: totals.into_iter().collect(),
     }
 }
