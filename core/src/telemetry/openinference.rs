@@ -194,7 +194,8 @@ impl Content<'_, '_> {
         let Some(out) = self.obs.output.as_ref().filter(|o| !o.choices.is_empty()) else {
             return;
         };
-        let messages = out.to_messages(&self.obs.response.finish_reasons, false);
+        // The same structure as `gen_ai.output.messages`, so both are cut at the same place.
+        let messages = out.to_messages(&self.obs.response.finish_reasons, true);
         if let Some(fitted) = self.export(&messages) {
             let mut flat = Messages::default();
             fitted.as_array().into_iter().flatten().for_each(|m| flat.add(m));
