@@ -10,44 +10,55 @@ use crate::policy::capture::metadata_only;
 use crate::policy::redaction::Redact;
 use serde_json::Value;
 
-/// One content value for export: metadata only, or redacted; then fitted to `max_content_bytes` of JSON. `None` when
-/// capture is off or a detector asks to drop the field.
+/// One content value for export: metadata only, or redacted; then fitted to `max_content_bytes` of JSON. Returns
+/// the value and its JSON; `None` when capture is off or a detector asks to drop the field.
 pub(super) fn export_value(
     value: &Value,
     mode: CaptureMode,
     options: &SpanOptions<'_>,
     redactions: &mut Vec<(String, u32)>,
-) -> Option<Value> {
+) -> Option<(Value, String)> {
     let max = options.max_content_bytes;
     let mut value = match (mode, options.redactor) {
         (CaptureMode::Off, _) => return None,
         (CaptureMode::Metadata, _) => metadata_only(value),
         (CaptureMode::Full, Some(r)) => {
             // What fitting the raw value would leave of each text bounds what redaction scans of it.
-            let scan = text_cap(value, max).unwrap_or(usize::MAX);
+            let scan = text_cap(value, json_len(value), max).unwrap_or(usize::MAX);
             redact_leaves(value, None, r, scan, redactions)?
         }
         (CaptureMode::Full, None) => value.clone(),
     };
-    fit(&mut value, max);
-    Some(value)
+    let text = value.to_string();
+    if text.len() <= max {
+        return Some((value, text));
+    }
+    fit_sized(&mut value, text.len(), max);
+    let text = value.to_string();
+    Some((value, text))
 }
 
-/// [`export_value`], serialized.
+/// [`export_value`]'s JSON.
 pub(super) fn export_content(
     value: &Value,
     mode: CaptureMode,
     options: &SpanOptions<'_>,
     redactions: &mut Vec<(String, u32)>,
 ) -> Option<String> {
-    export_value(value, mode, options, redactions).map(|v| v.to_string())
+    export_value(value, mode, options, redactions).map(|(_, text)| text)
 }
 
 /// Shortens `value` until its JSON is at most `max` bytes: every text longer than a common cap is cut to the cap
 /// (the longest texts lose most, short ones stay whole), marker included. When the structure alone is over the limit
 /// (thousands of messages), whole items of the top-level array go too: the oldest after the first, never the last.
-pub(crate) fn fit(value: &mut Value, max: usize) {
-    let Some(cap) = text_cap(value, max) else {
+#[cfg(test)]
+fn fit(value: &mut Value, max: usize) {
+    fit_sized(value, json_len(value), max);
+}
+
+/// [`fit`] for a value whose JSON is `size` bytes.
+fn fit_sized(value: &mut Value, size: usize, max: usize) {
+    let Some(cap) = text_cap(value, size, max) else {
         return;
     };
     shorten_texts(value, None, cap.max(attr::TRUNCATION_MARKER.len()));
@@ -56,10 +67,9 @@ pub(crate) fn fit(value: &mut Value, max: usize) {
     }
 }
 
-/// The longest a text may be (escaped bytes, quotes excluded) for `value`'s JSON to fit in `max` bytes when only
-/// the texts over the cap are cut; `None` when the value fits as it is.
-fn text_cap(value: &Value, max: usize) -> Option<usize> {
-    let size = json_len(value);
+/// The longest a text may be (escaped bytes, quotes excluded) for `value`'s JSON (`size` bytes) to fit in `max`
+/// bytes when only the texts over the cap are cut; `None` when the value fits as it is.
+fn text_cap(value: &Value, size: usize, max: usize) -> Option<usize> {
     if size <= max {
         return None;
     }

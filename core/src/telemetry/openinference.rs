@@ -156,13 +156,13 @@ struct Content<'a, 'b> {
 }
 
 impl Content<'_, '_> {
-    /// `value` as exported: metadata only or redacted, fitted to the size limit.
-    fn export(&mut self, value: &Value) -> Option<Value> {
+    /// `value` as exported (metadata only or redacted, fitted to the size limit), and its JSON.
+    fn export(&mut self, value: &Value) -> Option<(Value, String)> {
         export_value(value, self.obs.capture, self.options, self.redactions)
     }
 
-    fn json_value(&mut self, value_key: &'static str, mime_key: &'static str, value: &Value) {
-        self.a.str(value_key, Some(&value.to_string()));
+    fn json_value(&mut self, value_key: &'static str, mime_key: &'static str, json: String) {
+        self.a.0.push((Cow::Borrowed(value_key), AttrValue::Str(json)));
         self.a.str(mime_key, Some("application/json"));
     }
 
@@ -170,11 +170,11 @@ impl Content<'_, '_> {
     fn messages_and_tools(&mut self) {
         let input = self.obs.input.as_ref();
         if let Some(messages) = input.and_then(input_messages) {
-            if let Some(fitted) = self.export(&messages) {
+            if let Some((fitted, json)) = self.export(&messages) {
                 let mut flat = Messages::default();
                 fitted.as_array().into_iter().flatten().for_each(|m| flat.add(m));
                 flat.emit(self.a, attr::OI_INPUT_MESSAGES);
-                self.json_value(attr::OI_INPUT_VALUE, attr::OI_INPUT_MIME_TYPE, &fitted);
+                self.json_value(attr::OI_INPUT_VALUE, attr::OI_INPUT_MIME_TYPE, json);
             }
         }
         if let Some(tools) = input
@@ -182,7 +182,7 @@ impl Content<'_, '_> {
             .and_then(Value::as_array)
         {
             let schemas = Value::Array(tools.iter().map(tool_schema).collect());
-            if let Some(fitted) = self.export(&schemas) {
+            if let Some((fitted, _)) = self.export(&schemas) {
                 for (i, schema) in fitted.as_array().into_iter().flatten().take(MAX_ITEMS).enumerate() {
                     self.a.owned(
                         format!("{}.{i}.tool.json_schema", attr::OI_TOOLS),
@@ -196,7 +196,7 @@ impl Content<'_, '_> {
         };
         // The same structure as `gen_ai.output.messages`, so both are cut at the same place.
         let messages = out.to_messages(&self.obs.response.finish_reasons, true);
-        if let Some(fitted) = self.export(&messages) {
+        if let Some((fitted, json)) = self.export(&messages) {
             let mut flat = Messages::default();
             fitted.as_array().into_iter().flatten().for_each(|m| flat.add(m));
             flat.emit(self.a, attr::OI_OUTPUT_MESSAGES);
@@ -205,7 +205,7 @@ impl Content<'_, '_> {
                     self.a.str(attr::OI_OUTPUT_VALUE, Some(&text));
                     self.a.str(attr::OI_OUTPUT_MIME_TYPE, Some("text/plain"));
                 }
-                None => self.json_value(attr::OI_OUTPUT_VALUE, attr::OI_OUTPUT_MIME_TYPE, &fitted),
+                None => self.json_value(attr::OI_OUTPUT_VALUE, attr::OI_OUTPUT_MIME_TYPE, json),
             }
         }
     }
@@ -213,23 +213,23 @@ impl Content<'_, '_> {
     /// Legacy Completions: `llm.prompts.<i>.prompt.text` and `llm.choices.<i>.completion.text`.
     fn prompts_and_choices(&mut self) {
         if let Some(prompts) = self.obs.input.as_ref().map(prompt_texts) {
-            if let Some(fitted) = self.export(&prompts) {
+            if let Some((fitted, json)) = self.export(&prompts) {
                 self.texts(&fitted, attr::OI_PROMPTS, "prompt.text");
-                self.json_value(attr::OI_INPUT_VALUE, attr::OI_INPUT_MIME_TYPE, &fitted);
+                self.json_value(attr::OI_INPUT_VALUE, attr::OI_INPUT_MIME_TYPE, json);
             }
         }
         let Some(out) = self.obs.output.as_ref().filter(|o| !o.choices.is_empty()) else {
             return;
         };
         let choices = Value::Array(out.choices.iter().map(|c| Value::from(c.text.as_str())).collect());
-        if let Some(fitted) = self.export(&choices) {
+        if let Some((fitted, json)) = self.export(&choices) {
             self.texts(&fitted, attr::OI_CHOICES, "completion.text");
             match fitted.as_array().map(Vec::as_slice) {
                 Some([Value::String(text)]) => {
                     self.a.str(attr::OI_OUTPUT_VALUE, Some(text));
                     self.a.str(attr::OI_OUTPUT_MIME_TYPE, Some("text/plain"));
                 }
-                _ => self.json_value(attr::OI_OUTPUT_VALUE, attr::OI_OUTPUT_MIME_TYPE, &fitted),
+                _ => self.json_value(attr::OI_OUTPUT_VALUE, attr::OI_OUTPUT_MIME_TYPE, json),
             }
         }
     }
@@ -237,9 +237,9 @@ impl Content<'_, '_> {
     /// Embeddings: `embedding.embeddings.<i>.embedding.text` for text inputs (vectors are not captured).
     fn embedded_texts(&mut self) {
         if let Some(texts) = self.obs.input.as_ref().map(prompt_texts) {
-            if let Some(fitted) = self.export(&texts) {
+            if let Some((fitted, json)) = self.export(&texts) {
                 self.texts(&fitted, attr::OI_EMBEDDINGS, "embedding.text");
-                self.json_value(attr::OI_INPUT_VALUE, attr::OI_INPUT_MIME_TYPE, &fitted);
+                self.json_value(attr::OI_INPUT_VALUE, attr::OI_INPUT_MIME_TYPE, json);
             }
         }
     }
