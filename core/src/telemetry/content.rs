@@ -48,6 +48,31 @@ pub(super) fn export_content(
     export_value(value, mode, options, redactions).map(|(_, text)| text)
 }
 
+/// Plain text for export: its length only (metadata mode), or redacted then cut to the size limit.
+pub(crate) fn export_text(
+    text: &str,
+    mode: CaptureMode,
+    options: &SpanOptions<'_>,
+    redactions: &mut Vec<(String, u32)>,
+) -> Option<String> {
+    let text = match (mode, options.redactor) {
+        (CaptureMode::Off, _) => return None,
+        (CaptureMode::Metadata, _) => return Some(format!("[{} chars]", text.chars().count())),
+        (CaptureMode::Full, Some(r)) => redact_exportable(text, r, options.max_content_bytes, redactions)?,
+        (CaptureMode::Full, None) => text.to_string(),
+    };
+    Some(truncate_with_marker(&text, options.max_content_bytes))
+}
+
+/// Cuts plain `text` to `max` bytes on a character boundary, ending with a visible marker when anything was cut.
+fn truncate_with_marker(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let keep = max.saturating_sub(attr::TRUNCATION_MARKER.len());
+    format!("{}{}", truncate_utf8(text, keep), attr::TRUNCATION_MARKER)
+}
+
 /// Shortens `value` until its JSON is at most `max` bytes: every text longer than a common cap is cut to the cap
 /// (the longest texts lose most, short ones stay whole), marker included. When the structure alone is over the limit
 /// (thousands of messages), whole items of the top-level array go too: the oldest after the first, never the last.

@@ -72,6 +72,8 @@ pub(crate) struct SpanRecord {
     pub(crate) status_message: String,
     /// Timed events on the span (OTLP `Span.events`), in time order.
     pub(crate) events: Vec<SpanEvent>,
+    /// Spans this one points at (an evaluation's carrier span links to the span it evaluates).
+    pub(crate) links: Vec<SpanLink>,
 }
 
 /// An instant on a span with a name (OTLP `Span.Event`), e.g. OpenInference's first-token event.
@@ -80,6 +82,13 @@ pub(crate) struct SpanEvent {
     pub(crate) time_unix_ns: u64,
     pub(crate) name: Cow<'static, str>,
     pub(crate) attributes: Attributes,
+}
+
+/// A link to another span (OTLP `Span.Link`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SpanLink {
+    pub(crate) trace_id: [u8; 16],
+    pub(crate) span_id: [u8; 8],
 }
 
 /// Collects attributes, skipping absent values so callers can pass `Option`s straight through.
