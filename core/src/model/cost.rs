@@ -102,11 +102,46 @@ impl CostOutcome {
         }
     }
 
+    /// The total in US dollars, when priced in USD (OpenInference's `llm.cost.*` are dollars by its spec).
+    pub(crate) fn total_usd(&self) -> Option<f64> {
+        match self {
+            CostOutcome::Priced(p) if p.currency == "USD" => Some(pico_to_units(p.cost.total())),
+            _ => None,
+        }
+    }
+
     /// The total in micro-units of currency, rounded to nearest (the `llm.cost_micro_usd` counter), when priced.
     pub(crate) fn total_micros(&self) -> Option<u64> {
         match self {
             CostOutcome::Priced(p) => Some(p.cost.total().saturating_add(500_000) / 1_000_000),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollars_only_for_a_price_in_usd() {
+        let priced = |currency: &str| {
+            CostOutcome::Priced(Priced {
+                cost: Cost {
+                    input: 1_500_000_000_000,
+                    output: 250_000_000_000,
+                    ..Cost::default()
+                },
+                currency: currency.to_string(),
+                source: PriceSource::Config,
+                priced_model: "m".to_string(),
+                estimated: false,
+                tier: None,
+            })
+        };
+        assert_eq!(priced("USD").total_usd(), Some(1.75));
+        assert_eq!(priced("EUR").total_usd(), None);
+        assert_eq!(priced("EUR").total_units(), Some(1.75));
+        assert_eq!(CostOutcome::NoTokens.total_usd(), None);
     }
 }
