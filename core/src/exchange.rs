@@ -517,7 +517,12 @@ impl Exchange {
         self.request_end();
         let end_ns = self.obs.timing.end_ns.unwrap_or(now.mono_ns);
         self.drain_response(end_ns);
-        if !self.response_ended {
+        if !self.response_ended && self.obs.response_complete && self.obs.http_status.is_some() {
+            // The provider's terminal event arrived (`[DONE]`, `message_stop`, ...): whatever closed the exchange
+            // afterwards, usually a client that stops reading there, the call is complete.
+            self.obs.downstream_closed_early = true;
+            self.obs.timing.end_ns = Some(now.mono_ns);
+        } else if !self.response_ended {
             self.obs.partial = true;
             self.obs.timing.end_ns = Some(now.mono_ns);
             if let Some(reason) = cut_reason.filter(|r| !r.is_empty()) {
@@ -803,5 +808,201 @@ data: [DONE]\n\n";
         assert_eq!(start(&cfg, &h, at(0)).unwrap().1.observation().provider, "vllm");
         h.authority = Some("api.groq.com");
         assert_eq!(start(&cfg, &h, at(0)).unwrap().1.observation().provider, "groq");
+    }
+
+    /// One streaming API shape: where its requests go, a complete response, and where its terminal event starts.
+    struct Shape {
+        name: &'static str,
+        authority: &'static str,
+        path: &'static str,
+        request: &'static [u8],
+        content_type: &'static str,
+        body: Vec<u8>,
+        terminal_at: usize,
+    }
+
+    fn sse(events: &[&str]) -> Vec<u8> {
+        events
+            .iter()
+            .map(|e| format!("data: {e}\n\n"))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    fn at_event(body: &[u8], needle: &str) -> usize {
+        body.windows(needle.len()).position(|w| w == needle.as_bytes()).unwrap()
+    }
+
+    fn shapes() -> Vec<Shape> {
+        let completions = sse(&[
+            r#"{"id":"c","model":"gpt-3.5-turbo-instruct","choices":[{"text":"Hi","index":0,"finish_reason":null}]}"#,
+            r#"{"id":"c","model":"gpt-3.5-turbo-instruct","choices":[{"text":"","index":0,"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}"#,
+            "[DONE]",
+        ]);
+        let responses: Vec<u8> = [
+            ("response.created", r#"{"type":"response.created","response":{"id":"r","status":"in_progress","model":"gpt-4.1-2025-04-14","output":[]}}"#),
+            ("response.output_text.delta", r#"{"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"Hi"}"#),
+            ("response.completed", r#"{"type":"response.completed","response":{"id":"r","status":"completed","model":"gpt-4.1-2025-04-14","usage":{"input_tokens":5,"output_tokens":1,"total_tokens":6}}}"#),
+        ]
+        .iter()
+        .map(|(event, data)| format!("event: {event}\ndata: {data}\n\n"))
+        .collect::<String>()
+        .into_bytes();
+        let anthropic = sse(&[
+            r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"usage":{"input_tokens":5,"output_tokens":1}}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}"#,
+            r#"{"type":"message_stop"}"#,
+        ]);
+        let gemini_chunks = [
+            r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Hi"}]},"index":0}],"usageMetadata":{"promptTokenCount":4,"totalTokenCount":4},"modelVersion":"gemini-2.5-flash"}"#,
+            r#"{"candidates":[{"content":{"role":"model","parts":[{"text":" there"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":2,"totalTokenCount":6},"modelVersion":"gemini-2.5-flash"}"#,
+        ];
+        let gemini_sse = sse(&gemini_chunks);
+        let gemini_array = format!("[{},\r\n{}]", gemini_chunks[0], gemini_chunks[1]).into_bytes();
+        let frame = |event: &str, payload: &str| {
+            let headers = [
+                (":event-type", event),
+                (":message-type", "event"),
+                (":content-type", "application/json"),
+            ];
+            crate::wire::event_stream::encode_frame(&headers, payload.as_bytes())
+        };
+        let bedrock_frames = [
+            frame("messageStart", r#"{"role":"assistant"}"#),
+            frame("contentBlockDelta", r#"{"contentBlockIndex":0,"delta":{"text":"Hi"}}"#),
+            frame("messageStop", r#"{"stopReason":"end_turn"}"#),
+            frame(
+                "metadata",
+                r#"{"usage":{"inputTokens":4,"outputTokens":1,"totalTokens":5},"metrics":{"latencyMs":10}}"#,
+            ),
+        ];
+        let bedrock_terminal = bedrock_frames[..3].iter().map(Vec::len).sum();
+        let chat_request: &[u8] = REQUEST;
+        vec![
+            Shape {
+                name: "openai chat",
+                authority: "api.openai.com",
+                path: "/v1/chat/completions",
+                request: chat_request,
+                content_type: "text/event-stream",
+                body: STREAM.to_vec(),
+                terminal_at: at_event(STREAM, r#"data: {"id":"c","model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"delta":{},"finish_reason""#),
+            },
+            Shape {
+                name: "openai completions",
+                authority: "api.openai.com",
+                path: "/v1/completions",
+                request: br#"{"model":"gpt-3.5-turbo-instruct","prompt":"Say hi","stream":true}"#,
+                content_type: "text/event-stream",
+                terminal_at: at_event(&completions, r#"data: {"id":"c","model":"gpt-3.5-turbo-instruct","choices":[{"text":"","#),
+                body: completions,
+            },
+            Shape {
+                name: "openai responses",
+                authority: "api.openai.com",
+                path: "/v1/responses",
+                request: br#"{"model":"gpt-4.1","input":"Say hi","stream":true}"#,
+                content_type: "text/event-stream",
+                terminal_at: at_event(&responses, "event: response.completed"),
+                body: responses,
+            },
+            Shape {
+                name: "anthropic messages",
+                authority: "api.anthropic.com",
+                path: "/v1/messages",
+                request: br#"{"model":"claude-sonnet-4-5","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#,
+                content_type: "text/event-stream",
+                terminal_at: at_event(&anthropic, r#"data: {"type":"message_stop"}"#),
+                body: anthropic,
+            },
+            Shape {
+                name: "gemini sse",
+                authority: "generativelanguage.googleapis.com",
+                path: "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+                request: br#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}"#,
+                content_type: "text/event-stream",
+                terminal_at: at_event(&gemini_sse, r#"data: {"candidates":[{"content":{"role":"model","parts":[{"text":" there"#),
+                body: gemini_sse,
+            },
+            Shape {
+                name: "gemini json array",
+                authority: "generativelanguage.googleapis.com",
+                path: "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+                request: br#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}"#,
+                content_type: "application/json",
+                terminal_at: at_event(&gemini_array, r#"{"candidates":[{"content":{"role":"model","parts":[{"text":" there"#),
+                body: gemini_array,
+            },
+            Shape {
+                name: "bedrock converse stream",
+                authority: "bedrock-runtime.us-east-1.amazonaws.com",
+                path: "/model/amazon.nova-lite-v1%3A0/converse-stream",
+                request: br#"{"messages":[{"role":"user","content":[{"text":"hi"}]}]}"#,
+                content_type: "application/vnd.amazon.eventstream",
+                body: bedrock_frames.concat(),
+                terminal_at: bedrock_terminal,
+            },
+        ]
+    }
+
+    /// Plays `body` without its end of stream, then the client goes away (Envoy's log phase with its reason).
+    fn closed_by_client(shape: &Shape, body: &[u8]) -> SpanRecord {
+        let cfg = config();
+        let mut h = head(shape.path);
+        h.authority = Some(shape.authority);
+        let (mut t, mut x) = start(&cfg, &h, at(0)).unwrap();
+        x.request_body(shape.request, true);
+        x.response_headers(&Response::new(200, Some(shape.content_type), None), false, at(10));
+        for (i, chunk) in body.chunks(50).enumerate() {
+            x.response_body(chunk, false, at(20 + i as u64));
+        }
+        assert!(!x.response_ended());
+        finish(&mut t, x, at(500), Some("downstream_remote_disconnect"))
+    }
+
+    #[test]
+    fn a_close_after_the_terminal_event_is_a_complete_call_for_every_stream_shape() {
+        for shape in shapes() {
+            let s = closed_by_client(&shape, &shape.body);
+            let name = shape.name;
+            assert_eq!(s.status, StatusCode::Unset, "{name}");
+            assert_eq!(attr(&s, "error.type"), None, "{name}");
+            assert_eq!(attr(&s, "llm.partial"), None, "{name}");
+            assert_eq!(
+                attr(&s, "llm.downstream_closed_early"),
+                Some(&AttrValue::Bool(true)),
+                "{name}"
+            );
+            assert_eq!(
+                attr(&s, "llm.usage.source"),
+                Some(&AttrValue::Str("reported".into())),
+                "{name}"
+            );
+            assert!(attr(&s, "gen_ai.response.finish_reasons").is_some(), "{name}");
+            assert_eq!(s.status_message, "", "{name}");
+            assert_eq!(
+                s.end_unix_ns - s.start_unix_ns,
+                500_000_000,
+                "{name}: ends at the close"
+            );
+        }
+    }
+
+    #[test]
+    fn a_close_before_the_terminal_event_is_still_a_cut_for_every_stream_shape() {
+        for shape in shapes() {
+            let s = closed_by_client(&shape, &shape.body[..shape.terminal_at]);
+            let name = shape.name;
+            assert_eq!(s.status, StatusCode::Error, "{name}");
+            assert_eq!(
+                attr(&s, "error.type"),
+                Some(&AttrValue::Str("stream_cut".into())),
+                "{name}"
+            );
+            assert_eq!(attr(&s, "llm.partial"), Some(&AttrValue::Bool(true)), "{name}");
+            assert_eq!(attr(&s, "llm.downstream_closed_early"), None, "{name}");
+            assert_eq!(s.status_message, "downstream_remote_disconnect", "{name}");
+        }
     }
 }

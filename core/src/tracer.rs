@@ -309,7 +309,8 @@ impl Tracer {
             self.count(Stat::Requests, 1);
             self.enrich_retrieval(&mut exchange.obs, now);
         }
-        self.count(Stat::PartialExchanges, u64::from(cut));
+        // A close after the terminal event is a complete call, not a partial exchange.
+        self.count(Stat::PartialExchanges, u64::from(exchange.obs.partial));
         let config = Arc::clone(&self.config);
         let obs = &mut exchange.obs;
         self.count(Stat::UnreadableBodies, u64::from(obs.unreadable.is_some()));

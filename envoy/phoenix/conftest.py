@@ -50,6 +50,11 @@ class Run:
         return matching[0]
 
 
+def call_spans(phoenix) -> list[dict]:
+    """The calls' own spans in Phoenix, without the LLM judge's EVALUATOR carrier spans (issue 18)."""
+    return [s for s in project_spans(phoenix, PROJECT) if s["spanKind"] != "evaluator"]
+
+
 def exported(stack) -> int:
     for line in stack.admin("/stats?filter=llm_trace.spans_exported").splitlines():
         if line.strip().endswith(tuple("0123456789")) and "spans_exported:" in line:
@@ -95,7 +100,9 @@ def run():
         with running_stack(collector="external", collector_ports=ports, filter_config=FILTER_CONFIG,
                            chunk_interval_ms=10, workdir=os.path.join(workdir, "demo")) as stack:
             sent += demo_calls(stack.base_url)
-            wait_until(lambda: exported(stack) >= sent, 20, f"{sent} spans exported")
+            # The demo's LLM judge exports EVALUATOR spans too, so the export counter can reach `sent` before the
+            # last call's span left: wait for Phoenix to hold every call's span before the stack stops.
+            wait_until(lambda: len(call_spans(phoenix)) >= sent, 30, f"{sent} spans in Phoenix")
         # The recorded responses answer the recorded requests: the filter must not ask for stream usage the
         # recording does not have.
         with captures.upstream() as upstream_port, running_stack(
@@ -120,7 +127,7 @@ def run():
         deadline = time.time() + 30
         while len(run.spans) < sent and time.time() < deadline:
             time.sleep(0.5)
-            run.spans = project_spans(phoenix, PROJECT)
+            run.spans = call_spans(phoenix)
         with open(os.path.join(workdir, "phoenix-spans.json"), "w") as f:
             json.dump(run.spans, f, indent=1, sort_keys=True)
         print(f"\nPhoenix {phoenix.url} ({len(run.spans)} spans; {workdir}/phoenix-spans.json)")

@@ -91,13 +91,31 @@ pub fn play(host: &mut Host, exchange: &ExchangeFile, options: &ReplayOptions) -
     Ok(play_forwarding(host, exchange, options)?.response_body)
 }
 
-/// Plays one exchange on a fresh host and returns everything it forwarded and exported.
-pub fn replay_played(exchange: &ExchangeFile, options: &ReplayOptions, seed: u64) -> Result<Played> {
-    let mut host = Host::with_options(HostOptions {
+/// The collector cluster a plugin configuration exports to (`exporter.cluster`), when it names one.
+pub fn exporter_cluster(plugin_config: &str) -> Option<String> {
+    let config: Value = serde_json::from_str(plugin_config).ok()?;
+    config.pointer("/exporter/cluster")?.as_str().map(str::to_string)
+}
+
+/// A fresh host for `options`: it knows the cluster the configuration exports to, whatever its name, so the
+/// filter's export calls are accepted as Envoy would accept them for a configured cluster.
+pub fn replay_host(options: &ReplayOptions, seed: u64) -> Result<Host> {
+    let mut host_options = HostOptions {
         plugin_config: options.plugin_config.clone(),
         seed,
         ..Default::default()
-    })?;
+    };
+    if let Some(cluster) = exporter_cluster(&options.plugin_config) {
+        if !host_options.clusters.contains(&cluster) {
+            host_options.clusters.push(cluster);
+        }
+    }
+    Host::with_options(host_options)
+}
+
+/// Plays one exchange on a fresh host and returns everything it forwarded and exported.
+pub fn replay_played(exchange: &ExchangeFile, options: &ReplayOptions, seed: u64) -> Result<Played> {
+    let mut host = replay_host(options, seed)?;
     let mut played = play_forwarding(&mut host, exchange, options)?;
     played.spans = flush_exports(&mut host)?;
     Ok(played)
@@ -141,10 +159,17 @@ fn play_forwarding(host: &mut Host, exchange: &ExchangeFile, options: &ReplayOpt
     })
 }
 
-/// Ticks the exporter, answers every export call with 200, and returns the exported spans as JSON objects.
+/// Ticks the exporter, answers every export call with success (OTLP/HTTP 200, or gRPC status 0), and returns the
+/// exported spans as JSON objects.
 pub fn flush_exports(host: &mut Host) -> Result<Vec<Value>> {
     let mut spans = Vec::new();
     host.tick()?;
+    for call in host.take_grpc_calls() {
+        let request = otlp_json::decode_export_request(&call.message, None)
+            .with_context(|| format!("decoding gRPC export call to `{}`", call.upstream))?;
+        spans.extend(otlp_json::spans_to_json(&request));
+        host.respond_grpc_call(call.token, 0, b"")?;
+    }
     for call in host.take_http_calls() {
         let encoding = call
             .headers
@@ -161,11 +186,19 @@ pub fn flush_exports(host: &mut Host) -> Result<Vec<Value>> {
 
 /// Plays one exchange on a fresh host and returns its exported spans, each tagged with the exchange name.
 pub fn replay_exchange(exchange: &ExchangeFile, options: &ReplayOptions, seed: u64) -> Result<Vec<Value>> {
-    let mut host = Host::with_options(HostOptions {
-        plugin_config: options.plugin_config.clone(),
-        seed,
-        ..Default::default()
-    })?;
+    Ok(replay_logged(exchange, options, seed)?.spans)
+}
+
+/// What replaying one exchange produced: the spans exported and what the plugin logged at warning level or above.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replayed {
+    pub spans: Vec<Value>,
+    pub warnings: Vec<String>,
+}
+
+/// [`replay_exchange`], also returning the plugin's warnings (why nothing was exported, when nothing was).
+pub fn replay_logged(exchange: &ExchangeFile, options: &ReplayOptions, seed: u64) -> Result<Replayed> {
+    let mut host = replay_host(options, seed)?;
     play(&mut host, exchange, options)?;
     let mut spans = flush_exports(&mut host)?;
     for span in &mut spans {
@@ -173,7 +206,14 @@ pub fn replay_exchange(exchange: &ExchangeFile, options: &ReplayOptions, seed: u
             map.insert("exchange".to_string(), Value::String(exchange.name.clone()));
         }
     }
-    Ok(spans)
+    // proxy-wasm log levels: 3 = warn, 4 = error, 5 = critical.
+    let warnings = host
+        .logs()
+        .into_iter()
+        .filter(|(level, _)| *level >= 3)
+        .map(|(_, m)| m)
+        .collect();
+    Ok(Replayed { spans, warnings })
 }
 
 #[cfg(test)]

@@ -131,15 +131,31 @@ fn keyed_hashes_are_stable_across_calls_and_change_with_the_key() {
 fn content_is_redacted_before_it_is_truncated() {
     let config = r#"{"exporter":{"cluster":"otel_collector"},"capture":{"content":"full","max_content_bytes":120}}"#;
     let mut h = host(config);
-    // The key starts before the 120-byte cut and ends after it: truncating first would leak its first half.
-    let prompt = format!("{} {KEY} and more text after it", "x".repeat(60));
-    call(&mut h, &[], &chat_request(&prompt), "200", ANSWER, 1);
-    let span = &flush_exports(&mut h).unwrap()[0];
-    let input = attr(span, "gen_ai.input.messages").as_str().unwrap();
-    assert!(input.len() <= 120, "{} bytes", input.len());
-    assert!(input.ends_with("…[truncated]"), "{input}");
-    assert!(input.contains("[OPENAI_KEY]"), "{input}");
-    assert!(!input.contains("sk-proj"), "{input}");
+    // 120 bytes of JSON leave the text 64 bytes, marker included. The first key starts before that cut and ends
+    // after it: truncating first would leak its first part. The second is inside the part that can be exported.
+    let straddling = format!("{} {KEY} and more text after it", "x".repeat(40));
+    let inside = format!("key {KEY} {}", "y".repeat(60));
+    for prompt in [&straddling, &inside] {
+        call(&mut h, &[], &chat_request(prompt), "200", ANSWER, 1);
+    }
+    let spans = flush_exports(&mut h).unwrap();
+    let mut texts = Vec::new();
+    for span in &spans {
+        let input = attr(span, "gen_ai.input.messages").as_str().unwrap();
+        assert!(input.len() <= 120, "{} bytes", input.len());
+        assert!(!input.contains("sk-proj"), "{input}");
+        // Cut inside the text: the value is still JSON.
+        let messages: Value = serde_json::from_str(input).unwrap();
+        let text = messages[0]["parts"][0]["content"].as_str().unwrap().to_string();
+        assert!(text.ends_with("…[truncated]"), "{text}");
+        texts.push(text);
+    }
+    assert_eq!(
+        texts[0],
+        format!("{}…[truncated]", "x".repeat(40)),
+        "the straddling key is left out whole"
+    );
+    assert_eq!(texts[1], "key [OPENAI_KEY]…[truncated]");
 }
 
 #[test]

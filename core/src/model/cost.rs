@@ -12,6 +12,8 @@ pub(crate) struct Cost {
     pub(crate) output: u64,
     pub(crate) cache_read: u64,
     pub(crate) cache_write: u64,
+    /// The part of `output` spent on reasoning tokens (already in `output`, not added to the total).
+    pub(crate) reasoning: u64,
 }
 
 impl Cost {
@@ -29,6 +31,7 @@ impl Cost {
             output: scale(self.output, ppm),
             cache_read: scale(self.cache_read, ppm),
             cache_write: scale(self.cache_write, ppm),
+            reasoning: scale(self.reasoning, ppm),
         }
     }
 }
@@ -99,11 +102,46 @@ impl CostOutcome {
         }
     }
 
+    /// The total in US dollars, when priced in USD (OpenInference's `llm.cost.*` are dollars by its spec).
+    pub(crate) fn total_usd(&self) -> Option<f64> {
+        match self {
+            CostOutcome::Priced(p) if p.currency == "USD" => Some(pico_to_units(p.cost.total())),
+            _ => None,
+        }
+    }
+
     /// The total in micro-units of currency, rounded to nearest (the `llm.cost_micro_usd` counter), when priced.
     pub(crate) fn total_micros(&self) -> Option<u64> {
         match self {
             CostOutcome::Priced(p) => Some(p.cost.total().saturating_add(500_000) / 1_000_000),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollars_only_for_a_price_in_usd() {
+        let priced = |currency: &str| {
+            CostOutcome::Priced(Priced {
+                cost: Cost {
+                    input: 1_500_000_000_000,
+                    output: 250_000_000_000,
+                    ..Cost::default()
+                },
+                currency: currency.to_string(),
+                source: PriceSource::Config,
+                priced_model: "m".to_string(),
+                estimated: false,
+                tier: None,
+            })
+        };
+        assert_eq!(priced("USD").total_usd(), Some(1.75));
+        assert_eq!(priced("EUR").total_usd(), None);
+        assert_eq!(priced("EUR").total_units(), Some(1.75));
+        assert_eq!(CostOutcome::NoTokens.total_usd(), None);
     }
 }

@@ -117,6 +117,9 @@ pub(crate) struct Observation {
     pub(crate) response_complete: bool,
     /// The exchange was cut before the response ended.
     pub(crate) partial: bool,
+    /// The connection closed after the provider's terminal event but before the response's last bytes: a complete
+    /// call (the openai SDK stops reading at `data: [DONE]`), not a cut.
+    pub(crate) downstream_closed_early: bool,
     /// Body bytes not inspected because of the configured caps.
     pub(crate) truncated_bytes: u64,
     /// Why the response body could not be read, when it could not.

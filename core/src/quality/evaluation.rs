@@ -155,7 +155,7 @@ impl Evaluation {
             ));
             push_count(&mut a, attr::OI_TOKEN_COUNT_PROMPT, judge.input_tokens);
             push_count(&mut a, attr::OI_TOKEN_COUNT_COMPLETION, judge.output_tokens);
-            if let Some(cost) = judge.cost.total_units() {
+            if let Some(cost) = judge.cost.total_usd() {
                 a.push((Cow::Borrowed(attr::OI_COST_TOTAL), AttrValue::Double(cost)));
             }
         }
@@ -171,6 +171,7 @@ impl Evaluation {
             attributes: a,
             status: StatusCode::Unset,
             status_message: String::new(),
+            events: Vec::new(),
             links: self
                 .target
                 .span_id

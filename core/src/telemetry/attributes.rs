@@ -67,6 +67,21 @@ pub(crate) const OI_OUTPUT_MIME_TYPE: &str = "output.mime_type";
 /// Prefixes of the flattened message lists: `llm.input_messages.<i>.message.role`, `.message.content`.
 pub(crate) const OI_INPUT_MESSAGES: &str = "llm.input_messages";
 pub(crate) const OI_OUTPUT_MESSAGES: &str = "llm.output_messages";
+// OpenInference, the rest of its LLM and embedding span attributes (spec/semantic_conventions.md).
+pub(crate) const OI_LLM_FINISH_REASON: &str = "llm.finish_reason";
+pub(crate) const OI_COST_COMPLETION_OUTPUT: &str = "llm.cost.completion_details.output";
+pub(crate) const OI_COST_COMPLETION_REASONING: &str = "llm.cost.completion_details.reasoning";
+/// Prefix of the advertised tools: `llm.tools.<i>.tool.json_schema`.
+pub(crate) const OI_TOOLS: &str = "llm.tools";
+/// Legacy Completions: `llm.prompts.<i>.prompt.text`, `llm.choices.<i>.completion.text`.
+pub(crate) const OI_PROMPTS: &str = "llm.prompts";
+pub(crate) const OI_CHOICES: &str = "llm.choices";
+pub(crate) const OI_EMBEDDING_MODEL_NAME: &str = "embedding.model_name";
+pub(crate) const OI_EMBEDDING_INVOCATION_PARAMETERS: &str = "embedding.invocation_parameters";
+/// Prefix of the embedded texts: `embedding.embeddings.<i>.embedding.text`.
+pub(crate) const OI_EMBEDDINGS: &str = "embedding.embeddings";
+/// The span event OpenInference instrumentations add at the first streamed token (no attributes).
+pub(crate) const OI_FIRST_TOKEN_EVENT: &str = "First Token Stream Event";
 
 // Attribution (values from request headers named in the configuration).
 pub(crate) const USER_ID: &str = "user.id";
@@ -87,6 +102,9 @@ pub(crate) const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
 // This project's namespace.
 /// `true` when the exchange was cut (client abort, upstream reset, timeout) before the response ended.
 pub(crate) const LLM_PARTIAL: &str = "llm.partial";
+/// `true` when the connection closed after the provider's terminal event but before the response's last bytes (the
+/// openai SDK stops reading at `data: [DONE]`): a complete call, not a cut.
+pub(crate) const LLM_DOWNSTREAM_CLOSED_EARLY: &str = "llm.downstream_closed_early";
 /// Why the exchange was cut or failed, in the provider's or Envoy's words (e.g. `downstream_remote_disconnect`).
 pub(crate) const LLM_ERROR_MESSAGE: &str = "llm.error.message";
 /// Seconds from the request start to the first response body byte.

@@ -1,5 +1,7 @@
-//! Content for export: metadata-only, or redacted and then cut to the size limit with a visible marker. Only the
-//! part of a text that can reach the export is scanned.
+//! Content for export: metadata-only, or redacted; then fitted to the size limit. A value over the limit keeps its
+//! JSON structure: its longest texts are shortened first (each cut text ends with a visible marker) until the
+//! serialized value fits, so every exported content attribute parses. Only the part of a text that can reach the
+//! export is scanned by redaction.
 
 use super::attributes as attr;
 use super::span::SpanOptions;
@@ -8,21 +10,42 @@ use crate::policy::capture::metadata_only;
 use crate::policy::redaction::Redact;
 use serde_json::Value;
 
-/// Serializes one content value for export: metadata-only or redacted, then cut to the size limit.
+/// One content value for export: metadata only, or redacted; then fitted to `max_content_bytes` of JSON. Returns
+/// the value and its JSON; `None` when capture is off or a detector asks to drop the field.
+pub(super) fn export_value(
+    value: &Value,
+    mode: CaptureMode,
+    options: &SpanOptions<'_>,
+    redactions: &mut Vec<(String, u32)>,
+) -> Option<(Value, String)> {
+    let max = options.max_content_bytes;
+    let mut value = match (mode, options.redactor) {
+        (CaptureMode::Off, _) => return None,
+        (CaptureMode::Metadata, _) => metadata_only(value),
+        (CaptureMode::Full, Some(r)) => {
+            // What fitting the raw value would leave of each text bounds what redaction scans of it.
+            let scan = text_cap(value, json_len(value), max).unwrap_or(usize::MAX);
+            redact_leaves(value, None, r, scan, redactions)?
+        }
+        (CaptureMode::Full, None) => value.clone(),
+    };
+    let text = value.to_string();
+    if text.len() <= max {
+        return Some((value, text));
+    }
+    fit_sized(&mut value, text.len(), max);
+    let text = value.to_string();
+    Some((value, text))
+}
+
+/// [`export_value`]'s JSON.
 pub(super) fn export_content(
     value: &Value,
     mode: CaptureMode,
     options: &SpanOptions<'_>,
     redactions: &mut Vec<(String, u32)>,
 ) -> Option<String> {
-    let value = match (mode, options.redactor) {
-        (CaptureMode::Off, _) => return None,
-        (CaptureMode::Metadata, _) => metadata_only(value),
-        (CaptureMode::Full, Some(r)) => redact_leaves(value, r, options.max_content_bytes, redactions)?,
-        (CaptureMode::Full, None) => value.clone(),
-    };
-    let text = value.to_string();
-    Some(truncate_with_marker(&text, options.max_content_bytes))
+    export_value(value, mode, options, redactions).map(|(_, text)| text)
 }
 
 /// Plain text for export: its length only (metadata mode), or redacted then cut to the size limit.
@@ -41,6 +64,160 @@ pub(crate) fn export_text(
     Some(truncate_with_marker(&text, options.max_content_bytes))
 }
 
+/// Cuts plain `text` to `max` bytes on a character boundary, ending with a visible marker when anything was cut.
+fn truncate_with_marker(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let keep = max.saturating_sub(attr::TRUNCATION_MARKER.len());
+    format!("{}{}", truncate_utf8(text, keep), attr::TRUNCATION_MARKER)
+}
+
+/// Shortens `value` until its JSON is at most `max` bytes: every text longer than a common cap is cut to the cap
+/// (the longest texts lose most, short ones stay whole), marker included. When the structure alone is over the limit
+/// (thousands of messages), whole items of the top-level array go too: the oldest after the first, never the last.
+#[cfg(test)]
+fn fit(value: &mut Value, max: usize) {
+    fit_sized(value, json_len(value), max);
+}
+
+/// [`fit`] for a value whose JSON is `size` bytes.
+fn fit_sized(value: &mut Value, size: usize, max: usize) {
+    let Some(cap) = text_cap(value, size, max) else {
+        return;
+    };
+    shorten_texts(value, None, cap.max(attr::TRUNCATION_MARKER.len()));
+    if json_len(value) > max {
+        drop_items(value, max);
+    }
+}
+
+/// The longest a text may be (escaped bytes, quotes excluded) for `value`'s JSON (`size` bytes) to fit in `max`
+/// bytes when only the texts over the cap are cut; `None` when the value fits as it is.
+fn text_cap(value: &Value, size: usize, max: usize) -> Option<usize> {
+    if size <= max {
+        return None;
+    }
+    let mut lens = Vec::new();
+    visit_texts(value, None, &mut |s| lens.push(escaped_len(s)));
+    let texts: usize = lens.iter().sum();
+    let mut budget = max.saturating_sub(size - texts);
+    lens.sort_unstable();
+    let mut left = lens.len();
+    for len in lens {
+        // Every remaining text is at least this long: if they can all have `len`, this one stays whole.
+        if len.saturating_mul(left) > budget {
+            return Some(budget / left);
+        }
+        budget -= len;
+        left -= 1;
+    }
+    Some(budget)
+}
+
+/// String values under these keys are structure (roles, part types, ids, tool names), not text: they are never
+/// shortened unless implausibly long.
+fn is_text(key: Option<&str>, s: &str) -> bool {
+    let structural = matches!(
+        key,
+        Some("role" | "type" | "id" | "name" | "modality" | "finish_reason" | "generic_type" | "mime_type")
+    );
+    !structural || s.len() > 128
+}
+
+fn visit_texts(value: &Value, key: Option<&str>, f: &mut impl FnMut(&str)) {
+    match value {
+        Value::String(s) if is_text(key, s) => f(s),
+        Value::Array(items) => items.iter().for_each(|i| visit_texts(i, key, f)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| visit_texts(v, Some(k), f)),
+        _ => {}
+    }
+}
+
+fn shorten_texts(value: &mut Value, key: Option<&str>, cap: usize) {
+    match value {
+        Value::String(s) if is_text(key, s) && escaped_len(s) > cap => *s = cut_text(s, cap),
+        Value::Array(items) => items.iter_mut().for_each(|i| shorten_texts(i, key, cap)),
+        Value::Object(map) => map.iter_mut().for_each(|(k, v)| shorten_texts(v, Some(k), cap)),
+        _ => {}
+    }
+}
+
+/// `text` cut so that, marker included, it is at most `cap` escaped bytes. A text already cut by redaction loses its
+/// marker before the cut, so it ends with exactly one.
+fn cut_text(text: &str, cap: usize) -> String {
+    let marker = attr::TRUNCATION_MARKER;
+    let base = text.strip_suffix(marker).unwrap_or(text);
+    let room = cap.saturating_sub(marker.len());
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in base.char_indices() {
+        used += escaped_char_len(c);
+        if used > room {
+            break;
+        }
+        end = i + c.len_utf8();
+    }
+    format!("{}{marker}", &base[..end])
+}
+
+/// Drops items of a top-level array until `value` fits: the second, third, ... (the oldest messages after the first,
+/// which is usually the system prompt), then the first; the last item always stays.
+fn drop_items(value: &mut Value, max: usize) {
+    let Value::Array(items) = value else {
+        return;
+    };
+    let n = items.len();
+    if n < 2 {
+        return;
+    }
+    let mut size = json_len(&Value::Array(Vec::new())) + items.iter().map(json_len).sum::<usize>() + n - 1;
+    let mut drop = vec![false; n];
+    for i in (1..n - 1).chain(std::iter::once(0)) {
+        if size <= max {
+            break;
+        }
+        size -= json_len(&items[i]) + 1;
+        drop[i] = true;
+    }
+    let mut index = 0;
+    items.retain(|_| {
+        index += 1;
+        !drop[index - 1]
+    });
+}
+
+/// Bytes of `value` serialized as compact JSON, without building the string.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a `Value` to a writer that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+/// Bytes of `s` inside a JSON string as serde_json writes it (quotes excluded).
+fn escaped_len(s: &str) -> usize {
+    s.chars().map(escaped_char_len).sum()
+}
+
+fn escaped_char_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
 /// Redacts the part of `text` that can reach the export: past `max` bytes nothing survives the cut, so it is not
 /// scanned (a 32 KiB prompt with a 4 KiB limit costs 4 KiB of redaction). The cut falls on whitespace before `max`
 /// so no value is split into a fragment too short for its detector.
@@ -57,20 +234,28 @@ fn redact_exportable(text: &str, r: &dyn Redact, max: usize, redactions: &mut Ve
     Some(redacted)
 }
 
-/// Redacts every string in a JSON value; `None` when a detector asks to drop the whole field.
-fn redact_leaves(value: &Value, r: &dyn Redact, max: usize, redactions: &mut Vec<(String, u32)>) -> Option<Value> {
+/// Redacts every string in a JSON value, scanning at most `scan` bytes of each text; `None` when a detector asks to
+/// drop the whole field.
+fn redact_leaves(
+    value: &Value,
+    key: Option<&str>,
+    r: &dyn Redact,
+    scan: usize,
+    redactions: &mut Vec<(String, u32)>,
+) -> Option<Value> {
     Some(match value {
-        Value::String(s) => Value::String(redact_exportable(s, r, max, redactions)?),
+        Value::String(s) if is_text(key, s) => Value::String(redact_exportable(s, r, scan, redactions)?),
+        Value::String(s) => Value::String(r.redact(s, redactions)?),
         Value::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|i| redact_leaves(i, r, max, redactions))
+                .map(|i| redact_leaves(i, key, r, scan, redactions))
                 .collect::<Option<Vec<_>>>()?,
         ),
         Value::Object(map) => {
             let mut out = serde_json::Map::new();
             for (k, v) in map {
-                out.insert(k.clone(), redact_leaves(v, r, max, redactions)?);
+                out.insert(k.clone(), redact_leaves(v, Some(k), r, scan, redactions)?);
             }
             Value::Object(out)
         }
@@ -78,18 +263,12 @@ fn redact_leaves(value: &Value, r: &dyn Redact, max: usize, redactions: &mut Vec
     })
 }
 
-/// Cuts `text` to `max` bytes on a character boundary, ending with a visible marker when anything was cut.
-pub(crate) fn truncate_with_marker(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let keep = max.saturating_sub(attr::TRUNCATION_MARKER.len());
-    format!("{}{}", truncate_utf8(text, keep), attr::TRUNCATION_MARKER)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    const MARKER: &str = attr::TRUNCATION_MARKER;
 
     #[test]
     fn text_past_the_export_limit_is_not_redacted_and_never_leaks_a_fragment() {
@@ -111,5 +290,123 @@ mod tests {
         let out = redact_exportable(&short, &r, 200, &mut counts).unwrap();
         assert_eq!(out, "mail [EMAIL] key [OPENAI_KEY]");
         assert_eq!(counts.len(), 2);
+    }
+
+    fn text_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
+        v.pointer(pointer).and_then(Value::as_str).unwrap()
+    }
+
+    #[test]
+    fn an_oversized_value_stays_valid_json_with_its_longest_texts_cut_first() {
+        let long = "lorem ipsum ".repeat(400);
+        let medium = "m".repeat(300);
+        let value = json!([
+            {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
+            {"role": "user", "parts": [{"type": "text", "content": long}, {"type": "text", "content": medium}]},
+            {"role": "assistant", "parts": [{"type": "tool_call", "id": "call_1", "name": "get_weather",
+                "arguments": {"city": "Paris"}}]},
+        ]);
+        for max in [300, 700, 1000, 4000] {
+            let mut fitted = value.clone();
+            fit(&mut fitted, max);
+            let text = fitted.to_string();
+            assert!(text.len() <= max, "{max}: {} bytes", text.len());
+            let parsed: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(parsed, fitted);
+            // Structure and short texts survive whole; the longest text is cut, with the marker inside the text.
+            assert_eq!(text_at(&fitted, "/0/parts/0/content"), "Be brief.");
+            assert_eq!(text_at(&fitted, "/2/parts/0/name"), "get_weather");
+            assert_eq!(text_at(&fitted, "/2/parts/0/arguments/city"), "Paris");
+            assert_eq!(text_at(&fitted, "/1/parts/0/type"), "text");
+            let cut = text_at(&fitted, "/1/parts/0/content");
+            assert!(cut.ends_with(MARKER) && long.starts_with(cut.strip_suffix(MARKER).unwrap()));
+            let second = text_at(&fitted, "/1/parts/1/content");
+            if max >= 1000 {
+                assert_eq!(
+                    second, medium,
+                    "{max}: the shorter text keeps its length while the longest is cut"
+                );
+            }
+            assert!(cut.len() >= second.len(), "{max}: longest first");
+        }
+        let mut small = value.clone();
+        fit(&mut small, 100_000);
+        assert_eq!(small, value, "a value within the limit is unchanged");
+    }
+
+    #[test]
+    fn escaped_lengths_match_what_serde_json_writes() {
+        for s in [
+            "plain",
+            "quote \" and \\ back",
+            "line\nfeed\ttab\r",
+            "\u{1}\u{1f}\u{7f}",
+            "é…日本",
+            "",
+        ] {
+            assert_eq!(escaped_len(s) + 2, Value::String(s.into()).to_string().len(), "{s:?}");
+        }
+        // A cut never splits an escape or a character.
+        let cut = cut_text(&"\"é\n".repeat(50), 40);
+        assert!(escaped_len(&cut) <= 40 && cut.ends_with(MARKER), "{cut:?}");
+        assert_eq!(
+            cut_text(&format!("{}{MARKER}", "a".repeat(100)), 20)
+                .matches(MARKER)
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn when_the_structure_alone_is_over_the_limit_the_oldest_middle_items_go() {
+        let messages: Vec<Value> = (0..200)
+            .map(|i| json!({"role": "user", "parts": [{"type": "text", "content": format!("m{i}")}]}))
+            .collect();
+        let mut value = Value::Array(messages);
+        fit(&mut value, 2000);
+        let text = value.to_string();
+        assert!(text.len() <= 2000, "{}", text.len());
+        let items = value.as_array().unwrap();
+        assert_eq!(text_at(&items[0], "/parts/0/content"), "m0", "the first stays");
+        assert_eq!(
+            text_at(items.last().unwrap(), "/parts/0/content"),
+            "m199",
+            "the most recent stays"
+        );
+        assert_eq!(
+            text_at(&items[1], "/parts/0/content"),
+            format!("m{}", 200 - items.len() + 1)
+        );
+    }
+
+    #[test]
+    fn redaction_scans_only_what_fitting_can_export_and_nothing_leaks_at_the_cut() {
+        let r = crate::policy::redaction::build("{}").unwrap();
+        let key = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx0123456789";
+        let value = json!([{"role": "user", "parts": [
+            {"type": "text", "content": format!("mail jane@example.com then {} {key} tail {key}", "word ".repeat(200))},
+            {"type": "text", "content": "short"},
+        ]}]);
+        let options = SpanOptions {
+            max_content_bytes: 400,
+            redactor: Some(&r),
+            ..Default::default()
+        };
+        let mut counts = Vec::new();
+        let out = export_content(&value, CaptureMode::Full, &options, &mut counts).unwrap();
+        assert!(out.len() <= 400, "{}", out.len());
+        let parsed: Value = serde_json::from_str(&out).unwrap();
+        let text = text_at(&parsed, "/0/parts/0/content");
+        assert!(
+            text.starts_with("mail [EMAIL] then word") && text.ends_with(MARKER),
+            "{text}"
+        );
+        assert!(!out.contains("sk-proj") && !out.contains("jane@"), "{out}");
+        assert_eq!(text_at(&parsed, "/0/parts/1/content"), "short");
+        assert_eq!(
+            counts,
+            vec![("email".to_string(), 1)],
+            "the keys past the cut were never scanned"
+        );
     }
 }

@@ -139,11 +139,11 @@ pub(super) fn content_attributes(
     if obs.capture == CaptureMode::Off || !options.gen_ai {
         return;
     }
-    let with_finish_reason = options.semconv == Semconv::V1_41;
+    // Every profile keeps `finish_reason`: the output-messages JSON schema consumers validate against requires it.
     let output = obs
         .output
         .as_ref()
-        .map(|o| o.to_messages(&obs.response.finish_reasons, with_finish_reason));
+        .map(|o| o.to_messages(&obs.response.finish_reasons, true));
     let input = obs.input.as_ref();
     let fields = [
         (
@@ -160,6 +160,38 @@ pub(super) fn content_attributes(
     for (key, value) in fields {
         if let Some(text) = value.and_then(|v| export_content(v, obs.capture, options, redactions)) {
             a.str(key, Some(&text));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::content::OutputContent;
+    use crate::telemetry::span::AttrValue;
+
+    #[test]
+    fn every_profile_keeps_the_finish_reason_of_output_messages() {
+        let mut obs = Observation {
+            capture: CaptureMode::Full,
+            ..Default::default()
+        };
+        let mut out = OutputContent::new(1024);
+        out.push_text(0, "Hi");
+        obs.output = Some(out);
+        obs.response.finish_reasons = vec!["stop".into()];
+        for semconv in [Semconv::V1_41, Semconv::Latest] {
+            let options = SpanOptions {
+                semconv,
+                ..Default::default()
+            };
+            let mut a = AttributeList::default();
+            content_attributes(&mut a, &obs, &options, &mut Vec::new());
+            let Some((_, AttrValue::Str(json))) = a.0.iter().find(|(k, _)| k == attr::GEN_AI_OUTPUT_MESSAGES) else {
+                panic!("no output messages under {semconv:?}");
+            };
+            let messages: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert_eq!(messages[0]["finish_reason"], "stop", "{semconv:?}");
         }
     }
 }

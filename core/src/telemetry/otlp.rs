@@ -4,7 +4,7 @@
 //! `ExportTraceServiceRequest { resource_spans { resource, scope_spans { scope, spans... } } }`. Protobuf repeated
 //! fields concatenate, so this produces exactly the bytes prost would, without re-encoding or cloning spans.
 
-use super::span::{AttrValue, SpanLink, SpanRecord, StatusCode};
+use super::span::{AttrValue, SpanEvent, SpanLink, SpanRecord, StatusCode};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span, status};
@@ -46,6 +46,7 @@ pub(crate) fn encode_span(s: &SpanRecord) -> Vec<u8> {
         .iter()
         .map(|(k, v)| field_len(9, key_value_len(k, v)))
         .sum();
+    let events_len: usize = s.events.iter().map(|e| field_len(11, event_len(e))).sum();
     let status_len = string_field_len(2, &s.status_message) + varint_field_len(3, status_code(s.status) as u64);
     let parent_len = if s.parent_span_id.is_some() { field_len(4, 8) } else { 0 };
     let links_len: usize = s.links.iter().map(|_| field_len(13, LINK_LEN)).sum();
@@ -59,6 +60,7 @@ pub(crate) fn encode_span(s: &SpanRecord) -> Vec<u8> {
         + fixed64_field_len(7, s.start_unix_ns)
         + fixed64_field_len(8, s.end_unix_ns)
         + attributes_len
+        + events_len
         + links_len
         + field_len(15, status_len);
     let mut buf = Vec::with_capacity(total);
@@ -76,6 +78,10 @@ pub(crate) fn encode_span(s: &SpanRecord) -> Vec<u8> {
         put_header(&mut buf, 9, key_value_len(k, v));
         put_key_value(&mut buf, k, v);
     }
+    for e in &s.events {
+        put_header(&mut buf, 11, event_len(e));
+        put_event(&mut buf, e);
+    }
     for link in &s.links {
         put_link(&mut buf, link);
     }
@@ -87,6 +93,25 @@ pub(crate) fn encode_span(s: &SpanRecord) -> Vec<u8> {
     encode_key(16, WireType::ThirtyTwoBit, &mut buf);
     buf.extend_from_slice(&flags.to_le_bytes());
     buf
+}
+
+/// `Span.Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3 }` body length.
+fn event_len(e: &SpanEvent) -> usize {
+    let attributes: usize = e
+        .attributes
+        .iter()
+        .map(|(k, v)| field_len(3, key_value_len(k, v)))
+        .sum();
+    fixed64_field_len(1, e.time_unix_ns) + string_field_len(2, &e.name) + attributes
+}
+
+fn put_event(buf: &mut Vec<u8>, e: &SpanEvent) {
+    put_fixed64(buf, 1, e.time_unix_ns);
+    put_string(buf, 2, &e.name);
+    for (k, v) in &e.attributes {
+        put_header(buf, 3, key_value_len(k, v));
+        put_key_value(buf, k, v);
+    }
 }
 
 /// `Span.Link { trace_id = 1; span_id = 2 }` body length.
@@ -307,6 +332,16 @@ mod tests {
             start_time_unix_nano: s.start_unix_ns,
             end_time_unix_nano: s.end_unix_ns,
             attributes: s.attributes.iter().map(|(k, v)| key_value(k, v)).collect(),
+            events: s
+                .events
+                .iter()
+                .map(|e| span::Event {
+                    time_unix_nano: e.time_unix_ns,
+                    name: e.name.to_string(),
+                    attributes: e.attributes.iter().map(|(k, v)| key_value(k, v)).collect(),
+                    dropped_attributes_count: 0,
+                })
+                .collect(),
             links: s
                 .links
                 .iter()
@@ -349,13 +384,57 @@ mod tests {
         ));
         big.attributes
             .push((Cow::Borrowed("none"), AttrValue::StrArray(vec![])));
+        big.events = vec![
+            SpanEvent {
+                time_unix_ns: 15,
+                name: Cow::Borrowed("First Token Stream Event"),
+                attributes: Vec::new(),
+            },
+            // Defaults (time 0, empty name) are left out by prost; attributes of every type.
+            SpanEvent {
+                time_unix_ns: 0,
+                name: Cow::Borrowed(""),
+                attributes: record(1).attributes,
+            },
+            SpanEvent {
+                time_unix_ns: u64::MAX,
+                name: Cow::Owned("é".repeat(100)),
+                attributes: vec![(Cow::Borrowed("big"), AttrValue::Str("x".repeat(300)))],
+            },
+        ];
         records.push(big);
+        let mut only_events = record(3);
+        only_events.attributes.clear();
+        only_events.events = vec![SpanEvent {
+            time_unix_ns: 12,
+            name: Cow::Borrowed("e"),
+            attributes: Vec::new(),
+        }];
+        records.push(only_events);
         let mut linked = record(3);
         linked.links = vec![SpanLink {
             trace_id: [0xab; 16],
             span_id: [0xcd; 8],
         }];
         records.push(linked);
+        // Events (field 11) before links (field 13), as prost writes them.
+        let mut both = record(4);
+        both.events = vec![SpanEvent {
+            time_unix_ns: 17,
+            name: Cow::Borrowed("First Token Stream Event"),
+            attributes: record(1).attributes,
+        }];
+        both.links = vec![
+            SpanLink {
+                trace_id: [1; 16],
+                span_id: [2; 8],
+            },
+            SpanLink {
+                trace_id: [0; 16],
+                span_id: [0; 8],
+            },
+        ];
+        records.push(both);
         for r in &records {
             assert_eq!(encode_span(r), encode_span_with_prost(r), "{}", r.name);
         }
@@ -380,6 +459,7 @@ mod tests {
             ],
             status: if n == 2 { StatusCode::Error } else { StatusCode::Unset },
             status_message: String::new(),
+            events: Vec::new(),
             links: Vec::new(),
         }
     }
@@ -412,7 +492,16 @@ mod tests {
             "0.1.0",
             "s://u",
         );
-        let encoded: Vec<Vec<u8>> = (1..=3).map(|n| encode_span(&record(n))).collect();
+        let with_event = |n: u8| {
+            let mut r = record(n);
+            r.events.push(SpanEvent {
+                time_unix_ns: 17,
+                name: Cow::Borrowed("First Token Stream Event"),
+                attributes: Vec::new(),
+            });
+            r
+        };
+        let encoded: Vec<Vec<u8>> = (1..=3).map(|n| encode_span(&with_event(n))).collect();
         let bytes = env.encode_request(encoded.iter().map(Vec::as_slice));
 
         let spans: Vec<Span> = encoded.iter().map(|b| Span::decode(b.as_slice()).unwrap()).collect();
@@ -436,5 +525,13 @@ mod tests {
         assert_eq!(span.flags, 0x301);
         assert_eq!(span.status.as_ref().unwrap().code, status::StatusCode::Error as i32);
         assert_eq!(span.attributes.len(), 5);
+        assert_eq!(
+            (
+                span.events.len(),
+                span.events[0].name.as_str(),
+                span.events[0].time_unix_nano
+            ),
+            (1, "First Token Stream Event", 17)
+        );
     }
 }

@@ -70,8 +70,18 @@ pub(crate) struct SpanRecord {
     pub(crate) attributes: Attributes,
     pub(crate) status: StatusCode,
     pub(crate) status_message: String,
+    /// Timed events on the span (OTLP `Span.events`), in time order.
+    pub(crate) events: Vec<SpanEvent>,
     /// Spans this one points at (an evaluation's carrier span links to the span it evaluates).
     pub(crate) links: Vec<SpanLink>,
+}
+
+/// An instant on a span with a name (OTLP `Span.Event`), e.g. OpenInference's first-token event.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SpanEvent {
+    pub(crate) time_unix_ns: u64,
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) attributes: Attributes,
 }
 
 /// A link to another span (OTLP `Span.Link`).

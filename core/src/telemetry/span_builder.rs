@@ -4,7 +4,7 @@
 
 use super::attributes as attr;
 use super::gen_ai::{content_attributes, gen_ai_attributes};
-use super::openinference::openinference_attributes;
+use super::openinference::{openinference_attributes, openinference_events};
 use super::retrieval::{retrieval_attributes, span_name};
 use super::span::{AttrValue, AttributeList, SpanOptions, SpanRecord, StatusCode};
 use super::trace_context::TraceContext;
@@ -47,6 +47,9 @@ pub(crate) fn build_span(
     a.int(attr::HTTP_RESPONSE_STATUS_CODE, obs.http_status.map(i64::from));
     if obs.partial {
         a.bool(attr::LLM_PARTIAL, true);
+    }
+    if obs.downstream_closed_early {
+        a.bool(attr::LLM_DOWNSTREAM_CLOSED_EARLY, true);
     }
     a.str(attr::LLM_RESPONSE_UNREADABLE, obs.unreadable.as_deref());
     if obs.truncated_bytes > 0 {
@@ -124,6 +127,11 @@ pub(crate) fn build_span(
             StatusCode::Unset
         },
         status_message,
+        events: if options.openinference {
+            openinference_events(obs, start_unix_ns)
+        } else {
+            Vec::new()
+        },
         links: Vec::new(),
     };
     BuiltSpan {
@@ -322,7 +330,14 @@ mod tests {
             Some(AttrValue::Str(v)) => v.clone(),
             other => panic!("{other:?}"),
         };
-        assert!(output.len() <= 200 && output.ends_with("…[truncated]"), "{output}");
+        // Cut inside the text, so the value stays JSON within the limit.
+        assert!(output.len() <= 200, "{output}");
+        let parsed: serde_json::Value = serde_json::from_str(&output).unwrap();
+        let answer = parsed[0]["parts"][0]["content"].as_str().unwrap();
+        assert!(
+            answer.starts_with("answer answer") && answer.ends_with("…[truncated]"),
+            "{answer}"
+        );
         assert_eq!(
             get(&s, "llm.redactions.word"),
             Some(&AttrValue::Int(2)),

@@ -2,22 +2,30 @@
 //!
 //! Runs the real `.wasm` under the wasmtime host: request headers and body, response headers after the upstream
 //! latency, the response body in chunks (advancing the clock before each), end of stream, the log phase, then an
-//! exporter flush. Prints one JSON object per exported span, decoded from the OTLP protobuf the filter sent.
+//! exporter flush. Prints one JSON object per exported span, decoded from the OTLP protobuf the filter sent (over
+//! OTLP/HTTP or gRPC, to whatever cluster the configuration names).
+//!
+//! Exit status: 0 when every exchange exported a span; 1 when one exported nothing (said on stderr, with the
+//! filter's warnings); 2 when the configuration was rejected or a file could not be read.
 
 use anyhow::{bail, Context as _, Result};
 use host_tests::exchange_file::ExchangeFile;
-use host_tests::replay::{replay_exchange, Chunking, ReplayOptions};
+use host_tests::replay::{replay_host, replay_logged, Chunking, ReplayOptions};
 use serde_json::{json, Value};
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 const USAGE: &str = "usage: replay [--config FILE] [--chunk-size N] [--seed S] [--upstream-latency-ms L] \
 [--chunk-interval-ms I] EXCHANGE.json...
-  --config FILE           plugin configuration JSON (default: export to cluster `otel_collector`)
+  --config FILE           plugin configuration JSON (default: export to cluster `otel_collector`); the replay
+                          host knows whichever cluster `exporter.cluster` names
   --chunk-size N          response body chunk size in bytes; 0 = random sizes from --seed (default: one chunk)
   --seed S                seed for random chunk sizes and the filter's ids (default: 1)
   --upstream-latency-ms L clock advance before the response headers (default: 0)
-  --chunk-interval-ms I   clock advance before each response body chunk (default: 0)";
+  --chunk-interval-ms I   clock advance before each response body chunk (default: 0)
+Exit status: 0 every exchange exported a span; 1 one exported nothing (reason on stderr); 2 the configuration
+was rejected or a file could not be read.";
 
 struct Args {
     options: ReplayOptions,
@@ -86,17 +94,41 @@ fn output_line(span: &Value) -> Value {
     })
 }
 
-fn main() -> Result<()> {
-    let args = parse_args()?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    for path in &args.files {
-        let exchange = ExchangeFile::load(path)?;
-        let spans = replay_exchange(&exchange, &args.options, args.seed)
-            .with_context(|| format!("replaying {}", path.display()))?;
-        for span in &spans {
-            writeln!(out, "{}", output_line(span))?;
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("replay: {e:#}");
+            ExitCode::from(2)
         }
     }
-    Ok(())
+}
+
+/// Replays every file; `false` when one of them exported nothing.
+fn run() -> Result<bool> {
+    let args = parse_args()?;
+    // A configuration the filter rejects is reported once, before any exchange.
+    replay_host(&args.options, args.seed)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut every_file_exported = true;
+    for path in &args.files {
+        let exchange = ExchangeFile::load(path)?;
+        let replayed = replay_logged(&exchange, &args.options, args.seed)
+            .with_context(|| format!("replaying {}", path.display()))?;
+        for span in &replayed.spans {
+            writeln!(out, "{}", output_line(span))?;
+        }
+        if replayed.spans.is_empty() {
+            every_file_exported = false;
+            let why = if replayed.warnings.is_empty() {
+                "it is not a call the filter traces (path or host not recognised), or sampling dropped it".to_string()
+            } else {
+                format!("the filter logged: {}", replayed.warnings.join(" | "))
+            };
+            eprintln!("replay: {}: the filter exported no span; {why}", path.display());
+        }
+    }
+    Ok(every_file_exported)
 }

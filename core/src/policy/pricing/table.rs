@@ -144,6 +144,7 @@ impl ModelPrice {
                 .saturating_add(reasoning.saturating_mul(reasoning_rate)),
             cache_read: cache_read.saturating_mul(rates.cache_read.unwrap_or(rates.input)),
             cache_write: cache_write.saturating_mul(rates.cache_write.unwrap_or(rates.input)),
+            reasoning: reasoning.saturating_mul(reasoning_rate),
         };
         (cost, tier)
     }

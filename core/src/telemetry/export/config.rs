@@ -231,7 +231,7 @@ impl RawExporter {
         if gzip && protocol == ExportProtocol::Grpc {
             return Err(invalid(
                 "exporter.compression",
-                "gzip applies to OTLP/HTTP only; gRPC compression is Envoy's job",
+                "gzip applies to OTLP/HTTP only (Envoy's gRPC client always flags messages uncompressed); use \"protocol\": \"http/protobuf\" to compress",
             ));
         }
         for name in e.headers.keys() {
