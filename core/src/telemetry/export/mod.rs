@@ -16,8 +16,10 @@ const GRPC_METHOD: &str = "Export";
 /// (with the host's call token) or [`crate::Tracer::dispatch_refused`].
 #[derive(Debug)]
 pub struct ExportRequest {
-    /// The host cluster of the collectors.
+    /// The host cluster of the collectors (empty when the configuration names only `exporter.endpoint`).
     pub cluster: String,
+    /// The collector's URL with the path (`exporter.endpoint`), for hosts that send to URLs rather than clusters.
+    pub url: Option<String>,
     /// Timeout of the call.
     pub timeout_ms: u64,
     /// What to send.
@@ -152,6 +154,7 @@ pub(crate) fn request_for(config: &ExporterConfig, body: Vec<u8>, batch: Batch) 
     };
     ExportRequest {
         cluster: config.cluster.clone(),
+        url: config.endpoint.clone(),
         timeout_ms: config.timeout_ms,
         body,
         batch,

@@ -1,0 +1,111 @@
+"""The llm-trace wasi:http component served on a loopback port (`edge-serve`: the embedding `wasmtime serve` uses,
+a fresh instance per request), driven by the official OpenAI Python SDK against the mock LLM upstream. Every
+assertion is on spans the OTLP receiver decoded, or on what the SDK got."""
+import json
+import os
+
+import openai
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ANSWER = "The quick brown fox jumps over the lazy dog and keeps running through the quiet forest until night falls"
+ANSWER_WORDS = ANSWER.split(" ")
+
+
+def price_usd(model: str, input_tokens: int, output_tokens: int) -> float:
+    """The cost from the project's price table (micro-USD per 1M tokens), computed independently of the tracer."""
+    with open(os.path.join(ROOT, "core", "data", "prices.json")) as f:
+        price = json.load(f)["models"][model]
+    return (input_tokens * price["input"] + output_tokens * price["output"]) / 1e12
+
+
+def client(edge):
+    return openai.OpenAI(base_url=f"{edge.base_url}/v1", api_key="test-key", max_retries=0)
+
+
+def new_span(edge, before: int) -> dict:
+    spans = edge.wait_for_spans(before + 1)
+    assert len(spans) == before + 1, f"one call, one export: {spans[before:]}"
+    return spans[-1]
+
+
+def test_non_streaming_call_is_traced_with_tokens_and_cost(edge):
+    before = len(edge.spans())
+    messages = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Name a fast animal"}]
+    reply = client(edge).chat.completions.create(model="gpt-4o-mini", messages=messages, temperature=0.2)
+    assert reply.choices[0].message.content == ANSWER
+    assert reply.usage.completion_tokens == len(ANSWER_WORDS)
+    span = new_span(edge, before)
+    a = span["attributes"]
+    assert span["name"] == "chat gpt-4o-mini" and span["kind"] == "CLIENT" and span["status"]["code"] == "UNSET"
+    assert span["resource"]["service.name"] == "llm-trace-edge"
+    assert a["gen_ai.provider.name"] == "openai"
+    assert a["gen_ai.request.model"] == "gpt-4o-mini"
+    assert a["gen_ai.response.model"] == "gpt-4o-mini-2025-01-01"
+    assert a["gen_ai.request.temperature"] == 0.2
+    assert a["gen_ai.usage.input_tokens"] == 7 and a["gen_ai.usage.output_tokens"] == len(ANSWER_WORDS)
+    assert a["gen_ai.usage.cost"] == pytest.approx(price_usd("gpt-4o-mini", 7, len(ANSWER_WORDS)), rel=1e-9)
+    assert a["llm.usage.cost.priced_model"] == "gpt-4o-mini"
+    assert a["gen_ai.response.finish_reasons"] == ["stop"]
+    assert a["http.response.status_code"] == 200
+    assert a["server.address"] == "127.0.0.1", "the upstream the component forwarded to"
+    assert json.loads(a["gen_ai.output.messages"])[0]["parts"][0]["content"] == ANSWER
+
+
+def test_streaming_call_reaches_the_client_chunk_by_chunk_and_records_ttft(edge):
+    before = len(edge.spans())
+    stream = client(edge).chat.completions.create(
+        model="gpt-4o", stream=True, stream_options={"include_usage": True},
+        messages=[{"role": "user", "content": "Tell me about foxes"}])
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == ANSWER
+    assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) == len(ANSWER_WORDS), \
+        "one event per word, as the upstream sent them"
+    assert chunks[-1].usage.completion_tokens == len(ANSWER_WORDS)
+    span = new_span(edge, before)
+    a = span["attributes"]
+    assert span["name"] == "chat gpt-4o"
+    assert a["gen_ai.request.stream"] is True
+    assert a["gen_ai.usage.input_tokens"] == 4 and a["gen_ai.usage.output_tokens"] == len(ANSWER_WORDS)
+    assert a["gen_ai.usage.cost"] == pytest.approx(price_usd("gpt-4o", 4, len(ANSWER_WORDS)), rel=1e-9)
+    # The mock paces events 20 ms apart and sends the role chunk first: the first token comes at least one
+    # interval after the request, and well before the 20-word stream (about 400 ms) ends.
+    ttft = a["gen_ai.response.time_to_first_chunk"]
+    duration = (span["end_time_unix_nano"] - span["start_time_unix_nano"]) / 1e9
+    assert 0.015 < ttft < duration, (ttft, duration)
+    assert duration > 0.3
+    assert "llm.usage.injected" not in a
+
+
+def test_usage_the_component_asked_for_is_recorded_and_stripped_from_the_client_stream(edge):
+    before = len(edge.spans())
+    stream = client(edge).chat.completions.create(
+        model="gpt-4.1-nano", stream=True, messages=[{"role": "user", "content": "Tell me a story"}])
+    # A client that indexes choices[0] on every chunk must not meet the usage-only chunk it did not ask for.
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream)
+    assert text == ANSWER
+    a = new_span(edge, before)["attributes"]
+    assert a["llm.usage.injected"] is True
+    assert a["gen_ai.usage.output_tokens"] == len(ANSWER_WORDS)
+
+
+def test_provider_error_reaches_the_client_and_the_span(edge):
+    before = len(edge.spans())
+    with pytest.raises(openai.RateLimitError):
+        client(edge).chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
+            extra_headers={"x-mock-status": "429"})
+    span = new_span(edge, before)
+    assert span["status"]["code"] == "ERROR"
+    assert span["attributes"]["error.type"] == "rate_limit_exceeded"
+    assert span["attributes"]["http.response.status_code"] == 429
+
+
+def test_each_request_runs_in_a_fresh_instance_and_exports_its_own_span(edge):
+    before = len(edge.spans())
+    for _ in range(3):
+        client(edge).chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    spans = edge.wait_for_spans(before + 3)
+    assert len(spans) == before + 3
+    assert len({s["trace_id"] for s in spans[before:]}) == 3
