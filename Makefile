@@ -56,7 +56,7 @@ clippy: wasm component
 	cargo clippy -p llm-trace-component --target wasm32-wasip2 -- -D warnings
 
 unit:
-	cargo test -p llm-trace-core -p llm-trace
+	cargo test -p llm-trace-core -p llm-trace -p llm-trace-component
 
 host-tests: wasm component
 	cargo test -p host-tests

@@ -67,6 +67,10 @@ impl Call<'_> {
         let path = upstream.path_for(&request.path_with_query().unwrap_or_default());
         let entries = request.headers().entries();
         let has_body = request_has_body(&entries);
+        let declared_length = entries
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok());
         let pseudo = vec![
             (":method".to_string(), method_name(&method)),
             (":scheme".to_string(), upstream.scheme_name().to_string()),
@@ -100,7 +104,9 @@ impl Call<'_> {
                 );
             }
         };
-        self.send_request_body(request, upstream_body, edits.hold_body);
+        // The core holds only bodies with a `content-length` (within its cap): that length bounds what is held.
+        let hold_limit = if edits.hold_body { declared_length } else { None };
+        self.send_request_body(request, upstream_body, hold_limit);
         match wait_response(&future) {
             Ok(response) => {
                 drop(future);
@@ -129,33 +135,43 @@ impl Call<'_> {
         }
     }
 
-    /// Streams the client's body to the upstream chunk by chunk, or, when the core holds it (a bounded body it may
-    /// rewrite), reads it whole first and sends what the core returns.
-    fn send_request_body(&mut self, request: IncomingRequest, upstream_body: OutgoingBody, hold: bool) {
+    /// Streams the client's body to the upstream chunk by chunk, or, when the core holds it (a body of a known,
+    /// bounded length it may rewrite), reads it whole first and sends what the core returns. A client body that
+    /// breaks off is not finished upstream, so the upstream sees the break instead of a shorter request.
+    fn send_request_body(&mut self, request: IncomingRequest, upstream_body: OutgoingBody, hold_limit: Option<usize>) {
         let Ok(client_body) = request.consume() else {
             let _ = OutgoingBody::finish(upstream_body, None);
             return;
         };
+        let mut complete = false;
         if let (Ok(client_stream), Ok(upstream_stream)) = (client_body.stream(), upstream_body.write()) {
             let mut held = Vec::new();
+            let mut holding = hold_limit.is_some();
             let mut upstream_open = true;
             loop {
                 let chunk = match streams::read(&client_stream, READ_BYTES, None) {
                     Ok(Read::Bytes(chunk)) => chunk,
-                    Ok(Read::End) | Ok(Read::Failed(_)) | Err(_) => break,
+                    Ok(Read::End) => {
+                        complete = true;
+                        break;
+                    }
+                    Ok(Read::Failed(_)) | Err(_) => break,
                 };
-                if hold {
+                if holding {
                     held.extend_from_slice(&chunk);
+                    if held.len() <= hold_limit.unwrap_or(0) {
+                        continue;
+                    }
+                    // More than the announced length (a host that does not enforce it): stop holding, so memory
+                    // stays bounded; the body goes as sent.
+                    holding = false;
+                    let so_far = std::mem::take(&mut held);
+                    self.forward_request_chunk(&so_far, &upstream_stream, &mut upstream_open);
                     continue;
                 }
-                if let Some(exchange) = &mut self.exchange {
-                    exchange.request_body(&chunk, false);
-                }
-                // An upstream that stopped reading (it answered early) gets no more; the client's body is still
-                // read to its end, so the tracer sees the whole request.
-                upstream_open = upstream_open && streams::write_all(&upstream_stream, &chunk, None).is_ok();
+                self.forward_request_chunk(&chunk, &upstream_stream, &mut upstream_open);
             }
-            if hold {
+            if holding && complete {
                 let rewritten = self.exchange.as_mut().and_then(|x| x.held_request_body(&held));
                 let _ = streams::write_all(&upstream_stream, rewritten.as_deref().unwrap_or(&held), None);
             } else if let Some(exchange) = &mut self.exchange {
@@ -164,8 +180,26 @@ impl Call<'_> {
             drop(upstream_stream);
             drop(client_stream);
         }
-        let _ = OutgoingBody::finish(upstream_body, None);
+        if complete {
+            let _ = OutgoingBody::finish(upstream_body, None);
+        } else {
+            drop(upstream_body);
+        }
         drop(IncomingBody::finish(client_body));
+    }
+
+    /// Hands one request chunk to the core and sends it upstream, unless the upstream stopped reading (it answered
+    /// early); the client's body is still read to its end, so the tracer sees the whole request.
+    fn forward_request_chunk(
+        &mut self,
+        chunk: &[u8],
+        upstream: &crate::wasi::io::streams::OutputStream,
+        open: &mut bool,
+    ) {
+        if let Some(exchange) = &mut self.exchange {
+            exchange.request_body(chunk, false);
+        }
+        *open = *open && streams::write_all(upstream, chunk, None).is_ok();
     }
 
     /// Sends the upstream's status and headers to the client, then its body chunk by chunk, then exports.

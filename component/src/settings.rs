@@ -128,3 +128,37 @@ fn parse_upstream(url: &str) -> Result<Upstream, String> {
         base_path: path.trim_end_matches('/').to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_base_urls_are_parsed_and_prefix_the_forwarded_path() {
+        let plain = parse_upstream("https://api.openai.com").unwrap();
+        assert!(matches!(plain.scheme, Scheme::Https));
+        assert_eq!(
+            (plain.authority.as_str(), plain.scheme_name()),
+            ("api.openai.com", "https")
+        );
+        assert_eq!(plain.path_for("/v1/chat/completions?x=1"), "/v1/chat/completions?x=1");
+        let prefixed = parse_upstream("http://127.0.0.1:8000/openai/").unwrap();
+        assert_eq!(
+            (prefixed.authority.as_str(), prefixed.scheme_name()),
+            ("127.0.0.1:8000", "http")
+        );
+        assert_eq!(prefixed.path_for("/v1/models"), "/openai/v1/models");
+        assert_eq!(prefixed.path_for(""), "/openai/");
+        for bad in [
+            "api.openai.com",
+            "ftp://x",
+            "http://",
+            "http://u@h",
+            "http://h/p?q=1",
+            "http://h p",
+        ] {
+            let e = parse_upstream(bad).err().unwrap_or_default();
+            assert!(e.starts_with("`LLM_TRACE_UPSTREAM`:"), "{bad}: {e}");
+        }
+    }
+}

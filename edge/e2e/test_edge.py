@@ -109,3 +109,41 @@ def test_each_request_runs_in_a_fresh_instance_and_exports_its_own_span(edge):
     spans = edge.wait_for_spans(before + 3)
     assert len(spans) == before + 3
     assert len({s["trace_id"] for s in spans[before:]}) == 3
+
+
+def test_upstream_cut_mid_stream_reaches_the_client_cut_and_exports_a_partial_span(edge):
+    before = len(edge.spans())
+    stream = client(edge).chat.completions.create(
+        model="gpt-cut", stream=True, messages=[{"role": "user", "content": "go"}],
+        extra_headers={"x-mock-cut-after": "3"})
+    received = []
+    with pytest.raises(Exception):
+        for chunk in stream:
+            received.append(chunk.choices[0].delta.content or "")
+    assert "".join(received) == " ".join(ANSWER_WORDS[:3]), "what the upstream sent before the cut, then the break"
+    span = new_span(edge, before)
+    a = span["attributes"]
+    assert a["llm.partial"] is True and span["status"]["code"] == "ERROR"
+    assert a["error.type"] == "stream_cut"
+    assert span["status"]["message"] == "upstream_reset_after_response_started"
+
+
+def test_client_abort_mid_stream_exports_a_partial_span(edge):
+    import socket
+    import struct
+
+    before = len(edge.spans())
+    body = json.dumps({"model": "gpt-abort", "stream": True, "stream_options": {"include_usage": True},
+                       "messages": [{"role": "user", "content": "go"}]}).encode()
+    sock = socket.create_connection(("127.0.0.1", edge.listen_port), timeout=10)
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: edge\r\ncontent-type: application/json\r\n"
+                 + f"content-length: {len(body)}\r\n\r\n".encode() + body)
+    sock.recv(300)  # the headers and a first event, then the client goes away with a reset
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    span = new_span(edge, before)
+    a = span["attributes"]
+    assert a["gen_ai.request.model"] == "gpt-abort"
+    assert a["llm.partial"] is True and a["error.type"] == "stream_cut"
+    assert span["status"]["message"] == "downstream_remote_disconnect"
+    assert span["end_time_unix_nano"] - span["start_time_unix_nano"] < 300_000_000, "ends at the cut"
