@@ -13,10 +13,14 @@ pub(crate) struct ExporterConfig {
     pub(crate) cluster: String,
     /// The collector's OTLP/HTTP traces URL (`scheme://authority/path`), for hosts that send to URLs.
     pub(crate) endpoint: Option<String>,
+    /// `scheme://authority` of `endpoint`: log records go to it with `logs_path`.
+    pub(crate) endpoint_base: Option<String>,
     /// `:authority` of export requests.
     pub(crate) authority: String,
     /// Path of OTLP/HTTP export requests.
     pub(crate) path: String,
+    /// Path of OTLP/HTTP log exports (evaluation events).
+    pub(crate) logs_path: String,
     /// Timeout of one export call.
     pub(crate) timeout_ms: u64,
     /// Period of the tick that ships queued spans.
@@ -97,6 +101,8 @@ pub(crate) struct RawExporter {
     authority: Option<String>,
     #[serde(default)]
     path: Option<String>,
+    #[serde(default)]
+    logs_path: Option<String>,
     #[serde(default = "default_timeout_ms")]
     timeout_ms: u64,
     #[serde(default = "default_flush_interval_ms")]
@@ -254,6 +260,17 @@ impl RawExporter {
         if !path.starts_with('/') {
             return Err(invalid("exporter.path", format!("`{path}` must start with `/`")));
         }
+        // Beside the traces path by default: `/v1/traces` → `/v1/logs`, `/otlp/v1/traces` → `/otlp/v1/logs`.
+        let logs_path = e.logs_path.unwrap_or_else(|| match path.strip_suffix("/traces") {
+            Some(base) => format!("{base}/logs"),
+            None => "/v1/logs".to_string(),
+        });
+        if !logs_path.starts_with('/') {
+            return Err(invalid(
+                "exporter.logs_path",
+                format!("`{logs_path}` must start with `/`"),
+            ));
+        }
         check_range("exporter.timeout_ms", e.timeout_ms, 1, 300_000)?;
         check_range("exporter.flush_interval_ms", e.flush_interval_ms, 10, 3_600_000)?;
         check_range("exporter.max_batch_spans", e.max_batch_spans as u64, 1, 100_000)?;
@@ -299,10 +316,12 @@ impl RawExporter {
             (None, None) => cluster.clone(),
         };
         Ok(ExporterConfig {
-            endpoint: endpoint.map(|url| format!("{}://{}{path}", url.scheme, url.authority)),
+            endpoint: endpoint.as_ref().map(|url| format!("{}://{}{path}", url.scheme, url.authority)),
+            endpoint_base: endpoint.map(|url| format!("{}://{}", url.scheme, url.authority)),
             authority,
             cluster,
             path,
+            logs_path,
             timeout_ms: e.timeout_ms,
             flush_interval_ms: e.flush_interval_ms,
             max_batch_spans: e.max_batch_spans,

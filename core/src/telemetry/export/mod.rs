@@ -11,6 +11,15 @@ use queue::{classify_grpc, classify_http, Batch};
 /// OTLP/gRPC service and method of trace export.
 const GRPC_SERVICE: &str = "opentelemetry.proto.collector.trace.v1.TraceService";
 const GRPC_METHOD: &str = "Export";
+/// OTLP/gRPC service of log export (evaluation events).
+const GRPC_LOGS_SERVICE: &str = "opentelemetry.proto.collector.logs.v1.LogsService";
+
+/// Which OTLP signal an export call carries: spans, or log records (events). Each has its own queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Traces,
+    Logs,
+}
 
 /// One export call for the host to make, off the request path. Hand it back with [`crate::Tracer::dispatched`]
 /// (with the host's call token) or [`crate::Tracer::dispatch_refused`].
@@ -18,7 +27,8 @@ const GRPC_METHOD: &str = "Export";
 pub struct ExportRequest {
     /// The host cluster of the collectors (empty when the configuration names only `exporter.endpoint`).
     pub cluster: String,
-    /// The collector's URL with the path (`exporter.endpoint`), for hosts that send to URLs rather than clusters.
+    /// The collector's URL with the signal's path (`exporter.endpoint`; `logs_path` for log records), for hosts that
+    /// send to URLs rather than clusters.
     pub url: Option<String>,
     /// Timeout of the call.
     pub timeout_ms: u64,
@@ -26,6 +36,8 @@ pub struct ExportRequest {
     pub body: ExportBody,
     /// The spans it carries, for the accounting when it is settled.
     pub(crate) batch: Batch,
+    /// Spans or log records: which queue settles it.
+    pub(crate) signal: Signal,
 }
 
 /// The call itself.
@@ -41,7 +53,7 @@ pub enum ExportBody {
     },
     /// An OTLP/gRPC unary call.
     Grpc {
-        /// `opentelemetry.proto.collector.trace.v1.TraceService`.
+        /// `opentelemetry.proto.collector.trace.v1.TraceService` (`...logs.v1.LogsService` for log records).
         service: &'static str,
         /// `Export`.
         method: &'static str,
@@ -125,14 +137,18 @@ impl CollectorAnswer<'_> {
     }
 }
 
-/// Shapes the export call of one batch whose `ExportTraceServiceRequest` is `body`.
-pub(crate) fn request_for(config: &ExporterConfig, body: Vec<u8>, batch: Batch) -> ExportRequest {
+/// Shapes the export call of one batch whose `ExportTraceServiceRequest` (or `ExportLogsServiceRequest`) is `body`.
+pub(crate) fn request_for(config: &ExporterConfig, signal: Signal, body: Vec<u8>, batch: Batch) -> ExportRequest {
+    let (path, service) = match signal {
+        Signal::Traces => (&config.path, GRPC_SERVICE),
+        Signal::Logs => (&config.logs_path, GRPC_LOGS_SERVICE),
+    };
     let body = match config.protocol {
         ExportProtocol::HttpProtobuf => {
             let gzipped = if config.gzip { super::otlp::gzip(&body) } else { None };
             let mut headers: Vec<(String, String)> = vec![
                 (":method".into(), "POST".into()),
-                (":path".into(), config.path.clone()),
+                (":path".into(), path.clone()),
                 (":authority".into(), config.authority.clone()),
                 ("content-type".into(), "application/x-protobuf".into()),
             ];
@@ -146,7 +162,7 @@ pub(crate) fn request_for(config: &ExporterConfig, body: Vec<u8>, batch: Batch) 
             }
         }
         ExportProtocol::Grpc => ExportBody::Grpc {
-            service: GRPC_SERVICE,
+            service,
             method: GRPC_METHOD,
             metadata: config.headers.clone(),
             message: body,
@@ -154,9 +170,42 @@ pub(crate) fn request_for(config: &ExporterConfig, body: Vec<u8>, batch: Batch) 
     };
     ExportRequest {
         cluster: config.cluster.clone(),
-        url: config.endpoint.clone(),
+        url: config.endpoint_base.as_ref().map(|base| format!("{base}{path}")),
         timeout_ms: config.timeout_ms,
         body,
         batch,
+        signal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    fn url_of(json: &str, signal: Signal) -> Option<String> {
+        let config = Config::from_json(json.as_bytes()).unwrap();
+        let batch = Batch {
+            spans: Vec::new(),
+            bytes: 0,
+            attempt: 0,
+        };
+        request_for(&config.exporter, signal, Vec::new(), batch).url
+    }
+
+    #[test]
+    fn each_signal_goes_to_its_own_path_on_the_endpoint() {
+        let json = r#"{"exporter":{"endpoint":"http://collector:4318/otlp/v1/traces"}}"#;
+        assert_eq!(
+            url_of(json, Signal::Traces).as_deref(),
+            Some("http://collector:4318/otlp/v1/traces")
+        );
+        assert_eq!(
+            url_of(json, Signal::Logs).as_deref(),
+            Some("http://collector:4318/otlp/v1/logs")
+        );
+        let json = r#"{"exporter":{"endpoint":"http://collector:4318","logs_path":"/events"}}"#;
+        assert_eq!(url_of(json, Signal::Logs).as_deref(), Some("http://collector:4318/events"));
+        assert_eq!(url_of(r#"{"exporter":{"cluster":"otel"}}"#, Signal::Logs), None);
     }
 }
