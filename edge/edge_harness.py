@@ -37,6 +37,14 @@ class EdgeStack:
         wait_until(lambda: len(self.spans()) >= count, timeout, f"{count} span(s) at the OTLP receiver")
         return self.spans()
 
+    def log_records(self) -> list[dict]:
+        """The log records (evaluation events) the OTLP receiver got."""
+        path = self.spans_path.replace(".jsonl", ".logs.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
     def edge_stderr(self) -> str:
         with open(self.edge_log) as f:
             return f.read()
@@ -62,6 +70,7 @@ def component_config(collector_port: int) -> dict:
         "service_name": "llm-trace-edge",
         "exporter": {"endpoint": f"http://127.0.0.1:{collector_port}/v1/traces", "timeout_ms": 2000},
         "capture": {"content": "full", "max_content_bytes": 4096},
+        "quality": {"feedback": {"enabled": True}},
     }
 
 

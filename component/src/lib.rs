@@ -17,6 +17,7 @@
 
 mod exporter;
 mod host;
+mod local;
 mod proxy;
 mod settings;
 mod streams;

@@ -1,9 +1,10 @@
 //! One request through the tracing reverse proxy: forwarded to the upstream, both bodies streamed through chunk
 //! by chunk, every header, chunk and clock reading handed to the core, and the core's edits applied. The client's
-//! response is finished before the span is exported.
+//! response is finished before the span is exported. The feedback endpoint is answered first ([`local`]).
 
 use crate::exporter;
 use crate::host::{self, HeaderList};
+use crate::local;
 use crate::settings::{InstanceState, Upstream};
 use crate::streams::{self, Read};
 use crate::wasi::http::outgoing_handler;
@@ -44,12 +45,28 @@ pub(crate) fn handle(state: &mut InstanceState, request: IncomingRequest, respon
             return;
         }
     };
-    let tracer = match &mut state.tracer {
+    let mut tracer = match &mut state.tracer {
         Ok(tracer) => Some(tracer),
         Err(problem) => {
             host::log(&format!("[warn] {problem}"));
             None
         }
+    };
+    let (request, response_out) = match tracer.as_deref_mut() {
+        Some(tracer) => {
+            let entries = request.headers().entries();
+            let pseudo = vec![
+                (":method".to_string(), method_name(&request.method())),
+                (":path".to_string(), request.path_with_query().unwrap_or_default()),
+            ];
+            let view = HeaderList::new(pseudo, &entries);
+            let end_of_stream = !request_has_body(&entries);
+            match local::answer(tracer, request, response_out, &view, end_of_stream) {
+                Some(forward) => forward,
+                None => return,
+            }
+        }
+        None => (request, response_out),
     };
     let mut call = Call { tracer, exchange: None };
     call.run(upstream, request, response_out);
@@ -214,6 +231,8 @@ impl Call<'_> {
             if edits.remove_content_length {
                 forwarded.retain(|(k, _)| !k.eq_ignore_ascii_case("content-length"));
             }
+            // Added beside any of the same name the upstream sent (`server-timing` is a list).
+            forwarded.extend(edits.add_headers.into_iter().map(|(k, v)| (k, v.into_bytes())));
         }
         let client_response = OutgoingResponse::new(fields(&forwarded));
         let _ = client_response.set_status_code(status);

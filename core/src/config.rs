@@ -193,6 +193,21 @@ impl Config {
                 "must be `http/protobuf` when spans go to `exporter.endpoint`",
             ));
         }
+        // The judge and Phoenix are reached through Envoy clusters, which such a host does not have.
+        if self.quality.judge.is_some() {
+            return Err(invalid(
+                "quality.judge",
+                "is not supported where spans go to `exporter.endpoint` (the judge is called through an Envoy \
+                 cluster); remove it from this configuration",
+            ));
+        }
+        if self.quality.phoenix.is_some() {
+            return Err(invalid(
+                "quality.phoenix",
+                "is not supported where spans go to `exporter.endpoint` (Phoenix is called through an Envoy \
+                 cluster); remove it from this configuration",
+            ));
+        }
         self.exporter.cluster.clear();
         Ok(self)
     }
@@ -423,6 +438,20 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("`exporter.protocol`"));
+        for (section, json) in [
+            ("quality.judge", r#"{"judge":{"cluster":"j","model":"m"}}"#),
+            ("quality.phoenix", r#"{"phoenix":{"cluster":"p"}}"#),
+        ] {
+            let config = format!(r#"{{"exporter":{{"endpoint":"http://c:4318"}},"quality":{json}}}"#);
+            let e = Config::from_json(config.as_bytes())
+                .unwrap()
+                .into_url_export()
+                .unwrap_err();
+            assert!(e.to_string().contains(&format!("`{section}`: is not supported")), "{e}");
+        }
+        // The trace-context header and the feedback endpoint need no cluster.
+        let quality = br#"{"exporter":{"endpoint":"http://c:4318"},"quality":{"feedback":{"enabled":true}}}"#;
+        assert!(Config::from_json(quality).unwrap().into_url_export().is_ok());
         assert!(err(r#"{"exporter":{}}"#).contains("`exporter.cluster`: must name the Envoy cluster"));
         assert!(err(r#"{"exporter":{"cluster":" ","endpoint":"http://c"}}"#).contains("`exporter.cluster`"));
         for bad in [

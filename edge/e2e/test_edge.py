@@ -6,6 +6,7 @@ import os
 
 import openai
 import pytest
+from edge_harness import wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ANSWER = "The quick brown fox jumps over the lazy dog and keeps running through the quiet forest until night falls"
@@ -147,3 +148,57 @@ def test_client_abort_mid_stream_exports_a_partial_span(edge):
     assert a["llm.partial"] is True and a["error.type"] == "stream_cut"
     assert span["status"]["message"] == "downstream_remote_disconnect"
     assert span["end_time_unix_nano"] - span["start_time_unix_nano"] < 300_000_000, "ends at the cut"
+
+
+def post_feedback(edge, body) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(f"{edge.base_url}/llm-trace/v1/feedback", data=data, method="POST",
+                                     headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_server_timing_names_the_span_and_feedback_is_answered_by_the_component_and_exported_on_it(edge):
+    import re
+
+    before = len(edge.spans())
+    raw = client(edge).chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "Describe a fox"}],
+        extra_headers={"x-mock-server-timing": "1"})
+    assert raw.parse().choices[0].message.content == ANSWER
+    timing = raw.headers.get("server-timing", "")
+    match = re.search(r"trace;desc=00-([0-9a-f]{32})-([0-9a-f]{16})-01", timing)
+    assert match, f"no trace context in server-timing: {timing!r}"
+    assert "upstream" in timing, f"the upstream's own server-timing is kept beside it: {timing!r}"
+    trace_id, span_id = match.group(1), match.group(2)
+    span = new_span(edge, before)
+    assert (span["trace_id"], span["span_id"]) == (trace_id, span_id)
+
+    status, body = post_feedback(edge, {"trace_id": trace_id, "span_id": span_id, "score": 1, "label": "thumbs_up",
+                                        "comment": "Great fox. Reply to jane.doe@example.com"})
+    assert (status, body) == (202, {"accepted": True})
+    found = []
+    wait_until(lambda: found.extend(r for r in edge.log_records() if r["span_id"] == span_id) or found, 10,
+              "the evaluation record at the OTLP receiver")
+    record = found[0]
+    assert record["trace_id"] == trace_id and record["event_name"] == "gen_ai.evaluation.result"
+    a = record["attributes"]
+    assert a["gen_ai.evaluation.name"] == "user_feedback"
+    assert a["gen_ai.evaluation.score.value"] == 1.0 and a["gen_ai.evaluation.score.label"] == "thumbs_up"
+    assert a["gen_ai.evaluation.explanation"] == "Great fox. Reply to [EMAIL]"
+    assert record["resource"]["service.name"] == "llm-trace-edge"
+    assert len(edge.spans()) == before + 1, "feedback is no LLM call: it never reaches the upstream"
+
+
+def test_bad_feedback_gets_the_cores_error_and_nothing_is_exported(edge):
+    records_before = len(edge.log_records())
+    assert post_feedback(edge, {"score": 1}) == (400, {"error": "trace_id: required"})
+    assert post_feedback(edge, b"not json") == (400, {"error": "body: must be a JSON object"})
+    assert post_feedback(edge, b"{" + b" " * (17 << 10) + b"}") == (413, {"error": "body: larger than 16384 bytes"})
+    assert len(edge.log_records()) == records_before

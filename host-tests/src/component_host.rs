@@ -324,11 +324,14 @@ impl Body for ChannelBody {
     }
 }
 
+/// Headers in order (pseudo-headers first) and a body.
+type HeadersAndBody = (Vec<(String, String)>, Vec<u8>);
+
 /// What the replay's upstream and collector saw.
 #[derive(Default)]
 struct ReplayRecord {
     /// The request as the component forwarded it: pseudo-headers first, then the headers; and its body.
-    forwarded: Option<(Vec<(String, String)>, Vec<u8>)>,
+    forwarded: Option<HeadersAndBody>,
     spans: Vec<Value>,
     export_error: Option<String>,
 }

@@ -316,7 +316,9 @@ impl RawExporter {
             (None, None) => cluster.clone(),
         };
         Ok(ExporterConfig {
-            endpoint: endpoint.as_ref().map(|url| format!("{}://{}{path}", url.scheme, url.authority)),
+            endpoint: endpoint
+                .as_ref()
+                .map(|url| format!("{}://{}{path}", url.scheme, url.authority)),
             endpoint_base: endpoint.map(|url| format!("{}://{}", url.scheme, url.authority)),
             authority,
             cluster,

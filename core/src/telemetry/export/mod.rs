@@ -205,7 +205,10 @@ mod tests {
             Some("http://collector:4318/otlp/v1/logs")
         );
         let json = r#"{"exporter":{"endpoint":"http://collector:4318","logs_path":"/events"}}"#;
-        assert_eq!(url_of(json, Signal::Logs).as_deref(), Some("http://collector:4318/events"));
+        assert_eq!(
+            url_of(json, Signal::Logs).as_deref(),
+            Some("http://collector:4318/events")
+        );
         assert_eq!(url_of(r#"{"exporter":{"cluster":"otel"}}"#, Signal::Logs), None);
     }
 }
