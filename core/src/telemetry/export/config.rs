@@ -1,5 +1,5 @@
-//! `exporter` as written in the configuration, validated: where spans go (the collector cluster), how (OTLP/HTTP
-//! or gRPC, gzip), and the queue's bounds and retry schedule.
+//! `exporter` as written in the configuration, validated: where spans go (the collector cluster, or the collector's
+//! URL for hosts that send to URLs), how (OTLP/HTTP or gRPC, gzip), and the queue's bounds and retry schedule.
 
 use super::queue::ExportPolicy;
 use crate::config_error::{check_range, invalid, ConfigError};
@@ -9,8 +9,12 @@ use std::collections::BTreeMap;
 /// The validated exporter configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ExporterConfig {
-    /// Host cluster of the OTLP collectors.
+    /// Host cluster of the OTLP collectors; empty when only `endpoint` is set.
     pub(crate) cluster: String,
+    /// The collector's OTLP/HTTP traces URL (`scheme://authority/path`), for hosts that send to URLs.
+    pub(crate) endpoint: Option<String>,
+    /// `scheme://authority` of `endpoint`: log records go to it with `logs_path`.
+    pub(crate) endpoint_base: Option<String>,
     /// `:authority` of export requests.
     pub(crate) authority: String,
     /// Path of OTLP/HTTP export requests.
@@ -62,6 +66,14 @@ pub(crate) struct RetryConfig {
 }
 
 impl ExporterConfig {
+    /// Where spans go, for log lines: the cluster, else the URL.
+    pub(crate) fn destination(&self) -> String {
+        match &self.endpoint {
+            Some(url) if self.cluster.is_empty() => format!("`{url}`"),
+            _ => format!("cluster `{}`", self.cluster),
+        }
+    }
+
     /// The queue's bounds and retry schedule.
     pub(crate) fn policy(&self) -> ExportPolicy {
         ExportPolicy {
@@ -81,11 +93,14 @@ impl ExporterConfig {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawExporter {
-    cluster: String,
+    #[serde(default)]
+    cluster: Option<String>,
+    #[serde(default)]
+    endpoint: Option<String>,
     #[serde(default)]
     authority: Option<String>,
-    #[serde(default = "default_path")]
-    path: String,
+    #[serde(default)]
+    path: Option<String>,
     #[serde(default)]
     logs_path: Option<String>,
     #[serde(default = "default_timeout_ms")]
@@ -177,6 +192,45 @@ fn default_max_in_flight() -> usize {
     4
 }
 
+/// `exporter.endpoint` taken apart.
+struct EndpointUrl {
+    scheme: &'static str,
+    authority: String,
+    /// `None` when the URL has no path (or just `/`): `exporter.path` applies.
+    path: Option<String>,
+}
+
+/// Parses `http://host[:port][/path]` or `https://...`, naming `exporter.endpoint` in every error.
+fn parse_endpoint(url: &str) -> Result<EndpointUrl, ConfigError> {
+    let bad = |why: &str| {
+        invalid(
+            "exporter.endpoint",
+            format!("`{url}` {why}; expected an absolute URL such as `http://127.0.0.1:4318/v1/traces`"),
+        )
+    };
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, rest)) if s.eq_ignore_ascii_case("http") => ("http", rest),
+        Some((s, rest)) if s.eq_ignore_ascii_case("https") => ("https", rest),
+        Some(_) => return Err(bad("must use http or https")),
+        None => return Err(bad("has no scheme")),
+    };
+    let (authority, path) = match rest.find(['/', '?', '#']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    if authority.is_empty() || authority.contains('@') || authority.bytes().any(|b| b <= b' ' || b >= 0x7f) {
+        return Err(bad("needs a host (no user info, no spaces)"));
+    }
+    if (!path.is_empty() && !path.starts_with('/')) || path.contains('#') || path.bytes().any(|b| b <= b' ') {
+        return Err(bad("has an invalid path"));
+    }
+    Ok(EndpointUrl {
+        scheme,
+        authority: authority.to_ascii_lowercase(),
+        path: (!path.is_empty() && path != "/").then(|| path.to_string()),
+    })
+}
+
 /// Headers a user may not set on export requests: the host owns them.
 const RESERVED_EXPORT_HEADERS: [&str; 4] = [":method", ":path", ":authority", "content-type"];
 
@@ -184,17 +238,30 @@ impl RawExporter {
     /// Validates every field, naming the first bad one.
     pub(crate) fn validate(self) -> Result<ExporterConfig, ConfigError> {
         let e = self;
-        if e.cluster.trim().is_empty() {
+        let endpoint = e.endpoint.as_deref().map(parse_endpoint).transpose()?;
+        let cluster = e.cluster.unwrap_or_default();
+        if cluster.trim().is_empty() && (endpoint.is_none() || !cluster.is_empty()) {
             return Err(invalid(
                 "exporter.cluster",
-                "must name the Envoy cluster of the OTLP collectors",
+                "must name the Envoy cluster of the OTLP collectors (or set `exporter.endpoint`, the collector's \
+                 URL, for hosts that send to URLs)",
             ));
         }
-        if !e.path.starts_with('/') {
-            return Err(invalid("exporter.path", format!("`{}` must start with `/`", e.path)));
+        let path = match (&endpoint, e.path) {
+            (Some(url), Some(_)) if url.path.is_some() => {
+                return Err(invalid(
+                    "exporter.path",
+                    "conflicts with the path in `exporter.endpoint`; give the path in one place",
+                ))
+            }
+            (Some(EndpointUrl { path: Some(path), .. }), None) => path.clone(),
+            (_, path) => path.unwrap_or_else(default_path),
+        };
+        if !path.starts_with('/') {
+            return Err(invalid("exporter.path", format!("`{path}` must start with `/`")));
         }
         // Beside the traces path by default: `/v1/traces` → `/v1/logs`, `/otlp/v1/traces` → `/otlp/v1/logs`.
-        let logs_path = e.logs_path.unwrap_or_else(|| match e.path.strip_suffix("/traces") {
+        let logs_path = e.logs_path.unwrap_or_else(|| match path.strip_suffix("/traces") {
             Some(base) => format!("{base}/logs"),
             None => "/v1/logs".to_string(),
         });
@@ -243,10 +310,19 @@ impl RawExporter {
                 ));
             }
         }
+        let authority = match (e.authority, &endpoint) {
+            (Some(authority), _) => authority,
+            (None, Some(url)) => url.authority.clone(),
+            (None, None) => cluster.clone(),
+        };
         Ok(ExporterConfig {
-            authority: e.authority.unwrap_or_else(|| e.cluster.clone()),
-            cluster: e.cluster,
-            path: e.path,
+            endpoint: endpoint
+                .as_ref()
+                .map(|url| format!("{}://{}{path}", url.scheme, url.authority)),
+            endpoint_base: endpoint.map(|url| format!("{}://{}", url.scheme, url.authority)),
+            authority,
+            cluster,
+            path,
             logs_path,
             timeout_ms: e.timeout_ms,
             flush_interval_ms: e.flush_interval_ms,

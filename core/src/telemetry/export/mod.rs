@@ -25,8 +25,11 @@ pub(crate) enum Signal {
 /// (with the host's call token) or [`crate::Tracer::dispatch_refused`].
 #[derive(Debug)]
 pub struct ExportRequest {
-    /// The host cluster of the collectors.
+    /// The host cluster of the collectors (empty when the configuration names only `exporter.endpoint`).
     pub cluster: String,
+    /// The collector's URL with the signal's path (`exporter.endpoint`; `logs_path` for log records), for hosts that
+    /// send to URLs rather than clusters.
+    pub url: Option<String>,
     /// Timeout of the call.
     pub timeout_ms: u64,
     /// What to send.
@@ -167,9 +170,45 @@ pub(crate) fn request_for(config: &ExporterConfig, signal: Signal, body: Vec<u8>
     };
     ExportRequest {
         cluster: config.cluster.clone(),
+        url: config.endpoint_base.as_ref().map(|base| format!("{base}{path}")),
         timeout_ms: config.timeout_ms,
         body,
         batch,
         signal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    fn url_of(json: &str, signal: Signal) -> Option<String> {
+        let config = Config::from_json(json.as_bytes()).unwrap();
+        let batch = Batch {
+            spans: Vec::new(),
+            bytes: 0,
+            attempt: 0,
+        };
+        request_for(&config.exporter, signal, Vec::new(), batch).url
+    }
+
+    #[test]
+    fn each_signal_goes_to_its_own_path_on_the_endpoint() {
+        let json = r#"{"exporter":{"endpoint":"http://collector:4318/otlp/v1/traces"}}"#;
+        assert_eq!(
+            url_of(json, Signal::Traces).as_deref(),
+            Some("http://collector:4318/otlp/v1/traces")
+        );
+        assert_eq!(
+            url_of(json, Signal::Logs).as_deref(),
+            Some("http://collector:4318/otlp/v1/logs")
+        );
+        let json = r#"{"exporter":{"endpoint":"http://collector:4318","logs_path":"/events"}}"#;
+        assert_eq!(
+            url_of(json, Signal::Logs).as_deref(),
+            Some("http://collector:4318/events")
+        );
+        assert_eq!(url_of(r#"{"exporter":{"cluster":"otel"}}"#, Signal::Logs), None);
     }
 }
