@@ -6,5 +6,6 @@ pub(crate) mod event_stream;
 pub(crate) mod framing;
 pub(crate) mod json_array;
 pub(crate) mod json_fields;
+pub(crate) mod lenient;
 pub(crate) mod limits;
 pub(crate) mod sse;
