@@ -332,6 +332,35 @@ pub(crate) fn name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, st
     }))
 }
 
+/// A string, or an array (of content parts) counted by its elements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TextOrList<'a> {
+    Text(Cow<'a, str>),
+    List(usize),
+}
+
+impl<'de> Lenient<'de> for TextOrList<'de> {
+    fn from_str(v: Cow<'de, str>) -> Read<Self> {
+        Read::Value(TextOrList::Text(v))
+    }
+    fn from_seq<A: SeqAccess<'de>>(seq: A) -> Result<Read<Self>, A::Error> {
+        Ok(match Length::from_seq(seq)? {
+            Read::Value(Length(n)) => Read::Value(TextOrList::List(n)),
+            _ => Read::WrongType,
+        })
+    }
+}
+
+/// Content that is a string or a list of parts (see [`TextOrList`]).
+pub(crate) fn text_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TextOrList<'de>>, D::Error> {
+    read::<D, TextOrList<'de>>(d)
+}
+
+/// [`name`], owned.
+pub(crate) fn name_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(name(d)?.map(Cow::into_owned))
+}
+
 struct JsonText<'a>(Cow<'a, str>);
 
 impl<'de> Lenient<'de> for JsonText<'de> {
@@ -464,6 +493,26 @@ impl<'de, T: Lenient<'de>> Lenient<'de> for List<T> {
 /// reads as absent.
 pub(crate) fn objects<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Vec<T>>, D::Error> {
     Ok(read::<D, List<Object<T>>>(d)?.map(|l| l.0.into_iter().map(|o| o.0).collect()))
+}
+
+struct OneOrMany<T>(Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Lenient<'de> for OneOrMany<T> {
+    fn from_map<A: MapAccess<'de>>(map: A) -> Result<Read<Self>, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| Read::Value(OneOrMany(vec![t])))
+    }
+    fn from_seq<A: SeqAccess<'de>>(seq: A) -> Result<Read<Self>, A::Error> {
+        Ok(match List::<Object<T>>::from_seq(seq)? {
+            Read::Value(List(items)) => Read::Value(OneOrMany(items.into_iter().map(|o| o.0).collect())),
+            _ => Read::WrongType,
+        })
+    }
+}
+
+/// One object or an array of them (Cohere's `delta.message.content` is an array in `message-start` and one
+/// object in `content-delta`).
+pub(crate) fn one_or_many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Vec<T>>, D::Error> {
+    Ok(read::<D, OneOrMany<T>>(d)?.map(|o| o.0))
 }
 
 struct Texts(Vec<String>);

@@ -8,4 +8,5 @@ pub(crate) mod json_array;
 pub(crate) mod json_fields;
 pub(crate) mod lenient;
 pub(crate) mod limits;
+pub(crate) mod ndjson;
 pub(crate) mod sse;
