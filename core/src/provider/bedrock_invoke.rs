@@ -95,9 +95,14 @@ impl FamilyProbe {
     fn family(&self) -> Family {
         if self.kind.is_some() || self.completion.is_some() {
             Family::Anthropic
-        } else if [self.event_type, self.generations, self.generation_id, self.response_type]
-            .iter()
-            .any(Option::is_some)
+        } else if [
+            self.event_type,
+            self.generations,
+            self.generation_id,
+            self.response_type,
+        ]
+        .iter()
+        .any(Option::is_some)
         {
             Family::Cohere
         } else {
@@ -390,7 +395,12 @@ impl InvokeBody<'_> {
         // Mistral Large 2 and AI21 Jamba.
         for (position, c) in self.choices.iter().flatten().enumerate() {
             let index = c.index.unwrap_or(position);
-            generated(c.message.as_ref().and_then(|m| m.content.as_deref()), index, now_ns, obs);
+            generated(
+                c.message.as_ref().and_then(|m| m.content.as_deref()),
+                index,
+                now_ns,
+                obs,
+            );
             finish(&c.finish_reason, index, obs);
             finish(&c.stop_reason, index, obs);
         }
@@ -455,9 +465,9 @@ impl Counts {
 
 impl InvokeDecoder {
     fn family(&mut self, json: &[u8]) -> Family {
-        *self.family.get_or_insert_with(|| {
-            super::read_request::<FamilyProbe>(json).map_or(Family::Other, |p| p.family())
-        })
+        *self
+            .family
+            .get_or_insert_with(|| super::read_request::<FamilyProbe>(json).map_or(Family::Other, |p| p.family()))
     }
 
     fn on_vendor_json(&mut self, json: &[u8], now_ns: u64, obs: &mut Observation, streamed: bool) {
@@ -525,7 +535,9 @@ impl ApiDecoder for InvokeDecoder {
             .or(nova.stop_sequences)
             .or(titan.stop_sequences)
             .unwrap_or_default();
-        r.message_count = req.messages.unwrap_or(usize::from(req.prompt.or(req.input_text).is_some()));
+        r.message_count = req
+            .messages
+            .unwrap_or(usize::from(req.prompt.or(req.input_text).is_some()));
     }
 
     fn on_response_headers(&mut self, headers: &[(String, String)], _obs: &mut Observation) {
@@ -564,7 +576,10 @@ pub(crate) fn request_content(req: &Map<String, Value>) -> InputContent {
     if req.contains_key("messages") {
         return super::anthropic::request_content(req);
     }
-    if ["message", "texts", "chat_history"].iter().any(|k| req.contains_key(*k)) {
+    if ["message", "texts", "chat_history"]
+        .iter()
+        .any(|k| req.contains_key(*k))
+    {
         return cohere::request_content(req);
     }
     let prompt = req.get("prompt").or(req.get("inputText")).unwrap_or(&Value::Null);
@@ -681,7 +696,11 @@ mod tests {
         let (mut d, mut obs) = invoke("cohere.embed-v4:0", false, r#"{"texts":["a"]}"#);
         assert_eq!(obs.operation, "embeddings");
         d.on_response_headers(&[("x-amzn-bedrock-input-token-count".into(), "15".into())], &mut obs);
-        d.on_response_body(br#"{"id":"e","embeddings":{"float":[[0.1]]},"response_type":"embeddings_by_type","texts":["a"]}"#, 1, &mut obs);
+        d.on_response_body(
+            br#"{"id":"e","embeddings":{"float":[[0.1]]},"response_type":"embeddings_by_type","texts":["a"]}"#,
+            1,
+            &mut obs,
+        );
         d.on_response_end(&mut obs);
         assert_eq!((obs.usage.input_tokens, obs.usage.output_tokens), (Some(15), None));
         assert_eq!(obs.usage_source(), "bedrock_header");

@@ -20,7 +20,12 @@ pub(crate) struct InvocationMetrics {
 impl InvocationMetrics {
     /// Fills the figures the model's own events did not report.
     pub(crate) fn fill_missing(self, obs: &mut Observation) {
-        fill(obs, self.input_token_count, self.output_token_count, UsageSource::BedrockMetrics);
+        fill(
+            obs,
+            self.input_token_count,
+            self.output_token_count,
+            UsageSource::BedrockMetrics,
+        );
     }
 }
 

@@ -477,7 +477,12 @@ mod tests {
     fn v1_stream_end_repeats_the_answer_without_counting_it_twice() {
         let mut obs = Observation::default();
         let mut d = CohereDecoder;
-        d.on_stream_message(b"", br#"{"is_finished":false,"event_type":"text-generation","text":"OTLP"}"#, 1, &mut obs);
+        d.on_stream_message(
+            b"",
+            br#"{"is_finished":false,"event_type":"text-generation","text":"OTLP"}"#,
+            1,
+            &mut obs,
+        );
         d.on_stream_message(
             b"",
             br#"{"is_finished":true,"event_type":"stream-end","response":{"response_id":"r1","text":"OTLP","finish_reason":"COMPLETE","meta":{"billed_units":{"input_tokens":11,"output_tokens":18}}},"finish_reason":"COMPLETE"}"#,
@@ -499,6 +504,9 @@ mod tests {
         };
         CohereDecoder.on_response_body(br#"{"message":"invalid api token"}"#, 1, &mut obs);
         let e = obs.error.unwrap();
-        assert_eq!((e.error_type.as_str(), e.message.as_deref()), ("401", Some("invalid api token")));
+        assert_eq!(
+            (e.error_type.as_str(), e.message.as_deref()),
+            ("401", Some("invalid api token"))
+        );
     }
 }

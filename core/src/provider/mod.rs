@@ -25,6 +25,8 @@ pub(crate) mod openai_chat;
 pub(crate) mod openai_responses;
 pub(crate) mod openai_stream_usage;
 pub(crate) mod rate_limit;
+#[cfg(test)]
+mod tolerance;
 
 pub(crate) use api::Api;
 

@@ -197,10 +197,7 @@ impl ApiDecoder for OllamaDecoder {
             r.stop_sequences = o.stop.unwrap_or_default();
         }
         r.output_type = req.format.filter(|f| f == "json").map(|_| "json".to_string());
-        r.message_count = req
-            .messages
-            .or(req.input)
-            .unwrap_or(usize::from(req.prompt.is_some()));
+        r.message_count = req.messages.or(req.input).unwrap_or(usize::from(req.prompt.is_some()));
     }
 
     fn on_stream_message(&mut self, _event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation) {
@@ -245,7 +242,10 @@ mod tests {
     fn stream_is_the_default_and_usage_comes_with_done() {
         let mut d = OllamaDecoder::new(true);
         let mut obs = Observation::default();
-        d.on_request(br#"{"model":"llama3.1","messages":[{"role":"user","content":"hi"}]}"#, &mut obs);
+        d.on_request(
+            br#"{"model":"llama3.1","messages":[{"role":"user","content":"hi"}]}"#,
+            &mut obs,
+        );
         assert!(obs.request.stream);
         d.on_stream_message(
             b"",

@@ -349,10 +349,13 @@ impl ApiDecoder for OpenAiChatDecoder {
         r.presence_penalty = req.presence_penalty;
         r.choice_count = req.n;
         r.stop_sequences = req.stop.unwrap_or_default();
-        r.output_type = req.response_format.and_then(|f| f.kind).map(|kind| match kind.as_ref() {
-            "json_object" | "json_schema" => "json".to_string(),
-            other => other.to_string(),
-        });
+        r.output_type = req
+            .response_format
+            .and_then(|f| f.kind)
+            .map(|kind| match kind.as_ref() {
+                "json_object" | "json_schema" => "json".to_string(),
+                other => other.to_string(),
+            });
         r.service_tier = non_empty(&req.service_tier);
         r.message_count = req
             .messages

@@ -213,7 +213,10 @@ mod tests {
         );
         assert_eq!(get(&s, "gen_ai.usage.input_tokens"), Some(&AttrValue::Int(10)));
         assert_eq!(get(&s, "gen_ai.request.stream"), Some(&AttrValue::Bool(true)));
-        assert_eq!(get(&s, "llm.usage.source"), Some(&AttrValue::Str("stream_chunk".into())));
+        assert_eq!(
+            get(&s, "llm.usage.source"),
+            Some(&AttrValue::Str("stream_chunk".into()))
+        );
         assert_eq!(get(&s, "error.type"), None);
         assert_eq!(s.parent_span_id, Some([2; 8]));
     }

@@ -109,7 +109,12 @@ impl Framing {
 
 /// Newline-delimited JSON content types.
 fn is_ndjson(content_type: &str) -> bool {
-    ["application/x-ndjson", "application/ndjson", "application/jsonl", "application/stream+json"]
-        .iter()
-        .any(|t| content_type.starts_with(t))
+    [
+        "application/x-ndjson",
+        "application/ndjson",
+        "application/jsonl",
+        "application/stream+json",
+    ]
+    .iter()
+    .any(|t| content_type.starts_with(t))
 }

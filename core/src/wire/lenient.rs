@@ -589,7 +589,10 @@ mod tests {
         );
         let reasons: Vec<_> = m.choices.unwrap().into_iter().map(|c| c.finish_reason).collect();
         assert_eq!(reasons, vec![Some(Cow::Borrowed("stop")), None]);
-        assert_eq!(m.finish.unwrap().name(&["UNSPECIFIED", "STOP", "MAX_TOKENS"]), "MAX_TOKENS");
+        assert_eq!(
+            m.finish.unwrap().name(&["UNSPECIFIED", "STOP", "MAX_TOKENS"]),
+            "MAX_TOKENS"
+        );
         assert_eq!(m.stop, Some(vec!["END".to_string()]));
         assert_eq!(m.arguments.as_deref(), Some(r#"{"city":"Paris"}"#));
         // model (an object), two choices that are not objects, one finish_reason that is a number.

@@ -1060,7 +1060,7 @@ def bedrock_fixtures():
         f"llm-trace fixture, written for this project in the wire shape of {src_oll}test_titan/test_titan_completion.yaml",
         "POST", url(mid, False), req_headers(bedrock_req(False, 3), body), body, 200,
         bedrock_resp(3, len(resp.encode()), (17, 12), 733),
-        expect("aws.bedrock", "chat", False, mid, None, 17, 12, "FINISH", "body"),
+        expect("aws.bedrock", "text_completion", False, mid, None, 17, 12, "FINISH", "body"),
         body=resp,
     )
 
@@ -1086,7 +1086,7 @@ def bedrock_fixtures():
         f"test_titan/test_titan_invoke_stream.yaml and {src_otel}"
         "test_invoke_model_with_response_stream_with_content[amazon.titan].yaml",
         "POST", url(mid, True), req_headers(bedrock_req(True, 4), body), body, 200, bedrock_resp(4, stream=True),
-        expect("aws.bedrock", "chat", True, mid, None, 9, 40, "LENGTH", "stream_chunk"),
+        expect("aws.bedrock", "text_completion", True, mid, None, 9, 40, "LENGTH", "stream_chunk"),
         body_bytes=stream,
     )
 
@@ -1255,7 +1255,7 @@ def bedrock_fixtures():
         "test_meta_llama3_completion.yaml",
         "POST", url(mid, False), req_headers(bedrock_req(False, 12), body), body, 200,
         bedrock_resp(12, len(resp.encode()), (12, 24), 811),
-        expect("aws.bedrock", "chat", False, mid, None, 12, 24, "stop", "body"),
+        expect("aws.bedrock", "text_completion", False, mid, None, 12, 24, "stop", "body"),
         body=resp,
     )
 
@@ -1278,7 +1278,7 @@ def bedrock_fixtures():
         "test_meta/test_meta_llama3_completion.yaml (generation, prompt_token_count, generation_token_count, "
         f"stop_reason) in Bedrock chunk frames as in {src_oll}test_titan/test_titan_invoke_stream.yaml",
         "POST", url(mid, True), req_headers(bedrock_req(True, 13), body), body, 200, bedrock_resp(13, stream=True),
-        expect("aws.bedrock", "chat", True, mid, None, 8, len(pieces) + 1, "stop", "stream_chunk"),
+        expect("aws.bedrock", "text_completion", True, mid, None, 8, len(pieces) + 1, "stop", "stream_chunk"),
         body_bytes=stream,
     )
 
