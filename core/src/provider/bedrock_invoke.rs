@@ -639,6 +639,48 @@ mod tests {
     }
 
     #[test]
+    fn anthropic_text_completions_body_and_stream() {
+        let (mut d, mut obs) = invoke(
+            "anthropic.claude-v2:1",
+            false,
+            r#"{"prompt":"\n\nHuman: hi\n\nAssistant:"}"#,
+        );
+        assert_eq!(obs.operation, "text_completion");
+        d.on_response_headers(
+            &[
+                ("x-amzn-bedrock-input-token-count".into(), "14".into()),
+                ("x-amzn-bedrock-output-token-count".into(), "5".into()),
+            ],
+            &mut obs,
+        );
+        d.on_response_body(
+            br#"{"type":"completion","completion":" Hello!","stop_reason":"stop_sequence","stop":"\n\nHuman:"}"#,
+            1,
+            &mut obs,
+        );
+        d.on_response_end(&mut obs);
+        assert_eq!((obs.usage.input_tokens, obs.usage.output_tokens), (Some(14), Some(5)));
+        assert_eq!(obs.usage_source(), "bedrock_header");
+        assert_eq!(obs.response.finish_reasons, vec!["stop_sequence"]);
+
+        let (mut d, mut obs) = invoke("anthropic.claude-instant-v1", true, r#"{"prompt":"p"}"#);
+        for (i, e) in [
+            r#"{"completion":" Hi","stop_reason":null,"stop":null}"#,
+            r#"{"completion":"","stop_reason":"max_tokens","stop":null,"amazon-bedrock-invocationMetrics":{"inputTokenCount":9,"outputTokenCount":2}}"#,
+        ]
+        .iter()
+        .enumerate()
+        {
+            d.on_stream_message(b"chunk", wrap(e).as_bytes(), i as u64, &mut obs);
+        }
+        assert_eq!((obs.usage.input_tokens, obs.usage.output_tokens), (Some(9), Some(2)));
+        assert_eq!(obs.usage_source(), "bedrock_metrics");
+        assert_eq!(obs.response.finish_reasons, vec!["max_tokens"]);
+        assert_eq!(obs.timing.first_token_ns, Some(0));
+        assert!(obs.response_complete);
+    }
+
+    #[test]
     fn llama_stream_keeps_the_running_output_count_and_metrics_end_it() {
         let (mut d, mut obs) = invoke("us.meta.llama3-2-3b-instruct-v1:0", true, r#"{"prompt":"p"}"#);
         assert_eq!(obs.operation, "text_completion");

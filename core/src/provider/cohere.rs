@@ -497,6 +497,34 @@ mod tests {
     }
 
     #[test]
+    fn v1_chat_and_embed_bodies() {
+        let mut obs = Observation::default();
+        CohereDecoder.on_response_body(
+            br#"{"response_id":"r2","text":"Hello there","generation_id":"g","chat_history":[],"finish_reason":"MAX_TOKENS",
+                "meta":{"api_version":{"version":"1"},"billed_units":{"input_tokens":7,"output_tokens":3},"tokens":{"input_tokens":70,"output_tokens":3}}}"#,
+            1,
+            &mut obs,
+        );
+        assert_eq!((obs.usage.input_tokens, obs.usage.output_tokens), (Some(7), Some(3)));
+        assert_eq!(obs.usage_source(), "body");
+        assert_eq!(obs.response.finish_reasons, vec!["MAX_TOKENS"]);
+        assert_eq!(obs.response.output_chars, 11);
+
+        let mut obs = Observation {
+            operation: "embeddings",
+            ..Default::default()
+        };
+        CohereDecoder.on_response_body(
+            br#"{"id":"e1","texts":["a span"],"embeddings":[[0.1,0.2]],"response_type":"embeddings_floats",
+                "meta":{"api_version":{"version":"1"},"billed_units":{"input_tokens":3}}}"#,
+            1,
+            &mut obs,
+        );
+        assert_eq!((obs.usage.input_tokens, obs.usage.output_tokens), (Some(3), None));
+        assert_eq!(obs.decode_errors, 0);
+    }
+
+    #[test]
     fn error_body() {
         let mut obs = Observation {
             http_status: Some(401),

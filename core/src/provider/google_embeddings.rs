@@ -161,4 +161,19 @@ mod tests {
         assert!(!obs.usage.is_reported());
         assert_eq!(obs.usage_source(), "estimate");
     }
+
+    #[test]
+    fn vertex_embed_content_reports_its_usage_metadata() {
+        let mut obs = Observation {
+            operation: "embeddings",
+            ..Default::default()
+        };
+        GoogleEmbeddingsDecoder.on_response_body(
+            br#"{"embedding":{"values":[0.1]},"usageMetadata":{"promptTokenCount":"12","promptTokensDetails":[{"modality":1,"tokenCount":12}]},"truncated":false}"#,
+            1,
+            &mut obs,
+        );
+        assert_eq!((obs.usage.input_tokens, obs.usage.output_tokens), (Some(12), None));
+        assert_eq!(obs.usage_source(), "body");
+    }
 }
