@@ -234,7 +234,7 @@ impl AnthropicDecoder {
 
     /// Handles one streaming event (also used for Bedrock's wrapped Anthropic events).
     pub(crate) fn on_event_json(&mut self, data: &[u8], now_ns: u64, obs: &mut Observation) {
-        if let Some(event) = read_response::<StreamEvent<'_>>(data, obs) {
+        if let Ok(event) = read_response::<StreamEvent<'_>>(data, obs) {
             self.apply_event(event, now_ns, obs);
         }
     }
@@ -319,7 +319,7 @@ impl AnthropicDecoder {
 
     /// Handles a whole Bedrock InvokeModel body in Anthropic's shape.
     pub(crate) fn on_body_json(&mut self, body: &[u8], obs: &mut Observation) {
-        if let Some(m) = read_response::<Message<'_>>(body, obs) {
+        if let Ok(m) = read_response::<Message<'_>>(body, obs) {
             self.apply_message(m, UsageSource::Body, obs);
         }
     }

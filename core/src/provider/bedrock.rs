@@ -222,14 +222,14 @@ pub(crate) fn frame_error(event: &[u8], data: &[u8], obs: &mut Observation) -> b
     let Some(kind) = event.strip_prefix(b"exception:").or(event.strip_prefix(b"error:")) else {
         return false;
     };
-    let message = read_response::<BedrockError>(data, obs).and_then(|e| e.message);
+    let message = read_response::<BedrockError>(data, obs).ok().and_then(|e| e.message);
     obs.error = Some(exception(&String::from_utf8_lossy(kind), message));
     true
 }
 
 /// A JSON error body of a failed call (status 400 or more).
 pub(crate) fn error_body(body: &[u8], obs: &mut Observation) {
-    if let Some(e) = read_response::<BedrockError>(body, obs) {
+    if let Ok(e) = read_response::<BedrockError>(body, obs) {
         obs.error = Some(exception(e.kind.as_deref().unwrap_or("_OTHER"), e.message));
     }
 }
@@ -258,7 +258,7 @@ impl ApiDecoder for ConverseDecoder {
         if frame_error(event, data, obs) {
             return;
         }
-        let Some(m) = read_response::<ConverseMessage<'_>>(data, obs) else {
+        let Ok(m) = read_response::<ConverseMessage<'_>>(data, obs) else {
             return;
         };
         match event {
@@ -293,7 +293,7 @@ impl ApiDecoder for ConverseDecoder {
             error_body(body, obs);
             return;
         }
-        let Some(m) = read_response::<ConverseMessage<'_>>(body, obs) else {
+        let Ok(m) = read_response::<ConverseMessage<'_>>(body, obs) else {
             return;
         };
         if let Some(reason) = m.stop_reason.as_deref() {

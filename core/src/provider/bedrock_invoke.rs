@@ -475,12 +475,12 @@ impl InvokeDecoder {
             (Family::Anthropic, true) => self.anthropic.on_event_json(json, now_ns, obs),
             (Family::Anthropic, false) => self.anthropic.on_body_json(json, obs),
             (Family::Cohere, _) => {
-                if let Some(m) = read_response::<CohereMessage<'_>>(json, obs) {
+                if let Ok(m) = read_response::<CohereMessage<'_>>(json, obs) {
                     m.apply(now_ns, streamed, obs);
                 }
             }
             (Family::Other, _) => {
-                if let Some(body) = read_response::<InvokeBody<'_>>(json, obs) {
+                if let Ok(body) = read_response::<InvokeBody<'_>>(json, obs) {
                     body.apply(now_ns, streamed, obs);
                 }
             }
@@ -548,7 +548,7 @@ impl ApiDecoder for InvokeDecoder {
         if frame_error(event, data, obs) {
             return;
         }
-        let Some(bytes) = read_response::<ChunkPayload<'_>>(data, obs).and_then(|c| c.bytes) else {
+        let Some(bytes) = read_response::<ChunkPayload<'_>>(data, obs).ok().and_then(|c| c.bytes) else {
             return;
         };
         match super::bedrock::base64_decode(bytes.as_bytes()) {

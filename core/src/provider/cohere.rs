@@ -378,14 +378,14 @@ impl ApiDecoder for CohereDecoder {
         if data.trim_ascii() == b"[DONE]" {
             return;
         }
-        if let Some(m) = read_response::<CohereMessage<'_>>(data, obs) {
+        if let Ok(m) = read_response::<CohereMessage<'_>>(data, obs) {
             m.apply(now_ns, true, obs);
         }
     }
 
     fn on_response_body(&mut self, body: &[u8], now_ns: u64, obs: &mut Observation) {
         if obs.http_status.is_some_and(|s| s >= 400) {
-            if let Some(e) = read_response::<CohereError>(body, obs) {
+            if let Ok(e) = read_response::<CohereError>(body, obs) {
                 obs.error = Some(ErrorInfo {
                     error_type: obs.http_status.map_or_else(|| "_OTHER".to_string(), |s| s.to_string()),
                     message: e.message,
@@ -393,7 +393,7 @@ impl ApiDecoder for CohereDecoder {
             }
             return;
         }
-        if let Some(m) = read_response::<CohereMessage<'_>>(body, obs) {
+        if let Ok(m) = read_response::<CohereMessage<'_>>(body, obs) {
             m.apply(now_ns, false, obs);
         }
     }

@@ -310,7 +310,7 @@ impl ApiDecoder for GeminiDecoder {
     }
 
     fn on_stream_message(&mut self, _event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation) {
-        if let Some(r) = read_response::<GenerateResponse<'_>>(data, obs) {
+        if let Ok(r) = read_response::<GenerateResponse<'_>>(data, obs) {
             self.apply(r, now_ns, UsageSource::StreamChunk, obs);
         }
     }
@@ -318,12 +318,12 @@ impl ApiDecoder for GeminiDecoder {
     fn on_response_body(&mut self, body: &[u8], now_ns: u64, obs: &mut Observation) {
         // A non-SSE stream that was not framed (content-type said JSON) is a JSON array of responses.
         if body.trim_ascii_start().starts_with(b"[") {
-            if let Some(items) = read_response::<Items<GenerateResponse<'_>>>(body, obs) {
+            if let Ok(items) = read_response::<Items<GenerateResponse<'_>>>(body, obs) {
                 for r in items.0 {
                     self.apply(r, now_ns, UsageSource::StreamChunk, obs);
                 }
             }
-        } else if let Some(r) = read_response::<GenerateResponse<'_>>(body, obs) {
+        } else if let Ok(r) = read_response::<GenerateResponse<'_>>(body, obs) {
             self.apply(r, now_ns, UsageSource::Body, obs);
         }
     }

@@ -70,7 +70,7 @@ impl ApiDecoder for GoogleEmbeddingsDecoder {
     }
 
     fn on_response_body(&mut self, body: &[u8], _now_ns: u64, obs: &mut Observation) {
-        let Some(r) = read_response::<EmbedResponse>(body, obs) else {
+        let Ok(r) = read_response::<EmbedResponse>(body, obs) else {
             return;
         };
         if let Some(u) = r.usage_metadata.and_then(|u| u.to_usage(true)) {

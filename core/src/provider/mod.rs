@@ -48,17 +48,19 @@ pub(crate) trait ApiDecoder {
 }
 
 /// Parses one response message or body leniently (see [`lenient`]), counting on the observation what could not
-/// be read. `None` when the bytes are not JSON of the expected kind, which counts too.
-pub(crate) fn read_response<'a, T: Deserialize<'a>>(bytes: &'a [u8], obs: &mut Observation) -> Option<T> {
-    let (value, tally) = lenient::parse(bytes);
-    obs.note_decode_errors(tally.count, tally.first);
-    value
+/// be read. An error when the bytes are not JSON of the expected kind, which counts too.
+#[inline(always)]
+pub(crate) fn read_response<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+    obs: &mut Observation,
+) -> Result<T, serde_json::Error> {
+    lenient::parse(bytes, &mut |t| obs.note_decode_errors(t.count, t.first))
 }
 
 /// Parses a request body leniently; what it cannot read is not counted (the span's decode errors are the
 /// response's).
 pub(crate) fn read_request<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
-    lenient::parse(bytes).0
+    lenient::parse(bytes, &mut |_| {}).ok()
 }
 
 /// A string field as an owned value, when it is not empty.

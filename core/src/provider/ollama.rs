@@ -201,13 +201,13 @@ impl ApiDecoder for OllamaDecoder {
     }
 
     fn on_stream_message(&mut self, _event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation) {
-        if let Some(m) = read_response::<OllamaMessage<'_>>(data, obs) {
+        if let Ok(m) = read_response::<OllamaMessage<'_>>(data, obs) {
             m.apply(now_ns, UsageSource::StreamChunk, obs);
         }
     }
 
     fn on_response_body(&mut self, body: &[u8], now_ns: u64, obs: &mut Observation) {
-        if let Some(m) = read_response::<OllamaMessage<'_>>(body, obs) {
+        if let Ok(m) = read_response::<OllamaMessage<'_>>(body, obs) {
             m.apply(now_ns, UsageSource::Body, obs);
         }
     }
@@ -271,6 +271,27 @@ mod tests {
         let mut obs = Observation::default();
         OllamaDecoder::new(true).on_request(br#"{"model":"m","prompt":"p","stream":false}"#, &mut obs);
         assert!(!obs.request.stream);
+    }
+
+    #[test]
+    fn generate_body_without_streaming() {
+        let mut d = OllamaDecoder::new(true);
+        let mut obs = Observation::default();
+        d.on_request(
+            br#"{"model":"mistral","prompt":"Why?","stream":false,"options":{"num_predict":8}}"#,
+            &mut obs,
+        );
+        d.on_response_body(
+            br#"{"model":"mistral","response":"Because.","done":true,"done_reason":"length","context":[1,2],"prompt_eval_count":5,"eval_count":8}"#,
+            1,
+            &mut obs,
+        );
+        assert!(!obs.request.stream);
+        assert_eq!(obs.request.max_tokens, Some(8));
+        assert_eq!((obs.usage.input_tokens, obs.usage.output_tokens), (Some(5), Some(8)));
+        assert_eq!(obs.usage_source(), "body");
+        assert_eq!(obs.response.model.as_deref(), Some("mistral"));
+        assert_eq!(obs.response.finish_reasons, vec!["length"]);
     }
 
     #[test]

@@ -368,13 +368,13 @@ impl ApiDecoder for OpenAiChatDecoder {
             return;
         }
         // A mid-stream error arrives as a bare `{"error": ...}` object, which this reads too.
-        if let Some(chunk) = read_response::<ChatResponse<'_>>(data, obs) {
+        if let Ok(chunk) = read_response::<ChatResponse<'_>>(data, obs) {
             self.apply_response(chunk, now_ns, true, obs);
         }
     }
 
     fn on_response_body(&mut self, body: &[u8], now_ns: u64, obs: &mut Observation) {
-        if let Some(response) = read_response::<ChatResponse<'_>>(body, obs) {
+        if let Ok(response) = read_response::<ChatResponse<'_>>(body, obs) {
             self.apply_response(response, now_ns, false, obs);
         }
     }

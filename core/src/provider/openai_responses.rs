@@ -228,7 +228,7 @@ impl ApiDecoder for ResponsesDecoder {
     }
 
     fn on_stream_message(&mut self, _event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation) {
-        let Some(e) = read_response::<StreamEvent<'_>>(data, obs) else {
+        let Ok(e) = read_response::<StreamEvent<'_>>(data, obs) else {
             return;
         };
         let kind = e.kind.as_deref().unwrap_or_default();
@@ -283,12 +283,12 @@ impl ApiDecoder for ResponsesDecoder {
 
     fn on_response_body(&mut self, body: &[u8], _now_ns: u64, obs: &mut Observation) {
         if obs.http_status.is_some_and(|s| s >= 400) {
-            if let Some(super::ErrorEnvelope { error: Some(e) }) = read_response(body, obs) {
+            if let Ok(super::ErrorEnvelope { error: Some(e) }) = read_response(body, obs) {
                 obs.error = Some(e.into_info());
             }
             return;
         }
-        if let Some(r) = read_response::<Response<'_>>(body, obs) {
+        if let Ok(r) = read_response::<Response<'_>>(body, obs) {
             apply(r, UsageSource::Body, obs);
         }
     }

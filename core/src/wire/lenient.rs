@@ -50,16 +50,27 @@ fn skipped(kind: &'static str) {
     });
 }
 
-/// Parses one message leniently: the value (`None` when the bytes are not JSON of the expected kind) and what
-/// could not be read.
-pub(crate) fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> (Option<T>, Tally) {
+/// Parses one message leniently: the value (an error when the bytes are not JSON of the expected kind), and what
+/// could not be read handed to `tally`.
+///
+/// Inlined, and the value returned as serde_json gives it, so the parsed struct (often hundreds of bytes) is built
+/// in the caller's frame: each conversion or move of it costs the Wasm build a copy per message (measured with
+/// `wasm-cost`).
+#[inline(always)]
+pub(crate) fn parse<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+    tally: &mut dyn FnMut(Tally),
+) -> Result<T, serde_json::Error> {
     let outer = SKIPPED.with(|t| t.replace(Tally::default()));
-    let value = serde_json::from_slice::<T>(bytes).ok();
-    let mut tally = SKIPPED.with(|t| t.replace(outer));
-    if value.is_none() {
-        tally.note(INVALID_JSON);
+    let value = serde_json::from_slice::<T>(bytes);
+    let mut skipped = SKIPPED.with(|t| t.replace(outer));
+    if value.is_err() {
+        skipped.note(INVALID_JSON);
     }
-    (value, tally)
+    if skipped.count > 0 {
+        tally(skipped);
+    }
+    value
 }
 
 /// Skips a value of an unexpected type, whole (an object or array is read through to its end).
@@ -537,6 +548,12 @@ pub(crate) fn texts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> (Option<T>, Tally) {
+        let mut all = Tally::default();
+        let value = super::parse(bytes, &mut |t| all = t).ok();
+        (value, all)
+    }
 
     #[derive(Deserialize, Debug, PartialEq, Default)]
     #[serde(default)]
