@@ -4,7 +4,7 @@
 use super::content_parts::{no_content, request_object};
 use super::gemini::GoogleEnums;
 use super::{anthropic, bedrock, bedrock_invoke, cohere, gemini, google_embeddings, ollama};
-use super::{openai_chat, openai_responses, ApiDecoder};
+use super::{openai_chat, openai_responses, vector, ApiDecoder};
 use crate::model::content::InputContent;
 
 /// API shapes the tracer understands.
@@ -42,6 +42,8 @@ pub(crate) enum Api {
     OllamaGenerate,
     /// Ollama `/api/embed` and the legacy `/api/embeddings`.
     OllamaEmbed,
+    /// A vector-store call (Chroma, Qdrant, Pinecone, Elasticsearch, OpenSearch, Weaviate): a retrieval span.
+    Retrieval(vector::Endpoint),
 }
 
 /// Parses a `name` or `api` value of the configuration.
@@ -65,14 +67,18 @@ impl std::str::FromStr for Api {
             "ollama_chat" => Api::OllamaChat,
             "ollama_generate" => Api::OllamaGenerate,
             "ollama_embed" => Api::OllamaEmbed,
-            other => {
-                return Err(format!(
-                    "unknown API `{other}`; expected one of openai_chat, openai_completions, openai_embeddings, \
-                     openai_responses, anthropic_messages, anthropic_completions, gemini, gemini_embeddings, \
-                     vertex_predict, bedrock_converse, bedrock_invoke, cohere_chat, cohere_embed, ollama_chat, \
-                     ollama_generate, ollama_embed"
-                ))
-            }
+            other => match vector::store_named(other) {
+                Some(store) => Api::Retrieval(vector::Endpoint::Unresolved(store)),
+                None => {
+                    return Err(format!(
+                        "unknown API `{other}`; expected one of openai_chat, openai_completions, openai_embeddings, \
+                         openai_responses, anthropic_messages, anthropic_completions, gemini, gemini_embeddings, \
+                         vertex_predict, bedrock_converse, bedrock_invoke, cohere_chat, cohere_embed, ollama_chat, \
+                         ollama_generate, ollama_embed, {}",
+                        vector::STORE_NAMES
+                    ))
+                }
+            },
         })
     }
 }
@@ -88,6 +94,7 @@ impl Api {
             | Api::VertexPredict
             | Api::OllamaEmbed => "embeddings",
             Api::GeminiGenerateContent => "generate_content",
+            Api::Retrieval(_) => "retrieval",
             Api::OpenAiChat
             | Api::OpenAiResponses
             | Api::AnthropicMessages
@@ -137,6 +144,8 @@ impl Api {
             Api::GeminiEmbeddings | Api::VertexPredict => Box::new(google_embeddings::GoogleEmbeddingsDecoder),
             Api::OllamaChat | Api::OllamaGenerate => Box::new(ollama::OllamaDecoder::new(true)),
             Api::OllamaEmbed => Box::new(ollama::OllamaDecoder::new(false)),
+            // The exchange builds these with the request's path and host (`vector::decoder`).
+            Api::Retrieval(endpoint) => vector::decoder(endpoint, &vector::Target::default(), vector::Keep::default()),
         }
     }
 
@@ -156,6 +165,8 @@ impl Api {
             Api::CohereChat | Api::CohereEmbed => cohere::request_content(&req),
             Api::GeminiEmbeddings | Api::VertexPredict => google_embeddings::request_content(&req),
             Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => ollama::request_content(&req),
+            // A retrieval's content (query text, documents) is read by its decoder.
+            Api::Retrieval(_) => no_content(),
         }
     }
 }
