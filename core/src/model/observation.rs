@@ -161,6 +161,8 @@ pub(crate) struct Observation {
     pub(crate) decode_errors: u32,
     /// The kind of the first of them (`invalid_json`, `unexpected_type`, `invalid_number`, `invalid_base64`).
     pub(crate) decode_error: Option<&'static str>,
+    /// Stream messages of an event type the API's decoder does not know, skipped (providers add types).
+    pub(crate) unknown_events: u32,
 }
 
 /// Where a provider's token figures were read.
@@ -279,6 +281,11 @@ impl Observation {
             self.decode_errors = self.decode_errors.saturating_add(count);
             self.decode_error = self.decode_error.or(first);
         }
+    }
+
+    /// Counts a stream message of an event type the decoder does not know (it is skipped).
+    pub(crate) fn note_unknown_event(&mut self) {
+        self.unknown_events = self.unknown_events.saturating_add(1);
     }
 
     /// The model that answered: the response's model, else the one the request asked for.

@@ -310,7 +310,8 @@ impl AnthropicDecoder {
                     obs.error = Some(e.into_info());
                 }
             }
-            _ => {} // `ping`, `content_block_stop`, and event types added later
+            "ping" | "content_block_stop" | "" => {}
+            _ => obs.note_unknown_event(),
         }
         if let Some(metrics) = event.bedrock_metrics {
             metrics.fill_missing(obs);
@@ -405,6 +406,24 @@ mod tests {
         assert_eq!(obs.timing.first_reasoning_ns, Some(30));
         assert_eq!(obs.timing.first_token_ns, Some(30));
         assert_eq!(obs.timing.last_token_ns, Some(50));
+        assert!(obs.response_complete);
+    }
+
+    #[test]
+    fn an_unknown_event_type_is_counted_and_skipped_and_the_stream_still_completes() {
+        let mut d = AnthropicDecoder::default();
+        let mut obs = Observation::default();
+        for (i, e) in STREAM.iter().enumerate() {
+            if i == 3 {
+                let odd = br#"{"type":"message_annotation","usage":{"output_tokens":999}}"#;
+                d.on_stream_message(b"message_annotation", odd, 25, &mut obs);
+            }
+            d.on_stream_message(b"", e.as_bytes(), 10 * i as u64, &mut obs);
+        }
+        // `ping` (in STREAM) is known; only the new type counts, and its figures are not taken.
+        assert_eq!(obs.unknown_events, 1);
+        assert_eq!(obs.decode_errors, 0);
+        assert_eq!(obs.usage.output_tokens, Some(15));
         assert!(obs.response_complete);
     }
 

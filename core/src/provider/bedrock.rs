@@ -284,7 +284,8 @@ impl ApiDecoder for ConverseDecoder {
                 // `metadata` is the last event of a ConverseStream.
                 obs.response_complete = true;
             }
-            _ => {}
+            b"messageStart" | b"contentBlockStop" => {}
+            _ => obs.note_unknown_event(),
         }
     }
 

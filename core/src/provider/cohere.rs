@@ -302,6 +302,30 @@ impl CohereMessage<'_> {
     }
 }
 
+/// Stream event types of Chat v2 (`type`) and v1 (`event_type`); any other is counted and skipped.
+const KNOWN_STREAM_EVENTS: [&str; 20] = [
+    "message-start",
+    "content-start",
+    "content-delta",
+    "content-end",
+    "tool-plan-delta",
+    "tool-call-start",
+    "tool-call-delta",
+    "tool-call-end",
+    "citation-start",
+    "citation-end",
+    "message-end",
+    "debug",
+    "stream-start",
+    "text-generation",
+    "search-queries-generation",
+    "search-results",
+    "citation-generation",
+    "tool-calls-generation",
+    "tool-calls-chunk",
+    "stream-end",
+];
+
 /// A v2 stream event's `delta`, by event type.
 fn apply_v2_event(event: &str, delta: EventDelta<'_>, now_ns: u64, obs: &mut Observation) {
     let message = delta.message.unwrap_or_default();
@@ -379,7 +403,12 @@ impl ApiDecoder for CohereDecoder {
             return;
         }
         if let Ok(m) = read_response::<CohereMessage<'_>>(data, obs) {
-            m.apply(now_ns, true, obs);
+            let kind = m.kind.as_deref().or(m.event_type.as_deref()).unwrap_or_default();
+            if kind.is_empty() || KNOWN_STREAM_EVENTS.contains(&kind) {
+                m.apply(now_ns, true, obs);
+            } else {
+                obs.note_unknown_event();
+            }
         }
     }
 

@@ -277,7 +277,9 @@ impl ApiDecoder for ResponsesDecoder {
                     obs.capture_tool_call(0, call, item.call_id.as_deref(), item.name.as_deref(), "");
                 }
             }
-            _ => {}
+            // The API has dozens of `response.*` events (tool progress, annotations, ...): only others are unknown.
+            k if k.is_empty() || k.starts_with("response.") => {}
+            _ => obs.note_unknown_event(),
         }
     }
 

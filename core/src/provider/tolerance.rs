@@ -678,6 +678,15 @@ mod tests {
         may_change: Vec<Group>,
         /// Decode errors it must cause (`None`: any number).
         decode_errors: Option<u32>,
+        /// Unknown events it must count (`None`: not checked).
+        unknown_events: Option<u32>,
+    }
+
+    /// Whether the fixture's API types its stream events, so that an injected unknown type is counted.
+    fn typed_events(f: &Fixture) -> bool {
+        ["anthropic-", "openai-responses-", "bedrock-converse-", "cohere-"]
+            .iter()
+            .any(|p| f.name.starts_with(p))
     }
 
     const GEMINI_API_FINISH: [&str; 13] = [
@@ -700,15 +709,17 @@ mod tests {
     fn mutate(f: &Fixture, kind: usize, rng: &mut Rng) -> Option<(Body, Mutation)> {
         let mut body = f.body.clone();
         if kind >= 5 {
-            let (message, errors, what) = match kind {
+            let (message, errors, unknown, what) = match kind {
                 5 => (
                     br#"{"type":"x.unknown","event_type":"x-unknown","x_unknown":{"a":[1,"b"]}}"#.as_slice(),
                     Some(0),
+                    u32::from(typed_events(f)),
                     "an unknown event",
                 ),
                 _ => (
                     br#"{"type":"content","broken": [1,"#.as_slice(),
                     Some(1),
+                    0,
                     "an event that is not JSON",
                 ),
             };
@@ -718,6 +729,7 @@ mod tests {
                 what: format!("{what} injected at {position}"),
                 may_change: Vec::new(),
                 decode_errors: errors,
+                unknown_events: Some(unknown),
             };
             return Some((body, mutation));
         }
@@ -744,6 +756,7 @@ mod tests {
                         what: format!("message {m}: `{}` given another type", target.key),
                         may_change: Vec::new(),
                         decode_errors: None,
+                        unknown_events: None,
                     }
                 } else {
                     remove_at(message, &target.path);
@@ -751,6 +764,7 @@ mod tests {
                         what: format!("message {m}: `{}` dropped", target.key),
                         may_change: Vec::new(),
                         decode_errors: Some(0),
+                        unknown_events: None,
                     }
                 }
             }
@@ -774,6 +788,7 @@ mod tests {
                         what: format!("message {m}: count `{}` = {n} written as {slot}", target.key),
                         may_change: Vec::new(),
                         decode_errors: Some(0),
+                        unknown_events: None,
                     }
                 } else {
                     let finish = all.iter().find(|x| x.key == "finishReason")?;
@@ -792,6 +807,7 @@ mod tests {
                         what,
                         may_change: Vec::new(),
                         decode_errors: Some(0),
+                        unknown_events: None,
                     }
                 }
             }
@@ -820,10 +836,18 @@ mod tests {
                     what,
                     may_change,
                     decode_errors: None,
+                    unknown_events: None,
                 }
             }
         };
         Some((body, mutation))
+    }
+
+    fn unknown_events(span: &SpanRecord) -> u32 {
+        match attr(span, "llm.stream.unknown_events") {
+            Some(AttrValue::Int(n)) => *n as u32,
+            _ => 0,
+        }
     }
 
     fn decode_errors(span: &SpanRecord) -> u32 {
@@ -847,6 +871,7 @@ mod tests {
             // Every fixture reads whole but the cut one, whose last message is truncated.
             let unread = decode_errors(&baseline);
             assert_eq!(unread, u32::from(f.name.ends_with("-cut")), "{}: unmutated", f.name);
+            assert_eq!(unknown_events(&baseline), 0, "{}: unknown events, unmutated", f.name);
             for kind in 0..7 {
                 for round in 0..ROUNDS {
                     let Some((body, mutation)) = mutate(f, kind, &mut rng) else {
@@ -875,6 +900,9 @@ mod tests {
                                 "{ctx}"
                             );
                         }
+                    }
+                    if let Some(n) = mutation.unknown_events {
+                        assert_eq!(unknown_events(&span), n, "{ctx}: unknown events");
                     }
                     checked += 1;
                 }

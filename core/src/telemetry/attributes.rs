@@ -144,6 +144,8 @@ pub(crate) const LLM_RESPONSE_UNREADABLE: &str = "llm.response.unreadable";
 pub(crate) const LLM_DECODE_ERRORS: &str = "llm.decode_errors";
 /// The kind of the first of them: `invalid_json`, `unexpected_type`, `invalid_number`, `invalid_base64`.
 pub(crate) const LLM_DECODE_ERROR: &str = "llm.decode_error";
+/// Stream messages of an event type the decoder does not know (skipped; the rest of the stream is read).
+pub(crate) const LLM_STREAM_UNKNOWN_EVENTS: &str = "llm.stream.unknown_events";
 
 // Provider rate limits at the time of the call (from response headers; see `provider/rate_limit.rs`).
 pub(crate) const LLM_RATELIMIT_REQUESTS_LIMIT: &str = "llm.ratelimit.requests.limit";

@@ -53,6 +53,9 @@ pub(crate) fn build_span(
         a.uint(attr::LLM_DECODE_ERRORS, Some(u64::from(obs.decode_errors)));
         a.str(attr::LLM_DECODE_ERROR, obs.decode_error);
     }
+    if obs.unknown_events > 0 {
+        a.uint(attr::LLM_STREAM_UNKNOWN_EVENTS, Some(u64::from(obs.unknown_events)));
+    }
     if obs.truncated_bytes > 0 {
         a.uint(attr::LLM_BODY_TRUNCATED, Some(obs.truncated_bytes));
     }
