@@ -24,7 +24,8 @@ TABLE_IN_WHEEL = "litellm/model_prices_and_context_window_backup.json"
 OUT = pathlib.Path(__file__).resolve().parent.parent / "core" / "data" / "prices.json"
 PROVIDERS = {
     "openai", "text-completion-openai", "azure", "anthropic", "gemini", "vertex_ai-language-models",
-    "vertex_ai-anthropic_models", "bedrock", "bedrock_converse", "mistral", "deepseek", "xai", "groq",
+    "vertex_ai-anthropic_models", "vertex_ai-embedding-models", "bedrock", "bedrock_converse", "mistral", "deepseek",
+    "xai", "groq", "cohere", "cohere_chat", "voyage", "ollama", "moonshot",
 }
 MODES = {"chat", "completion", "responses", "embedding", None}
 # litellm key -> our key, for the prices charged per token.

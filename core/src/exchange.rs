@@ -155,7 +155,7 @@ impl Exchange {
                 };
                 vector::decoder(endpoint, &target, keep)
             }
-            _ => api.decoder(detected.path_streams),
+            _ => api.decoder(detected.path_streams, obs.server_address.as_deref()),
         };
         Exchange {
             api,
@@ -420,6 +420,7 @@ impl Exchange {
         if !figures.is_empty() {
             self.obs.rate_limits = figures;
         }
+        self.decoder.on_response_headers(&headers, &mut self.obs);
         if end_of_stream {
             self.response_end(now);
         }
@@ -508,7 +509,9 @@ impl Exchange {
                 None => framing.finish(&mut |event, data| decoder.on_stream_message(event, data, now_ns, obs)),
             }
         }
-        self.response = None;
+        if response.take().is_some() {
+            decoder.on_response_end(obs);
+        }
     }
 
     /// Closes the observation: the request parsed, the response drained, a cut recorded as partial with its reason,
@@ -788,7 +791,7 @@ data: [DONE]\n\n";
         x.response_body(&without_usage, true, at(10));
         let s = finish(&mut t, x, at(20), None);
         assert_eq!(attr(&s, "gen_ai.usage.output_tokens"), Some(&AttrValue::Int(1)));
-        assert_eq!(attr(&s, "llm.usage.source"), Some(&AttrValue::Str("estimated".into())));
+        assert_eq!(attr(&s, "llm.usage.source"), Some(&AttrValue::Str("estimate".into())));
         assert_eq!(attr(&s, "gen_ai.usage.input_tokens"), None);
     }
 

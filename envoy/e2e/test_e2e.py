@@ -71,7 +71,7 @@ def test_injected_usage_is_stripped_so_clients_indexing_choices_still_work(stack
     span = span_for(stack, lambda s: s["name"] == "chat gpt-4.1-nano", before)
     a = span["attributes"]
     assert a["llm.usage.injected"] is True
-    assert a["llm.usage.source"] == "reported"
+    assert a["llm.usage.source"] == "stream_chunk"
     assert a["gen_ai.usage.input_tokens"] == 4 and a["gen_ai.usage.output_tokens"] == len(ANSWER_WORDS)
 
 

@@ -87,7 +87,7 @@ fn non_streaming_chat_exports_one_client_span_with_genai_attributes() {
         ("server.port", json!(443)),
         ("openai.api.type", json!("chat_completions")),
         ("http.response.status_code", json!(200)),
-        ("llm.usage.source", json!("reported")),
+        ("llm.usage.source", json!("body")),
     ] {
         assert_eq!(attr(s, key), &value, "{key}");
     }

@@ -10,9 +10,10 @@ use host_tests::replay::{flush_exports, play, replay_exchange, Chunking, ReplayO
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-const CHUNKINGS: [Chunking; 6] = [
+const CHUNKINGS: [Chunking; 7] = [
     Chunking::Fixed(1),
     Chunking::Fixed(5),
+    Chunking::Fixed(7),
     Chunking::Fixed(64),
     Chunking::Random(7),
     Chunking::Random(8),
@@ -76,7 +77,7 @@ fn play_once(exchange: &ExchangeFile, chunking: Chunking) -> (Vec<u8>, Vec<Value
 #[test]
 fn every_fixture_matches_its_expectations_exactly_at_every_chunking() {
     let all = fixtures();
-    assert!(all.len() >= 19, "expected at least 19 fixtures, found {}", all.len());
+    assert!(all.len() >= 57, "expected at least 57 fixtures, found {}", all.len());
     for (exchange, raw) in &all {
         let e = &raw["expect"];
         let upstream_bytes = exchange.response_body().unwrap();
@@ -104,9 +105,16 @@ fn every_fixture_matches_its_expectations_exactly_at_every_chunking() {
                 Some(reason) => assert_eq!(attr(s, "gen_ai.response.finish_reasons"), &json!([reason]), "{ctx}"),
                 None => assert_eq!(attr(s, "gen_ai.response.finish_reasons"), &Value::Null, "{ctx}"),
             }
+            // Fixtures are well-formed: nothing goes unread but what a fixture says (a cut stream's last,
+            // truncated message).
+            assert_eq!(
+                attr(s, "llm.decode_errors"),
+                e.get("decode_errors").unwrap_or(&Value::Null),
+                "{ctx}"
+            );
+            assert_eq!(attr(s, "llm.usage.source"), &e["usage_source"], "{ctx}");
             let reported = !e["input_tokens"].is_null() || !e["output_tokens"].is_null();
             if reported {
-                assert_eq!(attr(s, "llm.usage.source"), "reported", "{ctx}");
                 assert_eq!(attr(s, "llm.usage.provider.input_tokens"), &e["input_tokens"], "{ctx}");
                 assert_eq!(
                     attr(s, "llm.usage.provider.output_tokens"),
@@ -137,7 +145,10 @@ fn every_fixture_matches_its_expectations_exactly_at_every_chunking() {
                     );
                 }
             } else {
-                assert_eq!(attr(s, "llm.usage.source"), "estimated", "{ctx}");
+                assert_eq!(
+                    e["usage_source"], "estimate",
+                    "{ctx}: a fixture without usage must say so"
+                );
                 assert_eq!(attr(s, "gen_ai.usage.input_tokens"), &Value::Null, "{ctx}");
             }
             let error_type = e.get("error_type").unwrap_or(&Value::Null);
@@ -174,7 +185,7 @@ fn injected_include_usage_takes_the_usage_only_chunk_out_of_the_clients_stream()
         let (forwarded, spans) = play_once(&exchange, chunking);
         assert_eq!(String::from_utf8(forwarded).unwrap(), expected_to_client, "{ctx}");
         let s = &spans[0];
-        assert_eq!(attr(s, "llm.usage.source"), "reported", "{ctx}");
+        assert_eq!(attr(s, "llm.usage.source"), "stream_chunk", "{ctx}");
         assert_eq!(attr(s, "gen_ai.usage.input_tokens"), 14, "{ctx}");
         assert_eq!(attr(s, "gen_ai.usage.output_tokens"), 19, "{ctx}");
         assert_eq!(attr(s, "gen_ai.response.finish_reasons"), &json!(["stop"]), "{ctx}");
@@ -201,12 +212,114 @@ fn a_cut_stream_is_partial_with_estimated_output_and_keeps_what_it_saw() {
         let s = &spans[0];
         assert_eq!(attr(s, "llm.partial"), true, "{ctx}");
         assert_eq!(attr(s, "error.type"), "stream_cut", "{ctx}");
-        assert_eq!(attr(s, "llm.usage.source"), "estimated", "{ctx}");
+        assert_eq!(attr(s, "llm.usage.source"), "estimate", "{ctx}");
         let estimated = attr(s, "gen_ai.usage.output_tokens").as_u64().unwrap();
         assert!(estimated > 0, "{ctx}: the text seen before the cut is counted");
         assert!(
             attr(s, "gen_ai.response.time_to_first_chunk").as_f64().unwrap() > 0.0,
             "{ctx}: first token time is kept"
         );
+    }
+}
+
+/// The model each fixture of a newly read API is priced as (the table's key; Bedrock may use its regional key), so
+/// its cost must be the table's prices times the provider's figures.
+const PRICED: [(&str, &str); 20] = [
+    ("cohere-chat", "command-a-03-2025"),
+    ("cohere-chat-stream", "command-r-08-2024"),
+    ("cohere-v1-chat-stream", "command-r-plus-08-2024"),
+    ("cohere-embed", "cohere/embed-v4.0"),
+    ("voyage-embeddings", "voyage/voyage-3.5"),
+    ("ollama-chat", "ollama/llama3.1"),
+    ("ollama-generate-stream", "ollama/mistral"),
+    ("vertex-predict-embeddings", "text-embedding-005"),
+    ("openai-responses-compact", "gpt-5.1"),
+    ("groq-chat-stream-x-groq-usage", "groq/llama-3.1-8b-instant"),
+    ("moonshot-chat-stream-choice-usage", "moonshot/moonshot-v1-8k"),
+    ("bedrock-invoke-nova", "us.amazon.nova-lite-v1:0"),
+    ("bedrock-invoke-nova-stream", "amazon.nova-micro-v1:0"),
+    ("bedrock-invoke-titan-text", "amazon.titan-text-express-v1"),
+    ("bedrock-invoke-titan-embed", "amazon.titan-embed-text-v2:0"),
+    ("bedrock-invoke-cohere-command", "cohere.command-r-v1:0"),
+    ("bedrock-invoke-cohere-embed", "cohere.embed-v4:0"),
+    ("bedrock-invoke-mistral", "mistral.mistral-large-2407-v1:0"),
+    ("bedrock-invoke-llama", "meta.llama3-1-70b-instruct-v1:0"),
+    ("bedrock-invoke-ai21", "ai21.jamba-1-5-mini-v1:0"),
+];
+
+/// A price of the table, in micro-USD per 1M tokens (= pico-USD per token).
+fn table_price(model: &str) -> Value {
+    let table: Value = serde_json::from_str(include_str!("../../core/data/prices.json")).unwrap();
+    table["models"][model].clone()
+}
+
+#[test]
+fn newly_read_apis_are_priced_from_the_table() {
+    for (name, model) in PRICED {
+        let (exchange, raw) = fixture(name);
+        let e = &raw["expect"];
+        let (_, spans) = play_once(&exchange, Chunking::Whole);
+        let s = &spans[0];
+        let priced = attr(s, "llm.usage.cost.priced_model")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let regional = priced.starts_with("bedrock/") && priced.ends_with(&format!("/{model}"));
+        assert!(
+            priced == model || regional,
+            "{name}: priced as `{priced}`, expected `{model}`"
+        );
+        let price = table_price(&priced);
+        let per_token = |key: &str| price[key].as_u64();
+        let input = e["input_tokens_total"].as_u64().unwrap_or(0);
+        let cache_read = e["cache_read_tokens"].as_u64().unwrap_or(0);
+        let output = e["output_tokens_total"].as_u64().unwrap_or(0);
+        let input_pico = (input - cache_read) * per_token("input").unwrap();
+        let cache_pico = cache_read * per_token("cache_read").or(per_token("input")).unwrap();
+        let output_pico = output * per_token("output").unwrap();
+        let usd = |pico: u64| json!(pico as f64 / 1e12);
+        assert_eq!(attr(s, "llm.usage.cost.input"), &usd(input_pico), "{name}");
+        assert_eq!(attr(s, "llm.usage.cost.cache_read"), &usd(cache_pico), "{name}");
+        assert_eq!(attr(s, "llm.usage.cost.output"), &usd(output_pico), "{name}");
+        assert_eq!(
+            attr(s, "gen_ai.usage.cost"),
+            &usd(input_pico + cache_pico + output_pico),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_stream_with_an_undecodable_event_keeps_its_figures_and_says_what_was_lost() {
+    let (mut exchange, raw) = fixture("anthropic-messages-stream-thinking");
+    let body = String::from_utf8(exchange.response_body().unwrap()).unwrap();
+    let first_event_end = body.find("\n\n").unwrap() + 2;
+    let broken = format!(
+        "{}event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\n\n{}",
+        &body[..first_event_end],
+        &body[first_event_end..]
+    );
+    exchange.response.body = Some(broken);
+    exchange.response.body_base64 = None;
+    let e = &raw["expect"];
+    for chunking in CHUNKINGS {
+        let ctx = format!("{chunking:?}");
+        let (_, spans) = play_once(&exchange, chunking);
+        let s = &spans[0];
+        assert_eq!(attr(s, "llm.decode_errors"), 1, "{ctx}");
+        assert_eq!(attr(s, "llm.decode_error"), "invalid_json", "{ctx}");
+        assert_eq!(attr(s, "llm.usage.provider.input_tokens"), &e["input_tokens"], "{ctx}");
+        assert_eq!(
+            attr(s, "llm.usage.provider.output_tokens"),
+            &e["output_tokens"],
+            "{ctx}"
+        );
+        assert_eq!(attr(s, "gen_ai.response.model"), &e["response_model"], "{ctx}");
+        assert_eq!(
+            attr(s, "gen_ai.response.finish_reasons"),
+            &json!([e["finish_reason"]]),
+            "{ctx}"
+        );
+        assert_eq!(s["status"]["code"], "UNSET", "{ctx}");
     }
 }

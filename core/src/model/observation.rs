@@ -158,6 +158,42 @@ pub(crate) struct Observation {
     /// Digests of the vectors an embeddings call returned, to tell a later vector-store query which call produced
     /// its query vector.
     pub(crate) embedding_digests: Vec<u64>,
+    /// Where the reported usage was read; `None` until a decoder reports usage.
+    pub(crate) usage_source: Option<UsageSource>,
+    /// Fields and messages of the response the decoder could not read (each lost alone, never the call).
+    pub(crate) decode_errors: u32,
+    /// The kind of the first of them (`invalid_json`, `unexpected_type`, `invalid_number`, `invalid_base64`).
+    pub(crate) decode_error: Option<&'static str>,
+    /// Stream messages of an event type the API's decoder does not know, skipped (providers add types).
+    pub(crate) unknown_events: u32,
+}
+
+/// Where a provider's token figures were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UsageSource {
+    /// The response body.
+    Body,
+    /// A stream message of the API's own shape.
+    StreamChunk,
+    /// A vendor's own key in an OpenAI-shaped answer (`x_groq.usage`, `choices[].usage`).
+    VendorKey,
+    /// Bedrock's `x-amzn-bedrock-*-token-count` response headers.
+    BedrockHeader,
+    /// `amazon-bedrock-invocationMetrics` in the last message of a Bedrock stream.
+    BedrockMetrics,
+}
+
+impl UsageSource {
+    /// The `llm.usage.source` value.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            UsageSource::Body => "body",
+            UsageSource::StreamChunk => "stream_chunk",
+            UsageSource::VendorKey => "vendor_key",
+            UsageSource::BedrockHeader => "bedrock_header",
+            UsageSource::BedrockMetrics => "bedrock_metrics",
+        }
+    }
 }
 
 impl Observation {
@@ -223,13 +259,36 @@ impl Observation {
         }
     }
 
-    /// Where the token figures come from: `reported` by the provider, or `estimated` by the tracer.
+    /// Where the token figures come from: the place the provider reported them (see [`UsageSource`]), or
+    /// `estimate` when it reported none and the tracer estimated the output.
     pub(crate) fn usage_source(&self) -> &'static str {
-        if self.usage.is_reported() {
-            "reported"
-        } else {
-            "estimated"
+        if !self.usage.is_reported() {
+            return "estimate";
         }
+        match self.usage_source {
+            Some(source) => source.name(),
+            None if self.request.stream => UsageSource::StreamChunk.name(),
+            None => UsageSource::Body.name(),
+        }
+    }
+
+    /// Records the provider's usage figures and where they were read.
+    pub(crate) fn report_usage(&mut self, usage: Usage, source: UsageSource) {
+        self.usage = usage;
+        self.usage_source = Some(source);
+    }
+
+    /// Counts what a decoder could not read: `count` fields or messages, the first of kind `first`.
+    pub(crate) fn note_decode_errors(&mut self, count: u32, first: Option<&'static str>) {
+        if count > 0 {
+            self.decode_errors = self.decode_errors.saturating_add(count);
+            self.decode_error = self.decode_error.or(first);
+        }
+    }
+
+    /// Counts a stream message of an event type the decoder does not know (it is skipped).
+    pub(crate) fn note_unknown_event(&mut self) {
+        self.unknown_events = self.unknown_events.saturating_add(1);
     }
 
     /// The model that answered: the response's model, else the one the request asked for.

@@ -1,15 +1,17 @@
-//! Anthropic Messages (`POST /v1/messages`), streamed (named SSE events) or not; also the body format of
-//! Anthropic models on Bedrock `InvokeModel*`.
+//! Anthropic Messages (`POST /v1/messages`) and the legacy Text Completions (`POST /v1/complete`, no usage on
+//! the wire), streamed (named SSE events) or not; also the body format of Anthropic models on Bedrock
+//! `InvokeModel*`.
 //!
 //! Usage: `message_start` carries input figures and an interim output count; `message_delta` carries the
 //! **cumulative** output count (and, on newer APIs, cumulative input figures), so later values replace earlier
 //! ones and are never added. The conventions' input total adds cache reads and writes to Anthropic's `input_tokens`.
 
-use super::content_parts::{generic_messages, parts_of, tool_definitions};
-use super::{ApiDecoder, ApiError};
+use super::bedrock_metrics::InvocationMetrics;
+use super::content_parts::{generic_messages, parts_of, prompt_message, tool_definitions};
+use super::{non_empty, read_request, read_response, ApiDecoder, ApiError};
 use crate::model::content::InputContent;
-use crate::model::observation::{Observation, Usage};
-use serde::de::IgnoredAny;
+use crate::model::observation::{Observation, Usage, UsageSource};
+use crate::wire::lenient;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -19,34 +21,42 @@ pub(crate) struct AnthropicDecoder {
     raw: RawUsage,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct MessagesRequest<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     model: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::flag")]
     stream: Option<bool>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::int")]
     max_tokens: Option<i64>,
-    #[serde(default)]
+    /// Text Completions' name for `max_tokens`.
+    #[serde(deserialize_with = "lenient::int")]
+    max_tokens_to_sample: Option<i64>,
+    #[serde(deserialize_with = "lenient::float")]
     temperature: Option<f64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::float")]
     top_p: Option<f64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::texts")]
     stop_sequences: Option<Vec<String>>,
-    #[serde(default)]
-    messages: Option<Vec<IgnoredAny>>,
+    #[serde(deserialize_with = "lenient::length")]
+    messages: Option<usize>,
+    /// Text Completions' prompt (`"\n\nHuman: ...\n\nAssistant:"`).
+    #[serde(deserialize_with = "lenient::present")]
+    prompt: Option<()>,
 }
 
 /// Usage figures as Anthropic reports them; every field optional because `message_delta` repeats only some.
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(default)]
 struct RawUsage {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     input_tokens: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     output_tokens: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     cache_creation_input_tokens: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     cache_read_input_tokens: Option<u64>,
 }
 
@@ -74,40 +84,45 @@ impl RawUsage {
     }
 }
 
-/// A whole message (non-streamed body, or `message_start.message`).
-#[derive(Deserialize)]
+/// A whole message (non-streamed body, or `message_start.message`), or a whole Text Completions answer
+/// (`type: completion`, the text in `completion`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct Message<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     model: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::name")]
     stop_reason: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::object")]
     usage: Option<RawUsage>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::objects")]
     content: Option<Vec<ContentBlock<'a>>>,
-    #[serde(default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
+    completion: Option<Cow<'a, str>>,
+    #[serde(deserialize_with = "lenient::object")]
     error: Option<ApiError>,
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, rename = "type", deserialize_with = "lenient::text")]
     kind: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct ContentBlock<'a> {
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, rename = "type", deserialize_with = "lenient::text")]
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     text: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     thinking: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     partial_json: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     id: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::any")]
     input: Option<serde_json::Value>,
 }
 
@@ -137,48 +152,57 @@ impl ContentBlock<'_> {
     }
 }
 
-/// One streamed event; the `type` field names it (the SSE `event:` line repeats it).
-#[derive(Deserialize)]
+/// One streamed event; the `type` field names it (the SSE `event:` line repeats it). Text Completions events
+/// (`type: completion`) carry their fields at the top level; Bedrock's wrapped ones may omit `type`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct StreamEvent<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Cow<'a, str>,
-    #[serde(borrow, default)]
+    #[serde(borrow, rename = "type", deserialize_with = "lenient::text")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "lenient::object")]
     message: Option<Message<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::object")]
     delta: Option<EventDelta<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::object")]
     content_block: Option<ContentBlock<'a>>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::object")]
     usage: Option<RawUsage>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::object")]
     error: Option<ApiError>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::index")]
     index: Option<usize>,
+    #[serde(borrow, deserialize_with = "lenient::text")]
+    completion: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "lenient::name")]
+    stop_reason: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "lenient::text")]
+    model: Option<Cow<'a, str>>,
     /// Bedrock `InvokeModelWithResponseStream` appends its own figures to the last event.
-    #[serde(default, rename = "amazon-bedrock-invocationMetrics")]
-    bedrock_metrics: Option<super::bedrock_metrics::InvocationMetrics>,
+    #[serde(rename = "amazon-bedrock-invocationMetrics", deserialize_with = "lenient::object")]
+    bedrock_metrics: Option<InvocationMetrics>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct EventDelta<'a> {
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, rename = "type", deserialize_with = "lenient::text")]
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::name")]
     stop_reason: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     text: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     thinking: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     partial_json: Option<Cow<'a, str>>,
 }
 
-fn non_empty(value: &Option<Cow<'_, str>>) -> Option<String> {
-    value.as_deref().filter(|s| !s.is_empty()).map(str::to_string)
+fn chars(s: &Option<Cow<'_, str>>) -> u64 {
+    s.as_deref().map_or(0, |s| s.chars().count() as u64)
 }
 
 impl AnthropicDecoder {
-    fn apply_message(&mut self, m: Message<'_>, obs: &mut Observation) {
+    fn apply_message(&mut self, m: Message<'_>, source: UsageSource, obs: &mut Observation) {
         if let Some(id) = non_empty(&m.id) {
             obs.response.id = Some(id);
         }
@@ -191,11 +215,15 @@ impl AnthropicDecoder {
         }
         if let Some(usage) = m.usage {
             self.raw.merge(usage);
-            obs.usage = self.raw.to_usage();
+            obs.report_usage(self.raw.to_usage(), source);
         }
         obs.response.output_chars += m.content.iter().flatten().map(ContentBlock::chars).sum::<u64>();
         for (i, block) in m.content.iter().flatten().enumerate() {
             block.capture(i, obs);
+        }
+        if let Some(text) = m.completion.as_deref() {
+            obs.response.output_chars += text.chars().count() as u64;
+            obs.capture_text(0, text);
         }
         if m.kind.as_deref() == Some("error") {
             if let Some(e) = m.error {
@@ -204,15 +232,22 @@ impl AnthropicDecoder {
         }
     }
 
-    /// Handles one decoded streaming event (also used for Bedrock's wrapped Anthropic events).
+    /// Handles one streaming event (also used for Bedrock's wrapped Anthropic events).
     pub(crate) fn on_event_json(&mut self, data: &[u8], now_ns: u64, obs: &mut Observation) {
-        let Ok(event) = serde_json::from_slice::<StreamEvent<'_>>(data) else {
-            return;
+        if let Ok(event) = read_response::<StreamEvent<'_>>(data, obs) {
+            self.apply_event(event, now_ns, obs);
+        }
+    }
+
+    fn apply_event(&mut self, event: StreamEvent<'_>, now_ns: u64, obs: &mut Observation) {
+        let kind = match event.kind.as_deref() {
+            None if event.completion.is_some() => "completion",
+            kind => kind.unwrap_or_default(),
         };
-        match event.kind.as_ref() {
+        match kind {
             "message_start" => {
                 if let Some(m) = event.message {
-                    self.apply_message(m, obs);
+                    self.apply_message(m, UsageSource::StreamChunk, obs);
                 }
             }
             "content_block_start" => {
@@ -225,8 +260,7 @@ impl AnthropicDecoder {
             }
             "content_block_delta" => {
                 if let Some(d) = event.delta {
-                    let text = |f: &Option<Cow<'_, str>>| f.as_deref().map_or(0, |s| s.chars().count() as u64);
-                    let chars = text(&d.text) + text(&d.thinking) + text(&d.partial_json);
+                    let generated = chars(&d.text) + chars(&d.thinking) + chars(&d.partial_json);
                     if let Some(t) = d.text.as_deref() {
                         obs.capture_text(0, t);
                     }
@@ -236,8 +270,8 @@ impl AnthropicDecoder {
                     if let Some(json) = d.partial_json.as_deref() {
                         obs.capture_tool_call(0, event.index.unwrap_or(0), None, None, json);
                     }
-                    if chars > 0 {
-                        obs.response.output_chars += chars;
+                    if generated > 0 {
+                        obs.response.output_chars += generated;
                         if d.kind.as_deref() == Some("thinking_delta") {
                             obs.mark_reasoning(now_ns);
                         } else {
@@ -252,36 +286,59 @@ impl AnthropicDecoder {
                 }
                 if let Some(usage) = event.usage {
                     self.raw.merge(usage);
-                    obs.usage = self.raw.to_usage();
+                    obs.report_usage(self.raw.to_usage(), UsageSource::StreamChunk);
                 }
             }
             "message_stop" => obs.response_complete = true,
+            // Text Completions: each event carries a fragment; the last one its stop reason.
+            "completion" => {
+                if let Some(model) = non_empty(&event.model) {
+                    obs.response.model = Some(model);
+                }
+                if let Some(text) = event.completion.as_deref().filter(|t| !t.is_empty()) {
+                    obs.response.output_chars += text.chars().count() as u64;
+                    obs.mark_first_token(now_ns);
+                    obs.capture_text(0, text);
+                }
+                if let Some(reason) = non_empty(&event.stop_reason) {
+                    obs.response.set_finish_reason(0, &reason);
+                    obs.response_complete = true;
+                }
+            }
             "error" => {
                 if let Some(e) = event.error {
                     obs.error = Some(e.into_info());
                 }
             }
-            _ => {} // `ping`, `content_block_stop`, and event types added later
+            "ping" | "content_block_stop" | "" => {}
+            _ => obs.note_unknown_event(),
         }
         if let Some(metrics) = event.bedrock_metrics {
-            metrics.apply_if_missing(obs);
+            metrics.fill_missing(obs);
+        }
+    }
+
+    /// Handles a whole Bedrock InvokeModel body in Anthropic's shape.
+    pub(crate) fn on_body_json(&mut self, body: &[u8], obs: &mut Observation) {
+        if let Ok(m) = read_response::<Message<'_>>(body, obs) {
+            self.apply_message(m, UsageSource::Body, obs);
         }
     }
 }
 
 impl ApiDecoder for AnthropicDecoder {
     fn on_request(&mut self, body: &[u8], obs: &mut Observation) {
-        let Ok(req) = serde_json::from_slice::<MessagesRequest<'_>>(body) else {
+        let Some(req) = read_request::<MessagesRequest<'_>>(body) else {
             return;
         };
         let r = &mut obs.request;
         r.model = non_empty(&req.model).or(r.model.take());
         r.stream = req.stream.unwrap_or(r.stream);
-        r.max_tokens = req.max_tokens;
+        r.max_tokens = req.max_tokens.or(req.max_tokens_to_sample);
         r.temperature = req.temperature;
         r.top_p = req.top_p;
         r.stop_sequences = req.stop_sequences.unwrap_or_default();
-        r.message_count = req.messages.map_or(0, |m| m.len());
+        r.message_count = req.messages.unwrap_or(usize::from(req.prompt.is_some()));
     }
 
     fn on_stream_message(&mut self, _event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation) {
@@ -289,15 +346,19 @@ impl ApiDecoder for AnthropicDecoder {
     }
 
     fn on_response_body(&mut self, body: &[u8], _now_ns: u64, obs: &mut Observation) {
-        if let Ok(m) = serde_json::from_slice::<Message<'_>>(body) {
-            self.apply_message(m, obs);
-        }
+        self.on_body_json(body, obs);
     }
 }
 
 /// Messages API request content (also Anthropic models' bodies on Bedrock InvokeModel): `system`, the messages
-/// with their typed blocks, and the tools.
+/// with their typed blocks, and the tools; a Text Completions request's `prompt` as one user message.
 pub(crate) fn request_content(req: &Map<String, Value>) -> InputContent {
+    if let (None, Some(prompt)) = (req.get("messages"), req.get("prompt")) {
+        return InputContent {
+            messages: Some(prompt_message(prompt)),
+            ..Default::default()
+        };
+    }
     InputContent {
         system_instructions: req.get("system").map(|s| Value::Array(parts_of(s))),
         messages: req
@@ -345,6 +406,24 @@ mod tests {
         assert_eq!(obs.timing.first_reasoning_ns, Some(30));
         assert_eq!(obs.timing.first_token_ns, Some(30));
         assert_eq!(obs.timing.last_token_ns, Some(50));
+        assert!(obs.response_complete);
+    }
+
+    #[test]
+    fn an_unknown_event_type_is_counted_and_skipped_and_the_stream_still_completes() {
+        let mut d = AnthropicDecoder::default();
+        let mut obs = Observation::default();
+        for (i, e) in STREAM.iter().enumerate() {
+            if i == 3 {
+                let odd = br#"{"type":"message_annotation","usage":{"output_tokens":999}}"#;
+                d.on_stream_message(b"message_annotation", odd, 25, &mut obs);
+            }
+            d.on_stream_message(b"", e.as_bytes(), 10 * i as u64, &mut obs);
+        }
+        // `ping` (in STREAM) is known; only the new type counts, and its figures are not taken.
+        assert_eq!(obs.unknown_events, 1);
+        assert_eq!(obs.decode_errors, 0);
+        assert_eq!(obs.usage.output_tokens, Some(15));
         assert!(obs.response_complete);
     }
 

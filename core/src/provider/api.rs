@@ -2,7 +2,9 @@
 //! content.
 
 use super::content_parts::{no_content, request_object};
-use super::{anthropic, bedrock, gemini, openai_chat, openai_responses, vector, ApiDecoder};
+use super::gemini::GoogleEnums;
+use super::{anthropic, bedrock, bedrock_invoke, cohere, gemini, google_embeddings, ollama};
+use super::{openai_chat, openai_responses, vector, ApiDecoder};
 use crate::model::content::InputContent;
 
 /// API shapes the tracer understands.
@@ -14,7 +16,7 @@ pub(crate) enum Api {
     OpenAiCompletions,
     /// OpenAI Embeddings (`/v1/embeddings`) and compatible servers.
     OpenAiEmbeddings,
-    /// OpenAI Responses (`/v1/responses`).
+    /// OpenAI Responses (`/v1/responses`, and `/v1/responses/compact`).
     OpenAiResponses,
     /// Anthropic Messages (`/v1/messages`).
     AnthropicMessages,
@@ -24,6 +26,22 @@ pub(crate) enum Api {
     BedrockConverse,
     /// Bedrock `InvokeModel` and `InvokeModelWithResponseStream` (the body is the model vendor's own format).
     BedrockInvoke,
+    /// Anthropic legacy Text Completions (`/v1/complete`).
+    AnthropicCompletions,
+    /// Cohere Chat (`/v2/chat`, `/v1/chat`).
+    CohereChat,
+    /// Cohere Embed (`/v2/embed`, `/v1/embed`).
+    CohereEmbed,
+    /// Gemini API / Vertex AI `:embedContent` and `:batchEmbedContents`.
+    GeminiEmbeddings,
+    /// Vertex AI `:predict` for embedding models.
+    VertexPredict,
+    /// Ollama `/api/chat`.
+    OllamaChat,
+    /// Ollama `/api/generate`.
+    OllamaGenerate,
+    /// Ollama `/api/embed` and the legacy `/api/embeddings`.
+    OllamaEmbed,
     /// A vector-store call (Chroma, Qdrant, Pinecone, Elasticsearch, OpenSearch, Weaviate): a retrieval span.
     Retrieval(vector::Endpoint),
 }
@@ -41,12 +59,22 @@ impl std::str::FromStr for Api {
             "gemini" => Api::GeminiGenerateContent,
             "bedrock_converse" => Api::BedrockConverse,
             "bedrock_invoke" => Api::BedrockInvoke,
+            "anthropic_completions" => Api::AnthropicCompletions,
+            "cohere_chat" => Api::CohereChat,
+            "cohere_embed" => Api::CohereEmbed,
+            "gemini_embeddings" => Api::GeminiEmbeddings,
+            "vertex_predict" => Api::VertexPredict,
+            "ollama_chat" => Api::OllamaChat,
+            "ollama_generate" => Api::OllamaGenerate,
+            "ollama_embed" => Api::OllamaEmbed,
             other => match vector::store_named(other) {
                 Some(store) => Api::Retrieval(vector::Endpoint::Unresolved(store)),
                 None => {
                     return Err(format!(
                         "unknown API `{other}`; expected one of openai_chat, openai_completions, openai_embeddings, \
-                         openai_responses, anthropic_messages, gemini, bedrock_converse, bedrock_invoke, {}",
+                         openai_responses, anthropic_messages, anthropic_completions, gemini, gemini_embeddings, \
+                         vertex_predict, bedrock_converse, bedrock_invoke, cohere_chat, cohere_embed, ollama_chat, \
+                         ollama_generate, ollama_embed, {}",
                         vector::STORE_NAMES
                     ))
                 }
@@ -56,18 +84,24 @@ impl std::str::FromStr for Api {
 }
 
 impl Api {
-    /// `gen_ai.operation.name`.
+    /// `gen_ai.operation.name` (Bedrock InvokeModel's decoder refines it from the model and the request).
     pub(crate) fn operation(self) -> &'static str {
         match self {
-            Api::OpenAiCompletions => "text_completion",
-            Api::OpenAiEmbeddings => "embeddings",
+            Api::OpenAiCompletions | Api::AnthropicCompletions | Api::OllamaGenerate => "text_completion",
+            Api::OpenAiEmbeddings
+            | Api::CohereEmbed
+            | Api::GeminiEmbeddings
+            | Api::VertexPredict
+            | Api::OllamaEmbed => "embeddings",
             Api::GeminiGenerateContent => "generate_content",
             Api::Retrieval(_) => "retrieval",
             Api::OpenAiChat
             | Api::OpenAiResponses
             | Api::AnthropicMessages
             | Api::BedrockConverse
-            | Api::BedrockInvoke => "chat",
+            | Api::BedrockInvoke
+            | Api::CohereChat
+            | Api::OllamaChat => "chat",
         }
     }
 
@@ -92,21 +126,24 @@ impl Api {
         matches!(self, Api::BedrockConverse | Api::BedrockInvoke)
     }
 
-    /// The decoder of this shape's responses.
-    pub(crate) fn decoder(self, path_streams: bool) -> Box<dyn ApiDecoder> {
+    /// The decoder of this shape's responses; `host` is the upstream's `server.address`.
+    pub(crate) fn decoder(self, path_streams: bool, host: Option<&str>) -> Box<dyn ApiDecoder> {
         match self {
             Api::OpenAiChat | Api::OpenAiCompletions | Api::OpenAiEmbeddings => {
                 Box::new(openai_chat::OpenAiChatDecoder)
             }
             Api::OpenAiResponses => Box::new(openai_responses::ResponsesDecoder),
-            Api::AnthropicMessages => Box::new(anthropic::AnthropicDecoder::default()),
+            Api::AnthropicMessages | Api::AnthropicCompletions => Box::new(anthropic::AnthropicDecoder::default()),
             Api::GeminiGenerateContent => Box::new(gemini::GeminiDecoder {
                 streaming: path_streams,
+                enums: GoogleEnums::for_host(host),
             }),
-            Api::BedrockConverse => Box::new(bedrock::ConverseDecoder {
-                streaming: path_streams,
-            }),
-            Api::BedrockInvoke => Box::new(bedrock::InvokeDecoder::new(path_streams)),
+            Api::BedrockConverse => Box::new(bedrock::ConverseDecoder::new(path_streams)),
+            Api::BedrockInvoke => Box::new(bedrock_invoke::InvokeDecoder::new(path_streams)),
+            Api::CohereChat | Api::CohereEmbed => Box::new(cohere::CohereDecoder),
+            Api::GeminiEmbeddings | Api::VertexPredict => Box::new(google_embeddings::GoogleEmbeddingsDecoder),
+            Api::OllamaChat | Api::OllamaGenerate => Box::new(ollama::OllamaDecoder::new(true)),
+            Api::OllamaEmbed => Box::new(ollama::OllamaDecoder::new(false)),
             // The exchange builds these with the request's path and host (`vector::decoder`).
             Api::Retrieval(endpoint) => vector::decoder(endpoint, &vector::Target::default(), vector::Keep::default()),
         }
@@ -121,9 +158,13 @@ impl Api {
             Api::OpenAiChat => openai_chat::chat_request_content(&req),
             Api::OpenAiCompletions | Api::OpenAiEmbeddings => openai_chat::prompt_request_content(&req),
             Api::OpenAiResponses => openai_responses::request_content(&req),
-            Api::AnthropicMessages | Api::BedrockInvoke => anthropic::request_content(&req),
+            Api::AnthropicMessages | Api::AnthropicCompletions => anthropic::request_content(&req),
+            Api::BedrockInvoke => bedrock_invoke::request_content(&req),
             Api::BedrockConverse => bedrock::converse_request_content(&req),
             Api::GeminiGenerateContent => gemini::request_content(&req),
+            Api::CohereChat | Api::CohereEmbed => cohere::request_content(&req),
+            Api::GeminiEmbeddings | Api::VertexPredict => google_embeddings::request_content(&req),
+            Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => ollama::request_content(&req),
             // A retrieval's content (query text, documents) is read by its decoder.
             Api::Retrieval(_) => no_content(),
         }

@@ -217,6 +217,9 @@ pub(crate) fn by_path(method: &str, path: &str) -> Option<Detected> {
         .and_then(|(_, rest)| rest.split('/').next())
         .filter(|d| !d.is_empty())
         .map(percent_decode);
+    if let Some(api) = native_api_by_path(path) {
+        return found(api, None, false);
+    }
     if path.ends_with("/chat/completions") {
         return found(Api::OpenAiChat, deployment, false);
     }
@@ -226,7 +229,7 @@ pub(crate) fn by_path(method: &str, path: &str) -> Option<Detected> {
     if path.ends_with("/embeddings") {
         return found(Api::OpenAiEmbeddings, deployment, false);
     }
-    if path.ends_with("/responses") {
+    if path.ends_with("/responses") || path.ends_with("/responses/compact") {
         return found(Api::OpenAiResponses, deployment, false);
     }
     if path.ends_with("/v1/messages") {
@@ -234,14 +237,17 @@ pub(crate) fn by_path(method: &str, path: &str) -> Option<Detected> {
     }
     let last = path.rsplit('/').next().unwrap_or_default();
     if let Some((model, method)) = last.rsplit_once(':') {
-        let streams = match method {
-            "generateContent" => false,
-            "streamGenerateContent" => true,
-            _ => return None,
-        };
+        let model = percent_decode(model);
         // `alt=sse` only changes the framing, which the response content-type tells anyway.
         let _ = query;
-        return found(Api::GeminiGenerateContent, Some(percent_decode(model)), streams);
+        return match method {
+            "generateContent" => found(Api::GeminiGenerateContent, Some(model), false),
+            "streamGenerateContent" => found(Api::GeminiGenerateContent, Some(model), true),
+            "embedContent" | "batchEmbedContents" => found(Api::GeminiEmbeddings, Some(model), false),
+            // Vertex AI serves many kinds of model through `:predict`; only embedding models are read.
+            "predict" if model.contains("embedding") => found(Api::VertexPredict, Some(model), false),
+            _ => None,
+        };
     }
     // Bedrock runtime: /model/{modelId}/{converse|converse-stream|invoke|invoke-with-response-stream}
     if let Some((_, rest)) = path.split_once("/model/") {
@@ -256,6 +262,27 @@ pub(crate) fn by_path(method: &str, path: &str) -> Option<Detected> {
         };
     }
     None
+}
+
+/// APIs with paths of their own (checked before the OpenAI suffixes: Ollama's `/api/embeddings` is not OpenAI's).
+fn native_api_by_path(path: &str) -> Option<Api> {
+    const PATHS: [(&str, Api); 11] = [
+        // Ollama's native API, on any host.
+        ("/api/chat", Api::OllamaChat),
+        ("/api/generate", Api::OllamaGenerate),
+        ("/api/embed", Api::OllamaEmbed),
+        ("/api/embeddings", Api::OllamaEmbed),
+        // Anthropic legacy Text Completions.
+        ("/v1/complete", Api::AnthropicCompletions),
+        // Cohere v2 and v1.
+        ("/v2/chat", Api::CohereChat),
+        ("/v1/chat", Api::CohereChat),
+        ("/v2/embed", Api::CohereEmbed),
+        ("/v1/embed", Api::CohereEmbed),
+        ("/compatibility/v2/chat", Api::CohereChat),
+        ("/compatibility/v1/chat", Api::CohereChat),
+    ];
+    PATHS.iter().find(|(p, _)| path.ends_with(p)).map(|(_, api)| *api)
 }
 
 /// Recognises a vector-store call from its method and path (see [`vector::by_path`]).
@@ -276,19 +303,32 @@ pub(crate) fn percent_decode(s: &str) -> String {
 fn vendor(api: Api, host: Option<&str>, path: &str) -> &'static str {
     let host = host.unwrap_or_default();
     match api {
-        Api::AnthropicMessages => "anthropic",
+        Api::AnthropicMessages | Api::AnthropicCompletions => "anthropic",
         Api::BedrockConverse | Api::BedrockInvoke => "aws.bedrock",
-        Api::GeminiGenerateContent if host.ends_with("aiplatform.googleapis.com") => "gcp.vertex_ai",
-        Api::GeminiGenerateContent if host.ends_with("generativelanguage.googleapis.com") => "gcp.gemini",
-        Api::GeminiGenerateContent => "gcp.gen_ai",
+        Api::GeminiGenerateContent | Api::GeminiEmbeddings | Api::VertexPredict => google_vendor(host),
+        Api::CohereChat | Api::CohereEmbed => "cohere",
+        Api::OllamaChat | Api::OllamaGenerate | Api::OllamaEmbed => "ollama",
         Api::Retrieval(endpoint) => endpoint.store().db_system(),
-        _ => openai_compatible_vendor(host, path),
+        Api::OpenAiChat | Api::OpenAiCompletions | Api::OpenAiEmbeddings | Api::OpenAiResponses => {
+            openai_compatible_vendor(host, path)
+        }
+    }
+}
+
+/// Google's two API surfaces, by host.
+fn google_vendor(host: &str) -> &'static str {
+    if host.ends_with("aiplatform.googleapis.com") {
+        "gcp.vertex_ai"
+    } else if host.ends_with("generativelanguage.googleapis.com") {
+        "gcp.gemini"
+    } else {
+        "gcp.gen_ai"
     }
 }
 
 /// Known vendors serving the OpenAI shape, by upstream host.
 fn openai_compatible_vendor(host: &str, path: &str) -> &'static str {
-    const VENDORS: [(&str, &str); 10] = [
+    const VENDORS: [(&str, &str); 13] = [
         ("api.openai.com", "openai"),
         ("api.mistral.ai", "mistral_ai"),
         ("api.groq.com", "groq"),
@@ -299,6 +339,9 @@ fn openai_compatible_vendor(host: &str, path: &str) -> &'static str {
         ("openrouter.ai", "openrouter"),
         ("api.fireworks.ai", "fireworks_ai"),
         ("api.moonshot.ai", "moonshot_ai"),
+        ("api.voyageai.com", "voyage_ai"),
+        ("api.cohere.com", "cohere"),
+        ("api.cohere.ai", "cohere"),
     ];
     let host = host.rsplit_once(':').map_or(
         host,
@@ -383,6 +426,26 @@ mod tests {
                 Some("us.anthropic.claude-3-7-sonnet-20250219-v1:0".into()),
                 false
             ))
+        );
+        assert_eq!(api("/v1/responses/compact"), Some((Api::OpenAiResponses, None, false)));
+        assert_eq!(api("/v1/complete"), Some((Api::AnthropicCompletions, None, false)));
+        assert_eq!(api("/v2/chat"), Some((Api::CohereChat, None, false)));
+        assert_eq!(api("/v1/embed"), Some((Api::CohereEmbed, None, false)));
+        assert_eq!(api("/api/chat"), Some((Api::OllamaChat, None, false)));
+        assert_eq!(api("/ollama/api/generate"), Some((Api::OllamaGenerate, None, false)));
+        assert_eq!(api("/api/embeddings"), Some((Api::OllamaEmbed, None, false)));
+        assert_eq!(
+            api("/v1beta/models/gemini-embedding-001:batchEmbedContents"),
+            Some((Api::GeminiEmbeddings, Some("gemini-embedding-001".into()), false))
+        );
+        assert_eq!(
+            api("/v1/projects/p/locations/l/publishers/google/models/text-embedding-005:predict"),
+            Some((Api::VertexPredict, Some("text-embedding-005".into()), false))
+        );
+        assert_eq!(
+            api("/v1/projects/p/locations/l/publishers/google/models/imagen-3.0-generate-002:predict"),
+            None,
+            "only embedding models are read through :predict"
         );
         assert_eq!(api("/v1/models:list"), None);
         assert_eq!(api("/healthz"), None);

@@ -5,10 +5,10 @@
 //! tokens (Gemini bills them as output), input includes tool-use prompt tokens; the raw figures are kept too.
 
 use super::content_parts::{message, text_part, tool_definitions};
-use super::ApiDecoder;
+use super::{read_request, read_response, ApiDecoder};
 use crate::model::content::InputContent;
-use crate::model::observation::{Observation, Usage};
-use serde::de::IgnoredAny;
+use crate::model::observation::{ErrorInfo, Observation, Usage, UsageSource};
+use crate::wire::lenient::{self, EnumValue};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
@@ -17,174 +17,267 @@ use std::borrow::Cow;
 pub(crate) struct GeminiDecoder {
     /// The path asked for a stream (`:streamGenerateContent`).
     pub(crate) streaming: bool,
+    /// Which numbering integer enums use (they differ between the Gemini API and Vertex AI).
+    pub(crate) enums: GoogleEnums,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Google's APIs send enums as numbers when asked (`$alt=json;enum-encoding=int`, which every GAPIC REST client
+/// sets), and the Gemini API and Vertex AI number `FinishReason` differently: 6 is `LANGUAGE` on one and
+/// `BLOCKLIST` on the other.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GoogleEnums {
+    /// `generativelanguage.googleapis.com` (and any host not known to be Vertex AI).
+    #[default]
+    GeminiApi,
+    /// `*aiplatform.googleapis.com`.
+    VertexAi,
+}
+
+/// `Candidate.FinishReason` of the Gemini API (google.ai.generativelanguage.v1beta), by number.
+const GEMINI_API_FINISH_REASONS: [&str; 13] = [
+    "FINISH_REASON_UNSPECIFIED",
+    "STOP",
+    "MAX_TOKENS",
+    "SAFETY",
+    "RECITATION",
+    "OTHER",
+    "LANGUAGE",
+    "BLOCKLIST",
+    "PROHIBITED_CONTENT",
+    "SPII",
+    "MALFORMED_FUNCTION_CALL",
+    "IMAGE_SAFETY",
+    "UNEXPECTED_TOOL_CALL",
+];
+
+/// `Candidate.FinishReason` of Vertex AI (google.cloud.aiplatform.v1), by number. Numbers from 10 on differ
+/// between API versions, so they are kept as numbers.
+const VERTEX_AI_FINISH_REASONS: [&str; 10] = [
+    "FINISH_REASON_UNSPECIFIED",
+    "STOP",
+    "MAX_TOKENS",
+    "SAFETY",
+    "RECITATION",
+    "OTHER",
+    "BLOCKLIST",
+    "PROHIBITED_CONTENT",
+    "SPII",
+    "MALFORMED_FUNCTION_CALL",
+];
+
+impl GoogleEnums {
+    /// The numbering the host uses.
+    pub(crate) fn for_host(host: Option<&str>) -> GoogleEnums {
+        if host.is_some_and(|h| h.ends_with("aiplatform.googleapis.com")) {
+            GoogleEnums::VertexAi
+        } else {
+            GoogleEnums::GeminiApi
+        }
+    }
+
+    fn finish_reason(self, value: &EnumValue<'_>) -> String {
+        match self {
+            GoogleEnums::GeminiApi => value.name(&GEMINI_API_FINISH_REASONS),
+            GoogleEnums::VertexAi => value.name(&VERTEX_AI_FINISH_REASONS),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct GenerateRequest {
-    #[serde(default)]
-    contents: Option<Vec<IgnoredAny>>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::length")]
+    contents: Option<usize>,
+    #[serde(deserialize_with = "lenient::object")]
     generation_config: Option<GenerationConfig>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct GenerationConfig {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::float")]
     temperature: Option<f64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::float")]
     top_p: Option<f64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::int")]
     max_output_tokens: Option<i64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::texts")]
     stop_sequences: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::int")]
     candidate_count: Option<i64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::int")]
     seed: Option<i64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::float")]
     presence_penalty: Option<f64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::float")]
     frequency_penalty: Option<f64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::string")]
     response_mime_type: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct GenerateResponse<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::objects")]
     candidates: Option<Vec<Candidate<'a>>>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::object")]
     usage_metadata: Option<UsageMetadata>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     model_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     response_id: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::object")]
     error: Option<GoogleError>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct Candidate<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::object")]
     content: Option<CandidateContent<'a>>,
-    #[serde(borrow, default)]
-    finish_reason: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(borrow, deserialize_with = "lenient::enum_value")]
+    finish_reason: Option<EnumValue<'a>>,
+    #[serde(deserialize_with = "lenient::index")]
     index: Option<usize>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct CandidateContent<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::objects")]
     parts: Option<Vec<Part<'a>>>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct Part<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     text: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::flag")]
     thought: Option<bool>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::any")]
     function_call: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize, Clone, Copy)]
-#[serde(rename_all = "camelCase")]
-struct UsageMetadata {
-    #[serde(default)]
+/// `usageMetadata`, also of Vertex AI's `embedContent`.
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct UsageMetadata {
+    #[serde(deserialize_with = "lenient::count")]
     prompt_token_count: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     candidates_token_count: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     thoughts_token_count: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     cached_content_token_count: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     tool_use_prompt_token_count: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     total_token_count: Option<u64>,
 }
 
 /// Google's error envelope: `{"error": {"code": 429, "message": "...", "status": "RESOURCE_EXHAUSTED"}}`.
-#[derive(Deserialize)]
-struct GoogleError {
-    #[serde(default)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct GoogleError {
+    #[serde(deserialize_with = "lenient::string")]
     message: Option<String>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::name_string")]
     status: Option<String>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::int")]
     code: Option<i64>,
 }
 
+impl GoogleError {
+    pub(crate) fn into_info(self) -> ErrorInfo {
+        ErrorInfo {
+            error_type: self
+                .status
+                .or(self.code.map(|c| c.to_string()))
+                .unwrap_or_else(|| "_OTHER".into()),
+            message: self.message,
+        }
+    }
+}
+
 impl UsageMetadata {
-    fn to_usage(self) -> Usage {
-        let input = match (self.prompt_token_count, self.tool_use_prompt_token_count) {
-            (None, None) => None,
-            (p, t) => Some(p.unwrap_or(0) + t.unwrap_or(0)),
+    /// Proto3 JSON leaves out fields that are zero: once `usageMetadata` reports anything, a missing prompt or
+    /// candidates count is 0, not unknown. Embeddings generate nothing, so they report no output.
+    pub(crate) fn to_usage(self, embeddings: bool) -> Option<Usage> {
+        let any = [
+            self.prompt_token_count,
+            self.candidates_token_count,
+            self.thoughts_token_count,
+            self.cached_content_token_count,
+            self.tool_use_prompt_token_count,
+            self.total_token_count,
+        ]
+        .iter()
+        .any(Option::is_some);
+        if !any {
+            return None;
+        }
+        let prompt = self.prompt_token_count.unwrap_or(0);
+        let candidates = self.candidates_token_count.unwrap_or(0);
+        let input = prompt + self.tool_use_prompt_token_count.unwrap_or(0);
+        let output = candidates + self.thoughts_token_count.unwrap_or(0);
+        let (output, provider_output) = if embeddings {
+            (None, None)
+        } else {
+            (Some(output), Some(candidates))
         };
-        let output = match (self.candidates_token_count, self.thoughts_token_count) {
-            (None, None) => None,
-            (c, t) => Some(c.unwrap_or(0) + t.unwrap_or(0)),
-        };
-        Usage {
-            input_tokens: input,
+        Some(Usage {
+            input_tokens: Some(input),
             output_tokens: output,
             cache_read_tokens: self.cached_content_token_count,
             cache_creation_tokens: None,
             reasoning_tokens: self.thoughts_token_count,
             total_tokens: self.total_token_count,
-            provider_input_tokens: self.prompt_token_count,
-            provider_output_tokens: self.candidates_token_count,
-        }
+            provider_input_tokens: Some(prompt),
+            provider_output_tokens: provider_output,
+        })
     }
 }
 
-fn apply(r: GenerateResponse<'_>, now_ns: u64, obs: &mut Observation) {
-    if let Some(model) = r.model_version.as_deref().filter(|m| !m.is_empty()) {
-        obs.response.model = Some(model.to_string());
-    }
-    if let Some(id) = r.response_id.as_deref().filter(|m| !m.is_empty()) {
-        obs.response.id = Some(id.to_string());
-    }
-    if let Some(u) = r.usage_metadata {
-        obs.usage = u.to_usage();
-    }
-    if let Some(e) = r.error {
-        obs.error = Some(crate::model::observation::ErrorInfo {
-            error_type: e
-                .status
-                .or(e.code.map(|c| c.to_string()))
-                .unwrap_or_else(|| "_OTHER".into()),
-            message: e.message,
-        });
-    }
-    for (position, c) in r.candidates.into_iter().flatten().enumerate() {
-        for part in c.content.iter().flat_map(|c| c.parts.iter().flatten()) {
-            let chars = part.text.as_deref().map_or(0, |t| t.chars().count() as u64);
-            let index = c.index.unwrap_or(position);
-            if part.thought == Some(true) && chars > 0 {
-                obs.mark_reasoning(now_ns);
-                obs.capture_reasoning(index, part.text.as_deref().unwrap_or_default());
-            } else if chars > 0 || part.function_call.is_some() {
-                obs.mark_first_token(now_ns);
-                obs.capture_text(index, part.text.as_deref().unwrap_or_default());
-            }
-            if let Some(call) = &part.function_call {
-                let name = call.get("name").and_then(serde_json::Value::as_str);
-                let args = call.get("args").map(|a| a.to_string()).unwrap_or_default();
-                obs.capture_tool_call(index, 0, None, name, &args);
-            }
-            obs.response.output_chars += chars;
+impl GeminiDecoder {
+    fn apply(&self, r: GenerateResponse<'_>, now_ns: u64, source: UsageSource, obs: &mut Observation) {
+        if let Some(model) = r.model_version.as_deref().filter(|m| !m.is_empty()) {
+            obs.response.model = Some(model.to_string());
         }
-        if let Some(reason) = c.finish_reason.as_deref().filter(|r| !r.is_empty()) {
-            obs.response.set_finish_reason(c.index.unwrap_or(position), reason);
-            obs.response_complete = true;
+        if let Some(id) = r.response_id.as_deref().filter(|m| !m.is_empty()) {
+            obs.response.id = Some(id.to_string());
+        }
+        if let Some(u) = r.usage_metadata.and_then(|u| u.to_usage(false)) {
+            obs.report_usage(u, source);
+        }
+        if let Some(e) = r.error {
+            obs.error = Some(e.into_info());
+        }
+        for (position, c) in r.candidates.into_iter().flatten().enumerate() {
+            let index = c.index.unwrap_or(position);
+            for part in c.content.iter().flat_map(|c| c.parts.iter().flatten()) {
+                let chars = part.text.as_deref().map_or(0, |t| t.chars().count() as u64);
+                if part.thought == Some(true) && chars > 0 {
+                    obs.mark_reasoning(now_ns);
+                    obs.capture_reasoning(index, part.text.as_deref().unwrap_or_default());
+                } else if chars > 0 || part.function_call.is_some() {
+                    obs.mark_first_token(now_ns);
+                    obs.capture_text(index, part.text.as_deref().unwrap_or_default());
+                }
+                if let Some(call) = &part.function_call {
+                    let name = call.get("name").and_then(serde_json::Value::as_str);
+                    let args = call.get("args").map(|a| a.to_string()).unwrap_or_default();
+                    obs.capture_tool_call(index, 0, None, name, &args);
+                }
+                obs.response.output_chars += chars;
+            }
+            if let Some(reason) = c.finish_reason.as_ref().map(|r| self.enums.finish_reason(r)) {
+                if !reason.is_empty() {
+                    obs.response.set_finish_reason(index, &reason);
+                    obs.response_complete = true;
+                }
+            }
         }
     }
 }
@@ -192,11 +285,11 @@ fn apply(r: GenerateResponse<'_>, now_ns: u64, obs: &mut Observation) {
 impl ApiDecoder for GeminiDecoder {
     fn on_request(&mut self, body: &[u8], obs: &mut Observation) {
         obs.request.stream = self.streaming;
-        let Ok(req) = serde_json::from_slice::<GenerateRequest>(body) else {
+        let Some(req) = read_request::<GenerateRequest>(body) else {
             return;
         };
         let r = &mut obs.request;
-        r.message_count = req.contents.map_or(0, |c| c.len());
+        r.message_count = req.contents.unwrap_or(0);
         if let Some(g) = req.generation_config {
             r.temperature = g.temperature;
             r.top_p = g.top_p;
@@ -217,22 +310,31 @@ impl ApiDecoder for GeminiDecoder {
     }
 
     fn on_stream_message(&mut self, _event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation) {
-        if let Ok(r) = serde_json::from_slice::<GenerateResponse<'_>>(data) {
-            apply(r, now_ns, obs);
+        if let Ok(r) = read_response::<GenerateResponse<'_>>(data, obs) {
+            self.apply(r, now_ns, UsageSource::StreamChunk, obs);
         }
     }
 
     fn on_response_body(&mut self, body: &[u8], now_ns: u64, obs: &mut Observation) {
         // A non-SSE stream that was not framed (content-type said JSON) is a JSON array of responses.
         if body.trim_ascii_start().starts_with(b"[") {
-            if let Ok(items) = serde_json::from_slice::<Vec<GenerateResponse<'_>>>(body) {
-                for r in items {
-                    apply(r, now_ns, obs);
+            if let Ok(items) = read_response::<Items<GenerateResponse<'_>>>(body, obs) {
+                for r in items.0 {
+                    self.apply(r, now_ns, UsageSource::StreamChunk, obs);
                 }
             }
-        } else if let Ok(r) = serde_json::from_slice::<GenerateResponse<'_>>(body) {
-            apply(r, now_ns, obs);
+        } else if let Ok(r) = read_response::<GenerateResponse<'_>>(body, obs) {
+            self.apply(r, now_ns, UsageSource::Body, obs);
         }
+    }
+}
+
+/// A top-level JSON array of lenient objects.
+struct Items<T>(Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Items<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Items(lenient::objects(d)?.unwrap_or_default()))
     }
 }
 
@@ -304,7 +406,10 @@ mod tests {
 
     #[test]
     fn cumulative_usage_takes_the_last_and_output_includes_thoughts() {
-        let mut d = GeminiDecoder { streaming: true };
+        let mut d = GeminiDecoder {
+            streaming: true,
+            ..Default::default()
+        };
         let mut obs = Observation::default();
         d.on_request(br#"{"contents":[{"role":"user","parts":[{"text":"q"}]}],"generationConfig":{"temperature":0.5,"maxOutputTokens":100}}"#, &mut obs);
         d.on_stream_message(b"", br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"thinking...","thought":true}]},"index":0}],"usageMetadata":{"promptTokenCount":10,"totalTokenCount":10},"modelVersion":"gemini-2.5-flash","responseId":"r1"}"#, 100, &mut obs);

@@ -7,19 +7,27 @@
 //! store.
 
 use crate::model::observation::{ErrorInfo, Observation};
+use crate::wire::lenient;
 use serde::Deserialize;
+use std::borrow::Cow;
 
 pub(crate) mod anthropic;
 mod api;
 pub(crate) mod bedrock;
+pub(crate) mod bedrock_invoke;
 mod bedrock_metrics;
+pub(crate) mod cohere;
 mod content_parts;
 pub(crate) mod detect;
 pub(crate) mod gemini;
+pub(crate) mod google_embeddings;
+pub(crate) mod ollama;
 pub(crate) mod openai_chat;
 pub(crate) mod openai_responses;
 pub(crate) mod openai_stream_usage;
 pub(crate) mod rate_limit;
+#[cfg(test)]
+mod tolerance;
 pub(crate) mod vector;
 
 pub(crate) use api::Api;
@@ -49,32 +57,59 @@ pub(crate) trait ApiDecoder {
     fn reading(&self) -> Reading {
         Reading::Framed
     }
+    /// The response headers (names in lowercase), for the APIs that report figures there (Bedrock's token
+    /// counts). Called before any body.
+    fn on_response_headers(&mut self, _headers: &[(String, String)], _obs: &mut Observation) {}
+    /// The response is over: called once, after the last message or the body, also when the body could not be
+    /// read.
+    fn on_response_end(&mut self, _obs: &mut Observation) {}
+}
+
+/// Parses one response message or body leniently (see [`lenient`]), counting on the observation what could not
+/// be read. An error when the bytes are not JSON of the expected kind, which counts too.
+#[inline(always)]
+pub(crate) fn read_response<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+    obs: &mut Observation,
+) -> Result<T, serde_json::Error> {
+    lenient::parse(bytes, &mut |t| obs.note_decode_errors(t.count, t.first))
+}
+
+/// Parses a request body leniently; what it cannot read is not counted (the span's decode errors are the
+/// response's).
+pub(crate) fn read_request<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
+    lenient::parse(bytes, &mut |_| {}).ok()
+}
+
+/// A string field as an owned value, when it is not empty.
+pub(crate) fn non_empty(value: &Option<Cow<'_, str>>) -> Option<String> {
+    value.as_deref().filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 /// The `{"error": {...}}` envelope OpenAI-shaped APIs (and Anthropic, inside its `type: error` body) return.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct ErrorEnvelope {
+    #[serde(deserialize_with = "lenient::object")]
     pub(crate) error: Option<ApiError>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct ApiError {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::string")]
     pub(crate) message: Option<String>,
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type", deserialize_with = "lenient::string")]
     pub(crate) kind: Option<String>,
-    #[serde(default)]
-    pub(crate) code: Option<serde_json::Value>,
+    /// A string, or a number (kept in decimal).
+    #[serde(deserialize_with = "lenient::name_string")]
+    pub(crate) code: Option<String>,
 }
 
 impl ApiError {
     /// `error.type` wants a low-cardinality identifier: the provider's code when it has one, else its type.
     pub(crate) fn into_info(self) -> ErrorInfo {
-        let code = match self.code {
-            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
-            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
+        let code = self.code.filter(|c| !c.is_empty());
         ErrorInfo {
             error_type: code.or(self.kind).unwrap_or_else(|| "_OTHER".to_string()),
             message: self.message,

@@ -3,10 +3,10 @@
 //! The same shapes are served by Azure OpenAI and most OpenAI-compatible servers.
 
 use super::content_parts::{message, parts_of, prompt_message, tool_definitions};
-use super::{ApiDecoder, ApiError, ErrorEnvelope};
+use super::{non_empty, read_request, read_response, ApiDecoder, ApiError};
 use crate::model::content::InputContent;
-use crate::model::observation::{Observation, Usage};
-use serde::de::IgnoredAny;
+use crate::model::observation::{Observation, Usage, UsageSource};
+use crate::wire::lenient::{self, TextOrList};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
@@ -14,189 +14,200 @@ use std::borrow::Cow;
 #[derive(Debug, Default)]
 pub(crate) struct OpenAiChatDecoder;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct ChatRequest<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     model: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::flag")]
     stream: Option<bool>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::object")]
     stream_options: Option<StreamOptions>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::float")]
     temperature: Option<f64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::float")]
     top_p: Option<f64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::int")]
     max_tokens: Option<i64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::int")]
     max_completion_tokens: Option<i64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::int")]
     seed: Option<i64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::float")]
     frequency_penalty: Option<f64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::float")]
     presence_penalty: Option<f64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::int")]
     n: Option<i64>,
-    #[serde(borrow, default)]
-    stop: Option<StopSequences<'a>>,
-    #[serde(borrow, default)]
+    #[serde(deserialize_with = "lenient::texts")]
+    stop: Option<Vec<String>>,
+    #[serde(borrow, deserialize_with = "lenient::object")]
     response_format: Option<ResponseFormat<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     service_tier: Option<Cow<'a, str>>,
-    #[serde(default)]
-    messages: Option<Vec<IgnoredAny>>,
+    #[serde(deserialize_with = "lenient::length")]
+    messages: Option<usize>,
     /// Legacy Completions prompt and Embeddings input: a string or a list; only their presence is read here.
-    #[serde(default)]
-    prompt: Option<IgnoredAny>,
-    #[serde(default)]
-    input: Option<IgnoredAny>,
+    #[serde(deserialize_with = "lenient::present")]
+    prompt: Option<()>,
+    #[serde(deserialize_with = "lenient::present")]
+    input: Option<()>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct StreamOptions {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::flag")]
     include_usage: Option<bool>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum StopSequences<'a> {
-    One(#[serde(borrow)] Cow<'a, str>),
-    Many(#[serde(borrow)] Vec<Cow<'a, str>>),
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct ResponseFormat<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Cow<'a, str>,
+    #[serde(borrow, rename = "type", deserialize_with = "lenient::text")]
+    kind: Option<Cow<'a, str>>,
 }
 
 /// A `chat.completion` or a `chat.completion.chunk`: the two share everything the filter reads.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct ChatResponse<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     model: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     system_fingerprint: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     service_tier: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::objects")]
     choices: Option<Vec<Choice<'a>>>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::object")]
     usage: Option<RawUsage>,
-    #[serde(default)]
+    /// Groq puts stream usage here (`x_groq.usage`) instead of in `usage`.
+    #[serde(deserialize_with = "lenient::object")]
+    x_groq: Option<VendorExtension>,
+    #[serde(deserialize_with = "lenient::object")]
     error: Option<ApiError>,
 }
 
-#[derive(Deserialize)]
-struct Choice<'a> {
-    #[serde(default)]
-    index: Option<usize>,
-    #[serde(borrow, default)]
-    finish_reason: Option<Cow<'a, str>>,
-    /// Streamed chunks carry `delta`, whole responses `message`; both have the same content fields.
-    #[serde(borrow, default, alias = "message")]
-    delta: Option<Delta<'a>>,
-    /// Legacy Completions put the generated text here.
-    #[serde(borrow, default)]
-    text: Option<Cow<'a, str>>,
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct VendorExtension {
+    #[serde(deserialize_with = "lenient::object")]
+    usage: Option<RawUsage>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Choice<'a> {
+    #[serde(deserialize_with = "lenient::index")]
+    index: Option<usize>,
+    #[serde(borrow, deserialize_with = "lenient::name")]
+    finish_reason: Option<Cow<'a, str>>,
+    /// Streamed chunks carry `delta`, whole responses `message`; both have the same content fields.
+    #[serde(borrow, alias = "message", deserialize_with = "lenient::object")]
+    delta: Option<Delta<'a>>,
+    /// Legacy Completions put the generated text here.
+    #[serde(borrow, deserialize_with = "lenient::text")]
+    text: Option<Cow<'a, str>>,
+    /// Moonshot puts stream usage in the finishing choice instead of at the top level.
+    #[serde(deserialize_with = "lenient::object")]
+    usage: Option<RawUsage>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct Delta<'a> {
-    #[serde(borrow, default)]
-    content: Option<Content<'a>>,
-    #[serde(borrow, default)]
+    /// A string, or (audio and some compatible servers) an array of parts.
+    #[serde(borrow, deserialize_with = "lenient::text_or_list")]
+    content: Option<TextOrList<'a>>,
+    #[serde(borrow, deserialize_with = "lenient::text")]
     refusal: Option<Cow<'a, str>>,
     /// Reasoning text as DeepSeek, vLLM and others stream it.
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     reasoning_content: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     reasoning: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::objects")]
     tool_calls: Option<Vec<ToolCall<'a>>>,
 }
 
-/// Assistant content is a string, or (audio and some compatible servers) an array of parts.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Content<'a> {
-    Text(#[serde(borrow)] Cow<'a, str>),
-    Parts(Vec<IgnoredAny>),
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct ToolCall<'a> {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::index")]
     index: Option<usize>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::object")]
     function: Option<FunctionCall<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct FunctionCall<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    /// A JSON string in OpenAI's API; an object from servers that copy Ollama.
+    #[serde(borrow, deserialize_with = "lenient::json_text")]
     arguments: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(default)]
 struct RawUsage {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     prompt_tokens: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     completion_tokens: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     total_tokens: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::object")]
     prompt_tokens_details: Option<PromptDetails>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::object")]
     completion_tokens_details: Option<CompletionDetails>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(default)]
 struct PromptDetails {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     cached_tokens: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     cache_write_tokens: Option<u64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(default)]
 struct CompletionDetails {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     reasoning_tokens: Option<u64>,
 }
 
 impl RawUsage {
     /// OpenAI's `prompt_tokens` already includes cached tokens, as the conventions want for input tokens.
-    fn into_usage(self) -> Usage {
+    /// Voyage AI's embeddings report only `total_tokens`, which is then the input.
+    fn into_usage(self, embeddings: bool) -> Usage {
         let prompt = self.prompt_tokens_details;
+        let input = self.prompt_tokens.or(self.total_tokens.filter(|_| embeddings));
+        // Embeddings generate no tokens; some servers say `completion_tokens: 0`, which is not a figure.
+        let output = self.completion_tokens.filter(|_| !embeddings);
         Usage {
-            input_tokens: self.prompt_tokens,
-            output_tokens: self.completion_tokens,
-            cache_read_tokens: prompt.as_ref().and_then(|p| p.cached_tokens),
-            cache_creation_tokens: prompt.as_ref().and_then(|p| p.cache_write_tokens),
+            input_tokens: input,
+            output_tokens: output,
+            cache_read_tokens: prompt.and_then(|p| p.cached_tokens),
+            cache_creation_tokens: prompt.and_then(|p| p.cache_write_tokens),
             reasoning_tokens: self.completion_tokens_details.and_then(|c| c.reasoning_tokens),
             total_tokens: self.total_tokens,
-            provider_input_tokens: self.prompt_tokens,
-            provider_output_tokens: self.completion_tokens,
+            provider_input_tokens: input,
+            provider_output_tokens: output,
         }
     }
 }
 
-fn non_empty(value: &Option<Cow<'_, str>>) -> Option<String> {
-    value.as_deref().filter(|s| !s.is_empty()).map(str::to_string)
-}
-
 impl OpenAiChatDecoder {
-    fn apply_response(&mut self, r: ChatResponse<'_>, now_ns: u64, obs: &mut Observation) {
+    fn apply_response(&mut self, r: ChatResponse<'_>, now_ns: u64, streamed: bool, obs: &mut Observation) {
         // Azure sends chunks with an empty `model` and `id` (content-filter results): keep the last real value.
         if let Some(id) = non_empty(&r.id) {
             obs.response.id = Some(id);
@@ -210,12 +221,23 @@ impl OpenAiChatDecoder {
         if let Some(tier) = non_empty(&r.service_tier) {
             obs.response.service_tier = Some(tier);
         }
+        let embeddings = obs.operation == "embeddings";
         if let Some(usage) = r.usage {
-            obs.usage = usage.into_usage();
-            if obs.operation == "embeddings" {
-                // Embeddings generate no tokens; some servers say `completion_tokens: 0`, which is not a figure.
-                obs.usage.output_tokens = None;
-                obs.usage.provider_output_tokens = None;
+            let source = if streamed {
+                UsageSource::StreamChunk
+            } else {
+                UsageSource::Body
+            };
+            obs.report_usage(usage.into_usage(embeddings), source);
+        }
+        // A vendor's own usage key counts only until the standard one is seen.
+        let vendor_usage = r
+            .x_groq
+            .and_then(|x| x.usage)
+            .or_else(|| r.choices.iter().flatten().find_map(|c| c.usage));
+        if let Some(usage) = vendor_usage {
+            if matches!(obs.usage_source, None | Some(UsageSource::VendorKey)) {
+                obs.report_usage(usage.into_usage(embeddings), UsageSource::VendorKey);
             }
         }
         if let Some(error) = r.error {
@@ -265,7 +287,7 @@ impl Delta<'_> {
         if obs.output.is_none() {
             return;
         }
-        if let Some(Content::Text(t)) = &self.content {
+        if let Some(TextOrList::Text(t)) = &self.content {
             obs.capture_text(index, t);
         }
         for r in [&self.reasoning_content, &self.reasoning].into_iter().flatten() {
@@ -295,8 +317,8 @@ impl Delta<'_> {
     fn generated_chars(&self) -> u64 {
         let text = |s: &Option<Cow<'_, str>>| s.as_deref().map_or(0, |s| s.chars().count() as u64);
         let content = match &self.content {
-            Some(Content::Text(t)) => t.chars().count() as u64,
-            Some(Content::Parts(parts)) => parts.len() as u64,
+            Some(TextOrList::Text(t)) => t.chars().count() as u64,
+            Some(TextOrList::List(parts)) => *parts as u64,
             None => 0,
         };
         let tools: u64 = self
@@ -312,7 +334,7 @@ impl Delta<'_> {
 
 impl ApiDecoder for OpenAiChatDecoder {
     fn on_request(&mut self, body: &[u8], obs: &mut Observation) {
-        let Ok(req) = serde_json::from_slice::<ChatRequest<'_>>(body) else {
+        let Some(req) = read_request::<ChatRequest<'_>>(body) else {
             return;
         };
         let r = &mut obs.request;
@@ -326,19 +348,18 @@ impl ApiDecoder for OpenAiChatDecoder {
         r.frequency_penalty = req.frequency_penalty;
         r.presence_penalty = req.presence_penalty;
         r.choice_count = req.n;
-        r.stop_sequences = match req.stop {
-            Some(StopSequences::One(s)) => vec![s.into_owned()],
-            Some(StopSequences::Many(v)) => v.into_iter().map(Cow::into_owned).collect(),
-            None => Vec::new(),
-        };
-        r.output_type = req.response_format.map(|f| match f.kind.as_ref() {
-            "json_object" | "json_schema" => "json".to_string(),
-            other => other.to_string(),
-        });
+        r.stop_sequences = req.stop.unwrap_or_default();
+        r.output_type = req
+            .response_format
+            .and_then(|f| f.kind)
+            .map(|kind| match kind.as_ref() {
+                "json_object" | "json_schema" => "json".to_string(),
+                other => other.to_string(),
+            });
         r.service_tier = non_empty(&req.service_tier);
         r.message_count = req
             .messages
-            .map_or(usize::from(req.prompt.is_some() || req.input.is_some()), |m| m.len());
+            .unwrap_or(usize::from(req.prompt.is_some() || req.input.is_some()));
     }
 
     fn on_stream_message(&mut self, _event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation) {
@@ -346,20 +367,15 @@ impl ApiDecoder for OpenAiChatDecoder {
             obs.response_complete = true;
             return;
         }
-        match serde_json::from_slice::<ChatResponse<'_>>(data) {
-            Ok(chunk) => self.apply_response(chunk, now_ns, obs),
-            Err(_) => {
-                // A mid-stream error may arrive as a bare `{"error": ...}` object.
-                if let Ok(ErrorEnvelope { error: Some(e) }) = serde_json::from_slice::<ErrorEnvelope>(data) {
-                    obs.error = Some(e.into_info());
-                }
-            }
+        // A mid-stream error arrives as a bare `{"error": ...}` object, which this reads too.
+        if let Ok(chunk) = read_response::<ChatResponse<'_>>(data, obs) {
+            self.apply_response(chunk, now_ns, true, obs);
         }
     }
 
     fn on_response_body(&mut self, body: &[u8], now_ns: u64, obs: &mut Observation) {
-        if let Ok(response) = serde_json::from_slice::<ChatResponse<'_>>(body) {
-            self.apply_response(response, now_ns, obs);
+        if let Ok(response) = read_response::<ChatResponse<'_>>(body, obs) {
+            self.apply_response(response, now_ns, false, obs);
         }
     }
 }
@@ -399,8 +415,13 @@ fn openai_messages(messages: &[Value]) -> Value {
                 }
                 for call in m.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
                     let f = &call["function"];
-                    let args = f.get("arguments").and_then(Value::as_str).unwrap_or_default();
-                    let arguments = serde_json::from_str::<Value>(args).unwrap_or(Value::String(args.to_string()));
+                    let arguments = match f.get("arguments") {
+                        Some(Value::String(args)) => {
+                            serde_json::from_str::<Value>(args).unwrap_or(Value::String(args.clone()))
+                        }
+                        Some(other) => other.clone(),
+                        None => Value::String(String::new()),
+                    };
                     parts.push(json!({"type": "tool_call", "id": call.get("id"), "name": f.get("name"), "arguments": arguments}));
                 }
                 message(role, parts)

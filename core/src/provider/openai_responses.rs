@@ -3,9 +3,10 @@
 //! usage. The finish reason is the response `status`, as the provider reports it.
 
 use super::content_parts::{message, parts_of, text_part, tool_definitions};
-use super::{ApiDecoder, ApiError};
+use super::{non_empty, read_request, read_response, ApiDecoder, ApiError};
 use crate::model::content::InputContent;
-use crate::model::observation::{ErrorInfo, Observation, Usage};
+use crate::model::observation::{ErrorInfo, Observation, Usage, UsageSource};
+use crate::wire::lenient;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
@@ -13,121 +14,135 @@ use std::borrow::Cow;
 #[derive(Debug, Default)]
 pub(crate) struct ResponsesDecoder;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct ResponsesRequest<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     model: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::flag")]
     stream: Option<bool>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::float")]
     temperature: Option<f64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::float")]
     top_p: Option<f64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::int")]
     max_output_tokens: Option<i64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     service_tier: Option<Cow<'a, str>>,
-    /// A string, or a list of input items.
-    #[serde(default)]
-    input: Option<serde_json::Value>,
+    /// A string (one message), or a list of input items.
+    #[serde(deserialize_with = "lenient::length")]
+    input: Option<usize>,
 }
 
-#[derive(Deserialize)]
+/// A response object (whole, in a stream's lifecycle events, or `responses/compact`'s `response.compaction`,
+/// which has no `model` and no `status`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct Response<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     model: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::name")]
     status: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::text")]
     service_tier: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::object")]
     usage: Option<ResponseUsage>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::object")]
     error: Option<ResponseError>,
-    #[serde(default)]
-    output: Option<Vec<OutputItem>>,
+    #[serde(borrow, deserialize_with = "lenient::objects")]
+    output: Option<Vec<OutputItem<'a>>>,
 }
 
-#[derive(Deserialize)]
-struct OutputItem {
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    #[serde(default)]
-    content: Option<Vec<serde_json::Value>>,
-    #[serde(default)]
-    arguments: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    call_id: Option<String>,
-    #[serde(default)]
-    summary: Option<Vec<serde_json::Value>>,
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OutputItem<'a> {
+    #[serde(borrow, rename = "type", deserialize_with = "lenient::text")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "lenient::objects")]
+    content: Option<Vec<TextPart<'a>>>,
+    /// A JSON string in OpenAI's API; an object from servers that copy Ollama.
+    #[serde(borrow, deserialize_with = "lenient::json_text")]
+    arguments: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "lenient::text")]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "lenient::text")]
+    call_id: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "lenient::objects")]
+    summary: Option<Vec<TextPart<'a>>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TextPart<'a> {
+    #[serde(borrow, deserialize_with = "lenient::text")]
+    text: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct ResponseError {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::name_string")]
     code: Option<String>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::string")]
     message: Option<String>,
 }
 
-#[derive(Deserialize, Clone, Copy)]
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(default)]
 struct ResponseUsage {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     input_tokens: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     output_tokens: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     total_tokens: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::object")]
     input_tokens_details: Option<InputDetails>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::object")]
     output_tokens_details: Option<OutputDetails>,
 }
 
-#[derive(Deserialize, Clone, Copy)]
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(default)]
 struct InputDetails {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     cached_tokens: Option<u64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     cache_write_tokens: Option<u64>,
 }
 
-#[derive(Deserialize, Clone, Copy)]
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(default)]
 struct OutputDetails {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::count")]
     reasoning_tokens: Option<u64>,
 }
 
 /// One streamed event: `type` plus whichever payload that type has.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct StreamEvent<'a> {
-    #[serde(borrow, rename = "type")]
-    kind: Cow<'a, str>,
-    #[serde(borrow, default)]
+    #[serde(borrow, rename = "type", deserialize_with = "lenient::text")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, deserialize_with = "lenient::object")]
     response: Option<Response<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, deserialize_with = "lenient::json_text")]
     delta: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::name_string")]
     code: Option<String>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::string")]
     message: Option<String>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::object")]
     error: Option<ApiError>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::index")]
     output_index: Option<usize>,
-    #[serde(default)]
-    item: Option<OutputItem>,
+    #[serde(borrow, deserialize_with = "lenient::object")]
+    item: Option<OutputItem<'a>>,
 }
 
-fn non_empty(value: &Option<Cow<'_, str>>) -> Option<String> {
-    value.as_deref().filter(|s| !s.is_empty()).map(str::to_string)
-}
-
-fn apply(r: Response<'_>, obs: &mut Observation) {
+fn apply(r: Response<'_>, source: UsageSource, obs: &mut Observation) {
     if let Some(id) = non_empty(&r.id) {
         obs.response.id = Some(id);
     }
@@ -139,7 +154,7 @@ fn apply(r: Response<'_>, obs: &mut Observation) {
     }
     if let Some(u) = r.usage {
         let input = u.input_tokens_details;
-        obs.usage = Usage {
+        let usage = Usage {
             input_tokens: u.input_tokens,
             output_tokens: u.output_tokens,
             cache_read_tokens: input.and_then(|d| d.cached_tokens),
@@ -149,6 +164,7 @@ fn apply(r: Response<'_>, obs: &mut Observation) {
             provider_input_tokens: u.input_tokens,
             provider_output_tokens: u.output_tokens,
         };
+        obs.report_usage(usage, source);
     }
     if let Some(e) = r.error {
         obs.error = Some(ErrorInfo {
@@ -172,17 +188,16 @@ fn apply(r: Response<'_>, obs: &mut Observation) {
         if captured_already {
             continue;
         }
-        let text_of = |v: &serde_json::Value| v.get("text").and_then(serde_json::Value::as_str).map(str::to_string);
         match item.kind.as_deref() {
             Some("message") => {
-                for t in item.content.iter().flatten().filter_map(text_of) {
+                for t in item.content.iter().flatten().filter_map(|p| p.text.as_deref()) {
                     obs.response.output_chars += t.chars().count() as u64;
-                    obs.capture_text(0, &t);
+                    obs.capture_text(0, t);
                 }
             }
             Some("reasoning") => {
-                for t in item.summary.iter().flatten().filter_map(text_of) {
-                    obs.capture_reasoning(0, &t);
+                for t in item.summary.iter().flatten().filter_map(|p| p.text.as_deref()) {
+                    obs.capture_reasoning(0, t);
                 }
             }
             Some("function_call") => obs.capture_tool_call(
@@ -199,7 +214,7 @@ fn apply(r: Response<'_>, obs: &mut Observation) {
 
 impl ApiDecoder for ResponsesDecoder {
     fn on_request(&mut self, body: &[u8], obs: &mut Observation) {
-        let Ok(req) = serde_json::from_slice::<ResponsesRequest<'_>>(body) else {
+        let Some(req) = read_request::<ResponsesRequest<'_>>(body) else {
             return;
         };
         let r = &mut obs.request;
@@ -209,18 +224,14 @@ impl ApiDecoder for ResponsesDecoder {
         r.top_p = req.top_p;
         r.max_tokens = req.max_output_tokens;
         r.service_tier = non_empty(&req.service_tier);
-        r.message_count = match req.input {
-            Some(serde_json::Value::Array(items)) => items.len(),
-            Some(_) => 1,
-            None => 0,
-        };
+        r.message_count = req.input.unwrap_or(0);
     }
 
     fn on_stream_message(&mut self, _event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation) {
-        let Ok(e) = serde_json::from_slice::<StreamEvent<'_>>(data) else {
+        let Ok(e) = read_response::<StreamEvent<'_>>(data, obs) else {
             return;
         };
-        let kind = e.kind.as_ref();
+        let kind = e.kind.as_deref().unwrap_or_default();
         let has_delta = e.delta.as_deref().is_some_and(|d| !d.is_empty());
         match kind {
             "response.created"
@@ -230,7 +241,7 @@ impl ApiDecoder for ResponsesDecoder {
             | "response.incomplete"
             | "response.failed" => {
                 if let Some(r) = e.response {
-                    apply(r, obs);
+                    apply(r, UsageSource::StreamChunk, obs);
                 }
             }
             "error" => {
@@ -266,19 +277,21 @@ impl ApiDecoder for ResponsesDecoder {
                     obs.capture_tool_call(0, call, item.call_id.as_deref(), item.name.as_deref(), "");
                 }
             }
-            _ => {}
+            // The API has dozens of `response.*` events (tool progress, annotations, ...): only others are unknown.
+            k if k.is_empty() || k.starts_with("response.") => {}
+            _ => obs.note_unknown_event(),
         }
     }
 
     fn on_response_body(&mut self, body: &[u8], _now_ns: u64, obs: &mut Observation) {
         if obs.http_status.is_some_and(|s| s >= 400) {
-            if let Ok(super::ErrorEnvelope { error: Some(e) }) = serde_json::from_slice(body) {
+            if let Ok(super::ErrorEnvelope { error: Some(e) }) = read_response(body, obs) {
                 obs.error = Some(e.into_info());
             }
             return;
         }
-        if let Ok(r) = serde_json::from_slice::<Response<'_>>(body) {
-            apply(r, obs);
+        if let Ok(r) = read_response::<Response<'_>>(body, obs) {
+            apply(r, UsageSource::Body, obs);
         }
     }
 }

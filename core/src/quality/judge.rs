@@ -166,7 +166,7 @@ pub(crate) fn read_answer(
         ..Default::default()
     };
     obs.request.model = Some(config.model.clone());
-    Api::OpenAiChat.decoder(false).on_response_body(body, 0, &mut obs);
+    Api::OpenAiChat.decoder(false, None).on_response_body(body, 0, &mut obs);
     let reported = obs.usage.is_reported();
     let usage = JudgeUsage {
         model: obs.answering_model().unwrap_or(&config.model).to_string(),

@@ -158,6 +158,12 @@ pub(crate) const LLM_USAGE_COST_UNPRICED_MODEL: &str = "llm.usage.cost.unpriced_
 pub(crate) const LLM_BODY_TRUNCATED: &str = "llm.body_truncated";
 /// Why the response body could not be read (unsupported or corrupt `content-encoding`, decoded size over the cap).
 pub(crate) const LLM_RESPONSE_UNREADABLE: &str = "llm.response.unreadable";
+/// Fields and messages of the response the decoder could not read (each lost alone, never the call).
+pub(crate) const LLM_DECODE_ERRORS: &str = "llm.decode_errors";
+/// The kind of the first of them: `invalid_json`, `unexpected_type`, `invalid_number`, `invalid_base64`.
+pub(crate) const LLM_DECODE_ERROR: &str = "llm.decode_error";
+/// Stream messages of an event type the decoder does not know (skipped; the rest of the stream is read).
+pub(crate) const LLM_STREAM_UNKNOWN_EVENTS: &str = "llm.stream.unknown_events";
 
 // Provider rate limits at the time of the call (from response headers; see `provider/rate_limit.rs`).
 pub(crate) const LLM_RATELIMIT_REQUESTS_LIMIT: &str = "llm.ratelimit.requests.limit";

@@ -52,6 +52,13 @@ pub(crate) fn build_span(
         a.bool(attr::LLM_DOWNSTREAM_CLOSED_EARLY, true);
     }
     a.str(attr::LLM_RESPONSE_UNREADABLE, obs.unreadable.as_deref());
+    if obs.decode_errors > 0 {
+        a.uint(attr::LLM_DECODE_ERRORS, Some(u64::from(obs.decode_errors)));
+        a.str(attr::LLM_DECODE_ERROR, obs.decode_error);
+    }
+    if obs.unknown_events > 0 {
+        a.uint(attr::LLM_STREAM_UNKNOWN_EVENTS, Some(u64::from(obs.unknown_events)));
+    }
     if obs.truncated_bytes > 0 {
         a.uint(attr::LLM_BODY_TRUNCATED, Some(obs.truncated_bytes));
     }
@@ -224,7 +231,10 @@ mod tests {
         );
         assert_eq!(get(&s, "gen_ai.usage.input_tokens"), Some(&AttrValue::Int(10)));
         assert_eq!(get(&s, "gen_ai.request.stream"), Some(&AttrValue::Bool(true)));
-        assert_eq!(get(&s, "llm.usage.source"), Some(&AttrValue::Str("reported".into())));
+        assert_eq!(
+            get(&s, "llm.usage.source"),
+            Some(&AttrValue::Str("stream_chunk".into()))
+        );
         assert_eq!(get(&s, "error.type"), None);
         assert_eq!(s.parent_span_id, Some([2; 8]));
     }

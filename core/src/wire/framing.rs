@@ -3,6 +3,7 @@
 
 use super::event_stream::{EventStreamDecoder, FrameError};
 use super::json_array::JsonArraySplitter;
+use super::ndjson::NdjsonSplitter;
 use super::sse::SseDecoder;
 
 /// The framing of one response body, and its state between chunks.
@@ -14,6 +15,8 @@ pub(crate) enum Framing {
     EventStream(EventStreamDecoder),
     /// A JSON array streamed element by element (Gemini `streamGenerateContent` without `alt=sse`).
     JsonArray(JsonArraySplitter),
+    /// Newline-delimited JSON (`application/x-ndjson`, `application/stream+json`: Ollama, Cohere v1 chat).
+    Ndjson(NdjsonSplitter),
     /// Anything else: the body is kept (up to the cap) and handed over once at the end.
     Whole(Vec<u8>),
     /// Each piece handed over as it arrives, nothing kept (a decoder that reads incrementally).
@@ -31,6 +34,8 @@ impl Framing {
             Framing::Sse(SseDecoder::new(max_event_bytes))
         } else if ct.starts_with("application/vnd.amazon.eventstream") {
             Framing::EventStream(EventStreamDecoder::new(max_event_bytes))
+        } else if is_ndjson(&ct) {
+            Framing::Ndjson(NdjsonSplitter::new(max_event_bytes))
         } else if path_streams && ct.starts_with("application/json") {
             Framing::JsonArray(JsonArraySplitter::new(max_event_bytes))
         } else {
@@ -57,6 +62,7 @@ impl Framing {
                 }
             }),
             Framing::JsonArray(split) => split.feed(bytes, &mut |element| on_message(b"", element)),
+            Framing::Ndjson(split) => split.feed(bytes, &mut |line| on_message(b"", line)),
             Framing::Pieces => on_message(b"", bytes),
             Framing::Whole(buf) => {
                 let kept = max_whole.saturating_sub(buf.len()).min(bytes.len());
@@ -67,10 +73,13 @@ impl Framing {
         0
     }
 
-    /// End of a framed body: hands over a last SSE event whose blank line never came.
+    /// End of a framed body: hands over a last SSE event whose blank line never came, or a last NDJSON line
+    /// without its newline.
     pub(crate) fn finish(&mut self, on_message: &mut OnMessage<'_>) {
-        if let Framing::Sse(sse) = self {
-            sse.finish(on_message);
+        match self {
+            Framing::Sse(sse) => sse.finish(on_message),
+            Framing::Ndjson(split) => split.finish(&mut |line| on_message(b"", line)),
+            _ => {}
         }
     }
 
@@ -87,6 +96,7 @@ impl Framing {
         match self {
             Framing::Sse(sse) => sse.oversized_events,
             Framing::JsonArray(split) => split.oversized_elements,
+            Framing::Ndjson(split) => split.oversized_lines,
             Framing::EventStream(_) | Framing::Whole(_) | Framing::Pieces => 0,
         }
     }
@@ -98,4 +108,16 @@ impl Framing {
             _ => None,
         }
     }
+}
+
+/// Newline-delimited JSON content types.
+fn is_ndjson(content_type: &str) -> bool {
+    [
+        "application/x-ndjson",
+        "application/ndjson",
+        "application/jsonl",
+        "application/stream+json",
+    ]
+    .iter()
+    .any(|t| content_type.starts_with(t))
 }

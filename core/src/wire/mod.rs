@@ -7,6 +7,8 @@ pub(crate) mod framing;
 pub(crate) mod json_array;
 pub(crate) mod json_fields;
 pub(crate) mod json_scan;
+pub(crate) mod lenient;
 pub(crate) mod limits;
+pub(crate) mod ndjson;
 pub(crate) mod percent;
 pub(crate) mod sse;

@@ -11,6 +11,10 @@ pub(super) fn qualified_keys(provider: &str, region: Option<&str>, name: &str) -
         "deepseek" => Some("deepseek"),
         "x_ai" => Some("xai"),
         "groq" => Some("groq"),
+        "cohere" => Some("cohere"),
+        "voyage_ai" => Some("voyage"),
+        "ollama" => Some("ollama"),
+        "moonshot_ai" => Some("moonshot"),
         _ => None,
     };
     let mut keys = Vec::with_capacity(3);
