@@ -344,7 +344,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_log",
-        |mut c: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| -> i32 { count_host_call(&mut c, "proxy_log");
+        |mut c: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| -> i32 {
+            count_host_call(&mut c, "proxy_log");
             let Some(message) = read_string(&mut c, ptr, len) else {
                 return BAD_ARGUMENT;
             };
@@ -355,12 +356,16 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_get_log_level",
-        |mut c: Caller<'_, HostState>, out: i32| -> i32 { count_host_call(&mut c, "proxy_get_log_level"); write_u32(&mut c, out, 0).map_or(BAD_ARGUMENT, |_| OK) },
+        |mut c: Caller<'_, HostState>, out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_log_level");
+            write_u32(&mut c, out, 0).map_or(BAD_ARGUMENT, |_| OK)
+        },
     )?;
     linker.func_wrap(
         env,
         "proxy_get_current_time_nanoseconds",
-        |mut c: Caller<'_, HostState>, out: i32| -> i32 { count_host_call(&mut c, "proxy_get_current_time_nanoseconds");
+        |mut c: Caller<'_, HostState>, out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_current_time_nanoseconds");
             let now = c.data().wall_ns;
             write(&mut c, out, &now.to_le_bytes()).map_or(BAD_ARGUMENT, |_| OK)
         },
@@ -368,7 +373,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_set_tick_period_milliseconds",
-        |mut c: Caller<'_, HostState>, period: i32| -> i32 { count_host_call(&mut c, "proxy_set_tick_period_milliseconds");
+        |mut c: Caller<'_, HostState>, period: i32| -> i32 {
+            count_host_call(&mut c, "proxy_set_tick_period_milliseconds");
             c.data_mut().tick_period_ms = period as u32;
             OK
         },
@@ -376,7 +382,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_get_buffer_bytes",
-        |mut c: Caller<'_, HostState>, buffer_type: i32, start: i32, max: i32, ptr_out: i32, size_out: i32| -> i32 { count_host_call(&mut c, "proxy_get_buffer_bytes");
+        |mut c: Caller<'_, HostState>, buffer_type: i32, start: i32, max: i32, ptr_out: i32, size_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_buffer_bytes");
             let Some(buffer) = c.data_mut().buffer(buffer_type) else {
                 return NOT_FOUND;
             };
@@ -389,7 +396,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_set_buffer_bytes",
-        |mut c: Caller<'_, HostState>, buffer_type: i32, start: i32, size: i32, ptr: i32, len: i32| -> i32 { count_host_call(&mut c, "proxy_set_buffer_bytes");
+        |mut c: Caller<'_, HostState>, buffer_type: i32, start: i32, size: i32, ptr: i32, len: i32| -> i32 {
+            count_host_call(&mut c, "proxy_set_buffer_bytes");
             let Some(data) = read(&mut c, ptr, len) else {
                 return BAD_ARGUMENT;
             };
@@ -412,7 +420,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_get_header_map_pairs",
-        |mut c: Caller<'_, HostState>, map_type: i32, ptr_out: i32, size_out: i32| -> i32 { count_host_call(&mut c, "proxy_get_header_map_pairs");
+        |mut c: Caller<'_, HostState>, map_type: i32, ptr_out: i32, size_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_header_map_pairs");
             let Some(map) = c.data_mut().map(map_type) else {
                 return NOT_FOUND;
             };
@@ -423,7 +432,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_set_header_map_pairs",
-        |mut c: Caller<'_, HostState>, map_type: i32, ptr: i32, len: i32| -> i32 { count_host_call(&mut c, "proxy_set_header_map_pairs");
+        |mut c: Caller<'_, HostState>, map_type: i32, ptr: i32, len: i32| -> i32 {
+            count_host_call(&mut c, "proxy_set_header_map_pairs");
             let Some(pairs) = read(&mut c, ptr, len).and_then(|b| deserialize_map(&b)) else {
                 return BAD_ARGUMENT;
             };
@@ -437,7 +447,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_get_header_map_value",
-        |mut c: Caller<'_, HostState>, map_type: i32, kptr: i32, klen: i32, ptr_out: i32, size_out: i32| -> i32 { count_host_call(&mut c, "proxy_get_header_map_value");
+        |mut c: Caller<'_, HostState>, map_type: i32, kptr: i32, klen: i32, ptr_out: i32, size_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_header_map_value");
             let Some(key) = read_string(&mut c, kptr, klen) else {
                 return BAD_ARGUMENT;
             };
@@ -457,7 +468,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_replace_header_map_value",
-        |mut c: Caller<'_, HostState>, map_type: i32, kptr: i32, klen: i32, vptr: i32, vlen: i32| -> i32 { count_host_call(&mut c, "proxy_replace_header_map_value");
+        |mut c: Caller<'_, HostState>, map_type: i32, kptr: i32, klen: i32, vptr: i32, vlen: i32| -> i32 {
+            count_host_call(&mut c, "proxy_replace_header_map_value");
             let (Some(key), Some(value)) = (read_string(&mut c, kptr, klen), read_string(&mut c, vptr, vlen)) else {
                 return BAD_ARGUMENT;
             };
@@ -472,7 +484,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_add_header_map_value",
-        |mut c: Caller<'_, HostState>, map_type: i32, kptr: i32, klen: i32, vptr: i32, vlen: i32| -> i32 { count_host_call(&mut c, "proxy_add_header_map_value");
+        |mut c: Caller<'_, HostState>, map_type: i32, kptr: i32, klen: i32, vptr: i32, vlen: i32| -> i32 {
+            count_host_call(&mut c, "proxy_add_header_map_value");
             let (Some(key), Some(value)) = (read_string(&mut c, kptr, klen), read_string(&mut c, vptr, vlen)) else {
                 return BAD_ARGUMENT;
             };
@@ -486,7 +499,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_remove_header_map_value",
-        |mut c: Caller<'_, HostState>, map_type: i32, kptr: i32, klen: i32| -> i32 { count_host_call(&mut c, "proxy_remove_header_map_value");
+        |mut c: Caller<'_, HostState>, map_type: i32, kptr: i32, klen: i32| -> i32 {
+            count_host_call(&mut c, "proxy_remove_header_map_value");
             let Some(key) = read_string(&mut c, kptr, klen) else {
                 return BAD_ARGUMENT;
             };
@@ -500,7 +514,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_get_property",
-        |mut c: Caller<'_, HostState>, ptr: i32, len: i32, ptr_out: i32, size_out: i32| -> i32 { count_host_call(&mut c, "proxy_get_property");
+        |mut c: Caller<'_, HostState>, ptr: i32, len: i32, ptr_out: i32, size_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_property");
             let Some(path) = read(&mut c, ptr, len) else {
                 return BAD_ARGUMENT;
             };
@@ -519,7 +534,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_set_property",
-        |mut c: Caller<'_, HostState>, ptr: i32, len: i32, vptr: i32, vlen: i32| -> i32 { count_host_call(&mut c, "proxy_set_property");
+        |mut c: Caller<'_, HostState>, ptr: i32, len: i32, vptr: i32, vlen: i32| -> i32 {
+            count_host_call(&mut c, "proxy_set_property");
             let (Some(path), Some(value)) = (read(&mut c, ptr, len), read(&mut c, vptr, vlen)) else {
                 return BAD_ARGUMENT;
             };
@@ -534,7 +550,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_get_shared_data",
-        |mut c: Caller<'_, HostState>, kptr: i32, klen: i32, ptr_out: i32, size_out: i32, cas_out: i32| -> i32 { count_host_call(&mut c, "proxy_get_shared_data");
+        |mut c: Caller<'_, HostState>, kptr: i32, klen: i32, ptr_out: i32, size_out: i32, cas_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_shared_data");
             let Some(key) = read_string(&mut c, kptr, klen) else {
                 return BAD_ARGUMENT;
             };
@@ -550,7 +567,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_set_shared_data",
-        |mut c: Caller<'_, HostState>, kptr: i32, klen: i32, vptr: i32, vlen: i32, cas: i32| -> i32 { count_host_call(&mut c, "proxy_set_shared_data");
+        |mut c: Caller<'_, HostState>, kptr: i32, klen: i32, vptr: i32, vlen: i32, cas: i32| -> i32 {
+            count_host_call(&mut c, "proxy_set_shared_data");
             let (Some(key), Some(value)) = (read_string(&mut c, kptr, klen), read(&mut c, vptr, vlen)) else {
                 return BAD_ARGUMENT;
             };
@@ -566,7 +584,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_register_shared_queue",
-        |mut c: Caller<'_, HostState>, ptr: i32, len: i32, id_out: i32| -> i32 { count_host_call(&mut c, "proxy_register_shared_queue");
+        |mut c: Caller<'_, HostState>, ptr: i32, len: i32, id_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_register_shared_queue");
             let Some(name) = read_string(&mut c, ptr, len) else {
                 return BAD_ARGUMENT;
             };
@@ -587,7 +606,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_resolve_shared_queue",
-        |mut c: Caller<'_, HostState>, _vptr: i32, _vlen: i32, ptr: i32, len: i32, id_out: i32| -> i32 { count_host_call(&mut c, "proxy_resolve_shared_queue");
+        |mut c: Caller<'_, HostState>, _vptr: i32, _vlen: i32, ptr: i32, len: i32, id_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_resolve_shared_queue");
             let Some(name) = read_string(&mut c, ptr, len) else {
                 return BAD_ARGUMENT;
             };
@@ -600,7 +620,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_enqueue_shared_queue",
-        |mut c: Caller<'_, HostState>, id: i32, ptr: i32, len: i32| -> i32 { count_host_call(&mut c, "proxy_enqueue_shared_queue");
+        |mut c: Caller<'_, HostState>, id: i32, ptr: i32, len: i32| -> i32 {
+            count_host_call(&mut c, "proxy_enqueue_shared_queue");
             let Some(value) = read(&mut c, ptr, len) else {
                 return BAD_ARGUMENT;
             };
@@ -618,7 +639,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_dequeue_shared_queue",
-        |mut c: Caller<'_, HostState>, id: i32, ptr_out: i32, size_out: i32| -> i32 { count_host_call(&mut c, "proxy_dequeue_shared_queue");
+        |mut c: Caller<'_, HostState>, id: i32, ptr_out: i32, size_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_dequeue_shared_queue");
             let Some(queue) = c.data_mut().queues.get_mut((id as usize).wrapping_sub(1)) else {
                 return NOT_FOUND;
             };
@@ -642,7 +664,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
          tlen: i32,
          timeout: i32,
          token_out: i32|
-         -> i32 { count_host_call(&mut c, "proxy_http_call");
+         -> i32 {
+            count_host_call(&mut c, "proxy_http_call");
             let Some(upstream) = read_string(&mut c, uptr, ulen) else {
                 return BAD_ARGUMENT;
             };
@@ -690,7 +713,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
          blen: i32,
          timeout: i32,
          token_out: i32|
-         -> i32 { count_host_call(&mut c, "proxy_grpc_call");
+         -> i32 {
+            count_host_call(&mut c, "proxy_grpc_call");
             let upstream = read_string(&mut c, uptr, ulen);
             let service = read_string(&mut c, sptr, slen);
             let method = read_string(&mut c, mptr, mlen);
@@ -722,7 +746,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_set_effective_context",
-        |mut c: Caller<'_, HostState>, id: i32| -> i32 { count_host_call(&mut c, "proxy_set_effective_context");
+        |mut c: Caller<'_, HostState>, id: i32| -> i32 {
+            count_host_call(&mut c, "proxy_set_effective_context");
             let id = id as u32;
             if id != ROOT_ID && !c.data().streams.contains_key(&id) {
                 return BAD_ARGUMENT;
@@ -734,7 +759,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_define_metric",
-        |mut c: Caller<'_, HostState>, kind: i32, ptr: i32, len: i32, id_out: i32| -> i32 { count_host_call(&mut c, "proxy_define_metric");
+        |mut c: Caller<'_, HostState>, kind: i32, ptr: i32, len: i32, id_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_define_metric");
             let Some(name) = read_string(&mut c, ptr, len) else {
                 return BAD_ARGUMENT;
             };
@@ -764,7 +790,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_increment_metric",
-        |mut c: Caller<'_, HostState>, id: i32, offset: i64| -> i32 { count_host_call(&mut c, "proxy_increment_metric");
+        |mut c: Caller<'_, HostState>, id: i32, offset: i64| -> i32 {
+            count_host_call(&mut c, "proxy_increment_metric");
             let Some(m) = c.data_mut().metrics.get_mut((id as usize).wrapping_sub(1)) else {
                 return NOT_FOUND;
             };
@@ -778,7 +805,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_record_metric",
-        |mut c: Caller<'_, HostState>, id: i32, value: i64| -> i32 { count_host_call(&mut c, "proxy_record_metric");
+        |mut c: Caller<'_, HostState>, id: i32, value: i64| -> i32 {
+            count_host_call(&mut c, "proxy_record_metric");
             let Some(m) = c.data_mut().metrics.get_mut((id as usize).wrapping_sub(1)) else {
                 return NOT_FOUND;
             };
@@ -793,7 +821,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_get_metric",
-        |mut c: Caller<'_, HostState>, id: i32, out: i32| -> i32 { count_host_call(&mut c, "proxy_get_metric");
+        |mut c: Caller<'_, HostState>, id: i32, out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_metric");
             let Some(value) = c.data().metrics.get((id as usize).wrapping_sub(1)).map(|m| m.value) else {
                 return NOT_FOUND;
             };
@@ -803,20 +832,30 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_continue_stream",
-        |mut c: Caller<'_, HostState>, _stream: i32| -> i32 { count_host_call(&mut c, "proxy_continue_stream"); OK },
+        |mut c: Caller<'_, HostState>, _stream: i32| -> i32 {
+            count_host_call(&mut c, "proxy_continue_stream");
+            OK
+        },
     )?;
     linker.func_wrap(
         env,
         "proxy_close_stream",
-        |mut c: Caller<'_, HostState>, _stream: i32| -> i32 { count_host_call(&mut c, "proxy_close_stream"); OK },
+        |mut c: Caller<'_, HostState>, _stream: i32| -> i32 {
+            count_host_call(&mut c, "proxy_close_stream");
+            OK
+        },
     )?;
-    linker.func_wrap(env, "proxy_done", |mut c: Caller<'_, HostState>| -> i32 { count_host_call(&mut c, "proxy_done"); OK })?;
+    linker.func_wrap(env, "proxy_done", |mut c: Caller<'_, HostState>| -> i32 {
+        count_host_call(&mut c, "proxy_done");
+        OK
+    })?;
 
     let wasi = "wasi_snapshot_preview1";
     linker.func_wrap(
         wasi,
         "fd_write",
-        |mut c: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, written_out: i32| -> i32 { count_host_call(&mut c, "fd_write");
+        |mut c: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, written_out: i32| -> i32 {
+            count_host_call(&mut c, "fd_write");
             let mut text = Vec::new();
             for i in 0..iovs_len {
                 let Some(iov) = read(&mut c, iovs + i * 8, 8) else {
@@ -839,7 +878,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         wasi,
         "clock_time_get",
-        |mut c: Caller<'_, HostState>, clock: i32, _precision: i64, out: i32| -> i32 { count_host_call(&mut c, "clock_time_get");
+        |mut c: Caller<'_, HostState>, clock: i32, _precision: i64, out: i32| -> i32 {
+            count_host_call(&mut c, "clock_time_get");
             let now = if clock == 0 { c.data().wall_ns } else { c.data().mono_ns };
             write(&mut c, out, &now.to_le_bytes()).map_or(21, |_| 0)
         },
@@ -847,7 +887,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         wasi,
         "random_get",
-        |mut c: Caller<'_, HostState>, ptr: i32, len: i32| -> i32 { count_host_call(&mut c, "random_get");
+        |mut c: Caller<'_, HostState>, ptr: i32, len: i32| -> i32 {
+            count_host_call(&mut c, "random_get");
             let mut bytes = Vec::with_capacity(len as usize);
             while bytes.len() < len as usize {
                 let r = c.data_mut().next_random();
@@ -860,7 +901,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         wasi,
         "environ_sizes_get",
-        |mut c: Caller<'_, HostState>, count: i32, size: i32| -> i32 { count_host_call(&mut c, "environ_sizes_get");
+        |mut c: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
+            count_host_call(&mut c, "environ_sizes_get");
             if write_u32(&mut c, count, 0).is_some() && write_u32(&mut c, size, 0).is_some() {
                 0
             } else {
@@ -871,12 +913,16 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         wasi,
         "environ_get",
-        |mut c: Caller<'_, HostState>, _environ: i32, _buf: i32| -> i32 { count_host_call(&mut c, "environ_get"); 0 },
+        |mut c: Caller<'_, HostState>, _environ: i32, _buf: i32| -> i32 {
+            count_host_call(&mut c, "environ_get");
+            0
+        },
     )?;
     linker.func_wrap(
         wasi,
         "args_sizes_get",
-        |mut c: Caller<'_, HostState>, count: i32, size: i32| -> i32 { count_host_call(&mut c, "args_sizes_get");
+        |mut c: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
+            count_host_call(&mut c, "args_sizes_get");
             if write_u32(&mut c, count, 0).is_some() && write_u32(&mut c, size, 0).is_some() {
                 0
             } else {
@@ -887,13 +933,20 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         wasi,
         "args_get",
-        |mut c: Caller<'_, HostState>, _argv: i32, _buf: i32| -> i32 { count_host_call(&mut c, "args_get"); 0 },
+        |mut c: Caller<'_, HostState>, _argv: i32, _buf: i32| -> i32 {
+            count_host_call(&mut c, "args_get");
+            0
+        },
     )?;
-    linker.func_wrap(wasi, "sched_yield", |mut c: Caller<'_, HostState>| -> i32 { count_host_call(&mut c, "sched_yield"); 0 })?;
+    linker.func_wrap(wasi, "sched_yield", |mut c: Caller<'_, HostState>| -> i32 {
+        count_host_call(&mut c, "sched_yield");
+        0
+    })?;
     linker.func_wrap(
         wasi,
         "proc_exit",
-        |mut c: Caller<'_, HostState>, code: i32| -> wasmtime::Result<()> { count_host_call(&mut c, "proc_exit");
+        |mut c: Caller<'_, HostState>, code: i32| -> wasmtime::Result<()> {
+            count_host_call(&mut c, "proc_exit");
             Err(wasmtime::Error::msg(format!("the plugin called proc_exit({code})")))
         },
     )?;

@@ -254,9 +254,12 @@ fn main() -> Result<()> {
                 set.insert(format!("{fixture} capture={name}"), result);
             }
         }
-        println!("{}", json!({"iterations": iterations, "configs": CONFIGS.iter()
+        println!(
+            "{}",
+            json!({"iterations": iterations, "configs": CONFIGS.iter()
             .map(|(n, c)| (n.to_string(), serde_json::from_str::<Value>(c).unwrap_or(Value::Null)))
-            .collect::<serde_json::Map<_, _>>(), "fixtures": set}));
+            .collect::<serde_json::Map<_, _>>(), "fixtures": set})
+        );
         return Ok(());
     }
     let file = file.context("usage: wasm-cost [--config FILE] [--iterations N] EXCHANGE.json | --fixtures")?;
