@@ -218,7 +218,7 @@ fn run(file: &Path, config: &str, iterations: u64) -> Result<Value> {
               "host_calls_per_request_by_name": host_calls_per_request.iter()
                   .map(|(k, v)| (k.to_string(), json!(round1(*v)))).collect::<serde_json::Map<_, _>>(),
               "response_events": events,
-              "fuel_per_response_event": if events > 0 { json!(response_body_fuel / events) } else { Value::Null },
+              "fuel_per_response_event": response_body_fuel.checked_div(events).map_or(Value::Null, |v| json!(v)),
               "callbacks": report}))
 }
 
