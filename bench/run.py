@@ -377,6 +377,57 @@ def micro_benchmarks(workdir: str) -> dict:
     return out
 
 
+def wasm_cost_fixtures(iterations: int = 100) -> dict:
+    """The fixed fixture set under wasmtime (`wasm-cost --fixtures`): fuel and host calls per callback and per call,
+    plus a summary line per fixture (the figures issue 16's targets are stated in)."""
+    result = subprocess.run([os.path.join(BIN, "wasm-cost"), "--fixtures", "--iterations", str(iterations)],
+                            check=True, capture_output=True, text=True)
+    doc = json.loads(result.stdout)
+    summary = {}
+    for key, f in doc["fixtures"].items():
+        summary[key] = {
+            "fuel_per_request": f["fuel_per_request"],
+            "fuel_per_response_event": f["fuel_per_response_event"],
+            "response_events": f["response_events"],
+            "host_calls_per_request": f["host_calls_per_request"],
+            "fuel_per_callback": {name.split(" ")[1]: c["fuel_per_call"] for name, c in f["callbacks"].items()},
+            "host_calls_per_callback": {name.split(" ")[1]: c["host_calls_per_call"]
+                                        for name, c in f["callbacks"].items()},
+        }
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "commit": commit,
+        "llm_trace_wasm_bytes": os.path.getsize(os.path.join(WASM_DIR, "llm_trace.wasm")),
+        "summary": summary,
+        "fixtures": doc,
+    }
+
+
+def previous_wasm_cost() -> dict:
+    """The labelled wasm-cost figures already in bench/results.json (before/after a change), kept by a full run."""
+    try:
+        with open(os.path.join(OUT, "results.json")) as f:
+            return json.load(f).get("wasm_cost", {})
+    except (OSError, ValueError):
+        return {}
+
+
+def fuel_only(label: str):
+    """Re-measures only the deterministic wasm-cost figures and stores them under `wasm_cost.<label>` in
+    bench/results.json, keeping the real-Envoy figures of the last full run."""
+    path = os.path.join(OUT, "results.json")
+    document = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            document = json.load(f)
+    document.setdefault("wasm_cost", {})[label] = wasm_cost_fixtures()
+    with open(path, "w") as f:
+        json.dump(document, f, indent=2, sort_keys=False)
+    print(json.dumps({k: v["fuel_per_request"] for k, v in document["wasm_cost"][label]["summary"].items()}, indent=2))
+
+
 def machine() -> dict:
     cpu = ""
     try:
@@ -404,7 +455,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int)
+    parser.add_argument("--fuel-only", metavar="LABEL",
+                        help="only re-measure the wasm-cost fixture set, stored under wasm_cost.LABEL")
     opts = parser.parse_args()
+    if opts.fuel_only:
+        fuel_only(opts.fuel_only)
+        return
     quick = opts.quick
     rounds = opts.rounds or (1 if quick else 2)
     durations = ({"one_conn": 1.0, "fixed_rate": 1.0, "saturation": 1.0, "one_conn_paced": 1.0} if quick else
@@ -570,6 +626,7 @@ def main():
         "native_filter_stats": native_stats,
     }
     document["micro"] = micro_benchmarks(workdir)
+    document["wasm_cost"] = {**previous_wasm_cost(), "current": wasm_cost_fixtures()}
     cpu = lambda v: fig("chat_1k", "saturation", v, "cpu_us_per_request")
     if all(cpu(v) is not None for v in ("V1", "V2", "V4", "V4r", "V5", "V5s")):
         document["where_v4_time_goes_us_per_request"] = {

@@ -6,7 +6,7 @@
 //! the compiled module are shared (compiled once per process).
 
 use anyhow::{anyhow, bail, Result};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use wasmtime::{Caller, Engine, Extern, Instance, Linker, Memory, Module, Store, TypedFunc};
@@ -186,6 +186,8 @@ struct HostState {
     /// Queue ids with items enqueued since the last delivery of `proxy_on_queue_ready`.
     ready_queues: Vec<u32>,
     memory: Option<Memory>,
+    /// Proxy-wasm and WASI imports the plugin called, by name, since the last `take_host_calls`.
+    host_calls: BTreeMap<&'static str, u64>,
 }
 
 impl HostState {
@@ -231,6 +233,10 @@ impl HostState {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
+}
+
+fn count_host_call(caller: &mut Caller<'_, HostState>, name: &'static str) {
+    *caller.data_mut().host_calls.entry(name).or_default() += 1;
 }
 
 // Guest memory helpers. All return a proxy-wasm status on failure.
@@ -341,6 +347,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_log",
         |mut c: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| -> i32 {
+            count_host_call(&mut c, "proxy_log");
             let Some(message) = read_string(&mut c, ptr, len) else {
                 return BAD_ARGUMENT;
             };
@@ -351,12 +358,16 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_get_log_level",
-        |mut c: Caller<'_, HostState>, out: i32| -> i32 { write_u32(&mut c, out, 0).map_or(BAD_ARGUMENT, |_| OK) },
+        |mut c: Caller<'_, HostState>, out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_log_level");
+            write_u32(&mut c, out, 0).map_or(BAD_ARGUMENT, |_| OK)
+        },
     )?;
     linker.func_wrap(
         env,
         "proxy_get_current_time_nanoseconds",
         |mut c: Caller<'_, HostState>, out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_current_time_nanoseconds");
             let now = c.data().wall_ns;
             write(&mut c, out, &now.to_le_bytes()).map_or(BAD_ARGUMENT, |_| OK)
         },
@@ -365,6 +376,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_set_tick_period_milliseconds",
         |mut c: Caller<'_, HostState>, period: i32| -> i32 {
+            count_host_call(&mut c, "proxy_set_tick_period_milliseconds");
             c.data_mut().tick_period_ms = period as u32;
             OK
         },
@@ -373,6 +385,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_get_buffer_bytes",
         |mut c: Caller<'_, HostState>, buffer_type: i32, start: i32, max: i32, ptr_out: i32, size_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_buffer_bytes");
             let Some(buffer) = c.data_mut().buffer(buffer_type) else {
                 return NOT_FOUND;
             };
@@ -386,6 +399,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_set_buffer_bytes",
         |mut c: Caller<'_, HostState>, buffer_type: i32, start: i32, size: i32, ptr: i32, len: i32| -> i32 {
+            count_host_call(&mut c, "proxy_set_buffer_bytes");
             let Some(data) = read(&mut c, ptr, len) else {
                 return BAD_ARGUMENT;
             };
@@ -409,6 +423,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_get_header_map_pairs",
         |mut c: Caller<'_, HostState>, map_type: i32, ptr_out: i32, size_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_header_map_pairs");
             let Some(map) = c.data_mut().map(map_type) else {
                 return NOT_FOUND;
             };
@@ -420,6 +435,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_set_header_map_pairs",
         |mut c: Caller<'_, HostState>, map_type: i32, ptr: i32, len: i32| -> i32 {
+            count_host_call(&mut c, "proxy_set_header_map_pairs");
             let Some(pairs) = read(&mut c, ptr, len).and_then(|b| deserialize_map(&b)) else {
                 return BAD_ARGUMENT;
             };
@@ -434,6 +450,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_get_header_map_value",
         |mut c: Caller<'_, HostState>, map_type: i32, kptr: i32, klen: i32, ptr_out: i32, size_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_header_map_value");
             let Some(key) = read_string(&mut c, kptr, klen) else {
                 return BAD_ARGUMENT;
             };
@@ -454,6 +471,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_replace_header_map_value",
         |mut c: Caller<'_, HostState>, map_type: i32, kptr: i32, klen: i32, vptr: i32, vlen: i32| -> i32 {
+            count_host_call(&mut c, "proxy_replace_header_map_value");
             let (Some(key), Some(value)) = (read_string(&mut c, kptr, klen), read_string(&mut c, vptr, vlen)) else {
                 return BAD_ARGUMENT;
             };
@@ -469,6 +487,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_add_header_map_value",
         |mut c: Caller<'_, HostState>, map_type: i32, kptr: i32, klen: i32, vptr: i32, vlen: i32| -> i32 {
+            count_host_call(&mut c, "proxy_add_header_map_value");
             let (Some(key), Some(value)) = (read_string(&mut c, kptr, klen), read_string(&mut c, vptr, vlen)) else {
                 return BAD_ARGUMENT;
             };
@@ -483,6 +502,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_remove_header_map_value",
         |mut c: Caller<'_, HostState>, map_type: i32, kptr: i32, klen: i32| -> i32 {
+            count_host_call(&mut c, "proxy_remove_header_map_value");
             let Some(key) = read_string(&mut c, kptr, klen) else {
                 return BAD_ARGUMENT;
             };
@@ -497,6 +517,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_get_property",
         |mut c: Caller<'_, HostState>, ptr: i32, len: i32, ptr_out: i32, size_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_property");
             let Some(path) = read(&mut c, ptr, len) else {
                 return BAD_ARGUMENT;
             };
@@ -516,6 +537,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_set_property",
         |mut c: Caller<'_, HostState>, ptr: i32, len: i32, vptr: i32, vlen: i32| -> i32 {
+            count_host_call(&mut c, "proxy_set_property");
             let (Some(path), Some(value)) = (read(&mut c, ptr, len), read(&mut c, vptr, vlen)) else {
                 return BAD_ARGUMENT;
             };
@@ -531,6 +553,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_get_shared_data",
         |mut c: Caller<'_, HostState>, kptr: i32, klen: i32, ptr_out: i32, size_out: i32, cas_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_shared_data");
             let Some(key) = read_string(&mut c, kptr, klen) else {
                 return BAD_ARGUMENT;
             };
@@ -547,6 +570,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_set_shared_data",
         |mut c: Caller<'_, HostState>, kptr: i32, klen: i32, vptr: i32, vlen: i32, cas: i32| -> i32 {
+            count_host_call(&mut c, "proxy_set_shared_data");
             let (Some(key), Some(value)) = (read_string(&mut c, kptr, klen), read(&mut c, vptr, vlen)) else {
                 return BAD_ARGUMENT;
             };
@@ -563,6 +587,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_register_shared_queue",
         |mut c: Caller<'_, HostState>, ptr: i32, len: i32, id_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_register_shared_queue");
             let Some(name) = read_string(&mut c, ptr, len) else {
                 return BAD_ARGUMENT;
             };
@@ -584,6 +609,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_resolve_shared_queue",
         |mut c: Caller<'_, HostState>, _vptr: i32, _vlen: i32, ptr: i32, len: i32, id_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_resolve_shared_queue");
             let Some(name) = read_string(&mut c, ptr, len) else {
                 return BAD_ARGUMENT;
             };
@@ -597,6 +623,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_enqueue_shared_queue",
         |mut c: Caller<'_, HostState>, id: i32, ptr: i32, len: i32| -> i32 {
+            count_host_call(&mut c, "proxy_enqueue_shared_queue");
             let Some(value) = read(&mut c, ptr, len) else {
                 return BAD_ARGUMENT;
             };
@@ -615,6 +642,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_dequeue_shared_queue",
         |mut c: Caller<'_, HostState>, id: i32, ptr_out: i32, size_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_dequeue_shared_queue");
             let Some(queue) = c.data_mut().queues.get_mut((id as usize).wrapping_sub(1)) else {
                 return NOT_FOUND;
             };
@@ -639,6 +667,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
          timeout: i32,
          token_out: i32|
          -> i32 {
+            count_host_call(&mut c, "proxy_http_call");
             let Some(upstream) = read_string(&mut c, uptr, ulen) else {
                 return BAD_ARGUMENT;
             };
@@ -687,6 +716,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
          timeout: i32,
          token_out: i32|
          -> i32 {
+            count_host_call(&mut c, "proxy_grpc_call");
             let upstream = read_string(&mut c, uptr, ulen);
             let service = read_string(&mut c, sptr, slen);
             let method = read_string(&mut c, mptr, mlen);
@@ -719,6 +749,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_set_effective_context",
         |mut c: Caller<'_, HostState>, id: i32| -> i32 {
+            count_host_call(&mut c, "proxy_set_effective_context");
             let id = id as u32;
             if id != ROOT_ID && !c.data().streams.contains_key(&id) {
                 return BAD_ARGUMENT;
@@ -731,6 +762,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_define_metric",
         |mut c: Caller<'_, HostState>, kind: i32, ptr: i32, len: i32, id_out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_define_metric");
             let Some(name) = read_string(&mut c, ptr, len) else {
                 return BAD_ARGUMENT;
             };
@@ -761,6 +793,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_increment_metric",
         |mut c: Caller<'_, HostState>, id: i32, offset: i64| -> i32 {
+            count_host_call(&mut c, "proxy_increment_metric");
             let Some(m) = c.data_mut().metrics.get_mut((id as usize).wrapping_sub(1)) else {
                 return NOT_FOUND;
             };
@@ -775,6 +808,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_record_metric",
         |mut c: Caller<'_, HostState>, id: i32, value: i64| -> i32 {
+            count_host_call(&mut c, "proxy_record_metric");
             let Some(m) = c.data_mut().metrics.get_mut((id as usize).wrapping_sub(1)) else {
                 return NOT_FOUND;
             };
@@ -790,6 +824,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_get_metric",
         |mut c: Caller<'_, HostState>, id: i32, out: i32| -> i32 {
+            count_host_call(&mut c, "proxy_get_metric");
             let Some(value) = c.data().metrics.get((id as usize).wrapping_sub(1)).map(|m| m.value) else {
                 return NOT_FOUND;
             };
@@ -800,6 +835,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         env,
         "proxy_continue_stream",
         |mut c: Caller<'_, HostState>, _stream: i32| -> i32 {
+            count_host_call(&mut c, "proxy_continue_stream");
             let effective = c.data().effective;
             c.data_mut().continued.push(effective);
             OK
@@ -808,15 +844,22 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         env,
         "proxy_close_stream",
-        |_c: Caller<'_, HostState>, _stream: i32| -> i32 { OK },
+        |mut c: Caller<'_, HostState>, _stream: i32| -> i32 {
+            count_host_call(&mut c, "proxy_close_stream");
+            OK
+        },
     )?;
-    linker.func_wrap(env, "proxy_done", |_c: Caller<'_, HostState>| -> i32 { OK })?;
+    linker.func_wrap(env, "proxy_done", |mut c: Caller<'_, HostState>| -> i32 {
+        count_host_call(&mut c, "proxy_done");
+        OK
+    })?;
 
     let wasi = "wasi_snapshot_preview1";
     linker.func_wrap(
         wasi,
         "fd_write",
         |mut c: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32, written_out: i32| -> i32 {
+            count_host_call(&mut c, "fd_write");
             let mut text = Vec::new();
             for i in 0..iovs_len {
                 let Some(iov) = read(&mut c, iovs + i * 8, 8) else {
@@ -840,6 +883,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         wasi,
         "clock_time_get",
         |mut c: Caller<'_, HostState>, clock: i32, _precision: i64, out: i32| -> i32 {
+            count_host_call(&mut c, "clock_time_get");
             let now = if clock == 0 { c.data().wall_ns } else { c.data().mono_ns };
             write(&mut c, out, &now.to_le_bytes()).map_or(21, |_| 0)
         },
@@ -848,6 +892,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         wasi,
         "random_get",
         |mut c: Caller<'_, HostState>, ptr: i32, len: i32| -> i32 {
+            count_host_call(&mut c, "random_get");
             let mut bytes = Vec::with_capacity(len as usize);
             while bytes.len() < len as usize {
                 let r = c.data_mut().next_random();
@@ -861,6 +906,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
         wasi,
         "environ_sizes_get",
         |mut c: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
+            count_host_call(&mut c, "environ_sizes_get");
             if write_u32(&mut c, count, 0).is_some() && write_u32(&mut c, size, 0).is_some() {
                 0
             } else {
@@ -871,12 +917,16 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         wasi,
         "environ_get",
-        |_c: Caller<'_, HostState>, _environ: i32, _buf: i32| -> i32 { 0 },
+        |mut c: Caller<'_, HostState>, _environ: i32, _buf: i32| -> i32 {
+            count_host_call(&mut c, "environ_get");
+            0
+        },
     )?;
     linker.func_wrap(
         wasi,
         "args_sizes_get",
         |mut c: Caller<'_, HostState>, count: i32, size: i32| -> i32 {
+            count_host_call(&mut c, "args_sizes_get");
             if write_u32(&mut c, count, 0).is_some() && write_u32(&mut c, size, 0).is_some() {
                 0
             } else {
@@ -887,13 +937,20 @@ fn define_imports(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         wasi,
         "args_get",
-        |_c: Caller<'_, HostState>, _argv: i32, _buf: i32| -> i32 { 0 },
+        |mut c: Caller<'_, HostState>, _argv: i32, _buf: i32| -> i32 {
+            count_host_call(&mut c, "args_get");
+            0
+        },
     )?;
-    linker.func_wrap(wasi, "sched_yield", |_c: Caller<'_, HostState>| -> i32 { 0 })?;
+    linker.func_wrap(wasi, "sched_yield", |mut c: Caller<'_, HostState>| -> i32 {
+        count_host_call(&mut c, "sched_yield");
+        0
+    })?;
     linker.func_wrap(
         wasi,
         "proc_exit",
-        |_c: Caller<'_, HostState>, code: i32| -> wasmtime::Result<()> {
+        |mut c: Caller<'_, HostState>, code: i32| -> wasmtime::Result<()> {
+            count_host_call(&mut c, "proc_exit");
             Err(wasmtime::Error::msg(format!("the plugin called proc_exit({code})")))
         },
     )?;
@@ -1333,6 +1390,11 @@ impl Host {
 
     pub fn shared_data(&self, key: &str) -> Option<Vec<u8>> {
         self.store.data().shared_data.get(key).map(|(v, _)| v.clone())
+    }
+
+    /// Host calls (imports, by name) the plugin made since the last time they were taken.
+    pub fn take_host_calls(&mut self) -> BTreeMap<&'static str, u64> {
+        std::mem::take(&mut self.store.data_mut().host_calls)
     }
 
     /// Fuel the last callback consumed: a deterministic measure of the work it did.
