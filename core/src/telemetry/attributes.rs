@@ -69,7 +69,6 @@ pub(crate) const OI_INPUT_MESSAGES: &str = "llm.input_messages";
 pub(crate) const OI_OUTPUT_MESSAGES: &str = "llm.output_messages";
 
 // Attribution (values from request headers named in the configuration).
-pub(crate) const USER_ID: &str = "user.id";
 pub(crate) const SESSION_ID: &str = "session.id";
 
 // OpenAI refinements (semconv `openai.md`).
