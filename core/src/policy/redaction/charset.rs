@@ -174,6 +174,39 @@ pub(super) fn alnum_at(t: &[u8], i: usize) -> bool {
     t.get(i).is_some_and(|b| is_alnum(*b))
 }
 
+/// The end of the run of alnum bytes from `from`: eight bytes at a time (a word's test of every byte at once), then
+/// one at a time. The scanner's hot loop: most bytes of a text are inside words.
+#[inline]
+pub(super) fn alnum_run_end(t: &[u8], from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Per byte, the high bit set when `lo <= v <= hi` (every byte of `v` below 0x80, so no carry crosses bytes).
+    let in_range = |v: u64, lo: u64, hi: u64| (v + (0x80 - lo) * ONES) & !(v + (0x7f - hi) * ONES) & HIGH;
+    let mut j = from;
+    while let Some(chunk) = t.get(j..j + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let ascii = x & !HIGH;
+        let alnum = (in_range(ascii | 0x2020_2020_2020_2020, 0x61, 0x7a) | in_range(ascii, 0x30, 0x39)) & !x;
+        let stop = !alnum & HIGH;
+        if stop != 0 {
+            return j + (stop.trailing_zeros() / 8) as usize;
+        }
+        j += 8;
+    }
+    while j < t.len() && is_alnum(t[j]) {
+        j += 1;
+    }
+    j
+}
+
+/// Whether two byte strings are equal, compared inline (a short comparison costs less than a call to `memcmp`).
+#[inline]
+pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// Length of the run of `set` bytes from `from`, counting at most `cap`.
 #[inline]
 pub(super) fn run_len(t: &[u8], from: usize, set: Charset, cap: usize) -> usize {

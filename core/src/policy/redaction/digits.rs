@@ -3,6 +3,7 @@
 
 use super::charset::is_alnum;
 use super::search::find_ignore_case;
+use super::words::WordSet;
 
 /// One candidate run.
 pub(super) struct Run {
@@ -94,9 +95,10 @@ impl Run {
     }
 }
 
-/// Whether one of `words` (lower case) ends at most `within` bytes before `start`, on the same line, at a word
-/// boundary (and no further back than 40 bytes).
-pub(super) fn keyword_before(t: &[u8], start: usize, within: usize, words: &[&[u8]]) -> bool {
+/// Whether a word of `words`, or one of `phrases` (lower case), ends at most `within` bytes before `start`, on the
+/// same line (looking no further back than 40 bytes). Words are whole (`tel` is not in `hotel`); a `.` after one
+/// is allowed (`tel.`). Phrases are searched as written (`social security`, `電話`).
+pub(super) fn keyword_before(t: &[u8], start: usize, within: usize, words: &WordSet, phrases: &[&[u8]]) -> bool {
     let from = start.saturating_sub(40);
     let line_start = t[from..start]
         .iter()
@@ -104,15 +106,45 @@ pub(super) fn keyword_before(t: &[u8], start: usize, within: usize, words: &[&[u
         .map_or(from, |k| from + k + 1);
     let window = &t[line_start..start];
     let word_byte = |b: u8| is_alnum(b) || b == b'_' || b >= 0x80;
-    for w in words {
+    let mut e = window.len();
+    loop {
+        while e > 0 && !word_byte(window[e - 1]) {
+            e -= 1;
+        }
+        if e == 0 {
+            break;
+        }
+        let dot = usize::from(window.get(e) == Some(&b'.'));
+        if window.len() - e - dot > within {
+            break;
+        }
+        let mut s = e;
+        while s > 0 && word_byte(window[s - 1]) {
+            s -= 1;
+        }
+        let mut lower = [0u8; 24];
+        if e - s <= lower.len() {
+            for (d, b) in lower.iter_mut().zip(&window[s..e]) {
+                *d = b.to_ascii_lowercase();
+            }
+            if words.contains(&lower[..e - s]) {
+                return true;
+            }
+        }
+        e = s;
+    }
+    let ascii = window.is_ascii();
+    for p in phrases {
+        if ascii && !p.is_ascii() {
+            continue;
+        }
         let mut at = 0;
-        while let Some(k) = find_ignore_case(window, at, w) {
+        while let Some(k) = find_ignore_case(window, at, p) {
             at = k + 1;
-            let end = k + w.len();
-            let before_ok = !w[0].is_ascii_alphanumeric() || k == 0 || !word_byte(window[k - 1]);
-            let after_ok = !w[w.len() - 1].is_ascii_alphanumeric() || window.get(end).is_none_or(|b| !word_byte(*b));
-            let dot = usize::from(window.get(end) == Some(&b'.'));
-            if before_ok && after_ok && window.len() - end - dot.min(window.len() - end) <= within {
+            let end = k + p.len();
+            let before_ok = !p[0].is_ascii_alphanumeric() || k == 0 || !word_byte(window[k - 1]);
+            let after_ok = !p[p.len() - 1].is_ascii_alphanumeric() || window.get(end).is_none_or(|b| !word_byte(*b));
+            if before_ok && after_ok && window.len() - end <= within {
                 return true;
             }
         }

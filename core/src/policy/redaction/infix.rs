@@ -35,38 +35,33 @@ const SIGNATURES: &[(usize, usize, &[u8])] = &[
     (88, 52, b"JQQJ9"),
 ];
 
-/// Bit n set: some key is n bytes long.
-const LENGTHS: u128 = 1 << 44 | 1 << 52 | 1 << 56 | 1 << 84 | 1 << 88;
-
 impl Base64Runs {
-    /// An alnum run starts at `i`.
-    #[inline]
-    pub(super) fn token_start(&mut self, t: &[u8], i: usize) {
-        match i.checked_sub(1).map(|p| t[p]) {
-            Some(b'+') if self.count > 0 => {}
-            Some(b'/') if self.count > 0 => {
-                if self.count < self.starts.len() {
-                    self.starts[self.count] = i;
-                    self.count += 1;
-                }
-            }
-            _ => {
-                self.starts[0] = i;
-                self.count = 1;
-            }
+    /// Whether the alnum run `start..end` needs a look: a run continued from the previous one (across `+` or `/`),
+    /// one continued by the next, or one long enough to be a key on its own. Words never do.
+    #[inline(always)]
+    pub(super) fn wants(&self, t: &[u8], start: usize, end: usize) -> bool {
+        self.count > 0 || end - start >= 40 || matches!(t.get(end), Some(b'+' | b'/' | b'='))
+    }
+
+    /// The alnum run `start..end`, when [`Base64Runs::wants`] it: the span of an identifiable key ending here, if
+    /// any.
+    pub(super) fn run(&mut self, t: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+        let prev = if start > 0 { t[start - 1] } else { 0 };
+        if self.count == 0 || (prev != b'+' && prev != b'/') {
+            self.starts[0] = start;
+            self.count = 1;
+        } else if prev == b'/' && self.count < self.starts.len() {
+            self.starts[self.count] = start;
+            self.count += 1;
         }
+        self.run_end_slow(t, end)
     }
 
     pub(super) fn reset(&mut self) {
         self.count = 0;
     }
 
-    /// The alnum run ended at `e`: the span of an identifiable key ending here, if any.
-    #[inline]
-    pub(super) fn run_end(&mut self, t: &[u8], e: usize) -> Option<(usize, usize)> {
-        if self.count == 0 {
-            return None;
-        }
+    fn run_end_slow(&mut self, t: &[u8], e: usize) -> Option<(usize, usize)> {
         let mut end = e;
         while end < t.len() && t[end] == b'=' && end - e < 2 {
             end += 1;
@@ -81,7 +76,7 @@ impl Base64Runs {
         for k in 0..self.count {
             let start = self.starts[k];
             let len = end - start;
-            if len >= 128 || LENGTHS >> len & 1 == 0 {
+            if !matches!(len, 44 | 52 | 56 | 84 | 88) {
                 continue;
             }
             if start > 0 && (is(t[start - 1], ALNUM) || t[start - 1] == b'+') {

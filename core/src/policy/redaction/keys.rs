@@ -14,6 +14,7 @@ use super::placeholder::is_placeholder;
 use super::scanner::Scanner;
 use super::search::find_ignore_case;
 use super::shape::{match_segs, Seg, Seg::*};
+use super::words::WordSet;
 use super::{infix, ipv6};
 
 /// A `:`: URL userinfo (`://`), Telegram bot tokens, IPv6, then headers and assignments (`:` or `:=`).
@@ -94,12 +95,12 @@ fn read_key(t: &[u8], sep: usize) -> Option<Key> {
         // `\"` and deeper escapes: JSON inside a JSON string, inside another.
         k -= run_len_back(t, k, BACKSLASH, 8);
     }
-    let n = run_len_back(t, k, KEY, 65);
-    if n == 0 || n > 64 {
+    // Most keys end in nothing a credential key ends in: decide on the last three bytes before reading the key.
+    if k < 3 || !credential_ending(&t[k - 3..k]) {
         return None;
     }
-    // Most keys end in nothing a credential key ends in: decide on the last three bytes first.
-    if !credential_ending(&t[k - n..k]) {
+    let n = run_len_back(t, k, KEY, 65);
+    if !(3..=64).contains(&n) {
         return None;
     }
     let start = k - n;
@@ -173,7 +174,8 @@ fn assignment(s: &mut Scanner<'_>, sep: usize, value_from: usize, kind: Sep) {
     if kind == Sep::Colon {
         header(s, &key, value_from);
     }
-    if kind == Sep::Equals {
+    // `sig`, `…signature`, `x-amz-security-token`, `x-goog-credential`.
+    if kind == Sep::Equals && (lower.ends_with(b"sig") || lower.ends_with(b"ure") || lower.starts_with(b"x-")) {
         signed_url(s, &key, value_from, after_query);
     }
     keyword_vendor(s, lower, value_from);
@@ -411,232 +413,232 @@ fn is_password_word(w: &[u8]) -> bool {
 }
 
 fn is_secret_word(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"secret"
-            | b"token"
-            | b"apikey"
-            | b"credential"
-            | b"credentials"
-            | b"auth"
-            | b"authtoken"
-            | b"accesskey"
-            | b"privatekey"
-            | b"secretkey"
-            | b"signingkey"
-            | b"encryptionkey"
-            | b"masterkey"
-            | b"accountkey"
-            | b"subscriptionkey"
-            | b"clientkey"
-            | b"appkey"
-            | b"authkey"
-            | b"servicekey"
-            | b"sessionkey"
-            | b"hmackey"
-            | b"jwtkey"
-            | b"webhooksecret"
-            | b"clientsecret"
-            | b"appsecret"
-            | b"apisecret"
-            | b"sharedsecret"
-            | b"consumersecret"
-            | b"sessionsecret"
-            | b"jwtsecret"
-            | b"secretaccesskey"
-            | b"accesstoken"
-            | b"refreshtoken"
-            | b"idtoken"
-            | b"apitoken"
-            | b"bearertoken"
-            | b"sessiontoken"
-            | b"securitytoken"
-            | b"privatetoken"
-            | b"personalaccesstoken"
-            | b"oauthtoken"
-            | b"bottoken"
-            | b"privatekeyid"
-            | b"connectionstring"
-            | b"sharedaccesskey"
-            | b"sharedaccesssignature"
-            | b"sastoken"
-    )
+    static SECRET_WORDS: WordSet = WordSet::new(&[
+        b"secret",
+        b"token",
+        b"apikey",
+        b"credential",
+        b"credentials",
+        b"auth",
+        b"authtoken",
+        b"accesskey",
+        b"privatekey",
+        b"secretkey",
+        b"signingkey",
+        b"encryptionkey",
+        b"masterkey",
+        b"accountkey",
+        b"subscriptionkey",
+        b"clientkey",
+        b"appkey",
+        b"authkey",
+        b"servicekey",
+        b"sessionkey",
+        b"hmackey",
+        b"jwtkey",
+        b"webhooksecret",
+        b"clientsecret",
+        b"appsecret",
+        b"apisecret",
+        b"sharedsecret",
+        b"consumersecret",
+        b"sessionsecret",
+        b"jwtsecret",
+        b"secretaccesskey",
+        b"accesstoken",
+        b"refreshtoken",
+        b"idtoken",
+        b"apitoken",
+        b"bearertoken",
+        b"sessiontoken",
+        b"securitytoken",
+        b"privatetoken",
+        b"personalaccesstoken",
+        b"oauthtoken",
+        b"bottoken",
+        b"privatekeyid",
+        b"connectionstring",
+        b"sharedaccesskey",
+        b"sharedaccesssignature",
+        b"sastoken",
+    ]);
+    SECRET_WORDS.contains(w)
 }
 
 fn is_key_prefix(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"api"
-            | b"access"
-            | b"secret"
-            | b"private"
-            | b"signing"
-            | b"encryption"
-            | b"master"
-            | b"account"
-            | b"storage"
-            | b"subscription"
-            | b"client"
-            | b"app"
-            | b"auth"
-            | b"service"
-            | b"license"
-            | b"consumer"
-            | b"webhook"
-            | b"shared"
-            | b"admin"
-            | b"deploy"
-            | b"root"
-            | b"session"
-            | b"jwt"
-            | b"hmac"
-            | b"x"
-    )
+    static KEY_PREFIXES: WordSet = WordSet::new(&[
+        b"api",
+        b"access",
+        b"secret",
+        b"private",
+        b"signing",
+        b"encryption",
+        b"master",
+        b"account",
+        b"storage",
+        b"subscription",
+        b"client",
+        b"app",
+        b"auth",
+        b"service",
+        b"license",
+        b"consumer",
+        b"webhook",
+        b"shared",
+        b"admin",
+        b"deploy",
+        b"root",
+        b"session",
+        b"jwt",
+        b"hmac",
+        b"x",
+    ]);
+    KEY_PREFIXES.contains(w)
 }
 
 /// Segments before `token`/`key` that make the key something else (`max_tokens`, `next_page_token`, `primary_key`).
 fn is_not_prefix(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"max"
-            | b"min"
-            | b"num"
-            | b"total"
-            | b"count"
-            | b"input"
-            | b"output"
-            | b"prompt"
-            | b"completion"
-            | b"cached"
-            | b"cache"
-            | b"reasoning"
-            | b"page"
-            | b"next"
-            | b"prev"
-            | b"previous"
-            | b"continuation"
-            | b"cursor"
-            | b"sync"
-            | b"stop"
-            | b"eos"
-            | b"bos"
-            | b"pad"
-            | b"unk"
-            | b"sep"
-            | b"cls"
-            | b"mask"
-            | b"special"
-            | b"start"
-            | b"end"
-            | b"new"
-            | b"tokenizer"
-            | b"primary"
-            | b"foreign"
-            | b"sort"
-            | b"partition"
-            | b"public"
-            | b"idempotency"
-            | b"object"
-            | b"row"
-            | b"hash"
-            | b"range"
-            | b"dedup"
-            | b"dedupe"
-            | b"cancellation"
-            | b"cancel"
-            | b"resume"
-            | b"upload"
-            | b"image"
-            | b"audio"
-            | b"text"
-            | b"thinking"
-            | b"vocab"
-            | b"last"
-            | b"first"
-            | b"request"
-            | b"response"
-            | b"trace"
-            | b"span"
-            | b"message"
-            | b"tool"
-            | b"type"
-            | b"kind"
-            | b"id"
-            | b"estimated"
-            | b"used"
-            | b"remaining"
-            | b"rate"
-            | b"limit"
-            | b"budget"
-            | b"by"
-            | b"per"
-            | b"billed"
-            | b"batch"
-            | b"prefill"
-            | b"system"
-            | b"accepted"
-            | b"rejected"
-            | b"predicted"
-            | b"csrf"
-    )
+    static NOT_PREFIXES: WordSet = WordSet::new(&[
+        b"max",
+        b"min",
+        b"num",
+        b"total",
+        b"count",
+        b"input",
+        b"output",
+        b"prompt",
+        b"completion",
+        b"cached",
+        b"cache",
+        b"reasoning",
+        b"page",
+        b"next",
+        b"prev",
+        b"previous",
+        b"continuation",
+        b"cursor",
+        b"sync",
+        b"stop",
+        b"eos",
+        b"bos",
+        b"pad",
+        b"unk",
+        b"sep",
+        b"cls",
+        b"mask",
+        b"special",
+        b"start",
+        b"end",
+        b"new",
+        b"tokenizer",
+        b"primary",
+        b"foreign",
+        b"sort",
+        b"partition",
+        b"public",
+        b"idempotency",
+        b"object",
+        b"row",
+        b"hash",
+        b"range",
+        b"dedup",
+        b"dedupe",
+        b"cancellation",
+        b"cancel",
+        b"resume",
+        b"upload",
+        b"image",
+        b"audio",
+        b"text",
+        b"thinking",
+        b"vocab",
+        b"last",
+        b"first",
+        b"request",
+        b"response",
+        b"trace",
+        b"span",
+        b"message",
+        b"tool",
+        b"type",
+        b"kind",
+        b"id",
+        b"estimated",
+        b"used",
+        b"remaining",
+        b"rate",
+        b"limit",
+        b"budget",
+        b"by",
+        b"per",
+        b"billed",
+        b"batch",
+        b"prefill",
+        b"system",
+        b"accepted",
+        b"rejected",
+        b"predicted",
+        b"csrf",
+    ]);
+    NOT_PREFIXES.contains(w)
 }
 
 /// Last segments that make the key a property of a credential, not one (`token_type`, `api_key_id`, `secret_name`).
 fn is_not_suffix(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"type"
-            | b"types"
-            | b"count"
-            | b"counts"
-            | b"id"
-            | b"ids"
-            | b"name"
-            | b"names"
-            | b"length"
-            | b"len"
-            | b"limit"
-            | b"usage"
-            | b"url"
-            | b"uri"
-            | b"endpoint"
-            | b"path"
-            | b"file"
-            | b"env"
-            | b"field"
-            | b"header"
-            | b"prefix"
-            | b"suffix"
-            | b"format"
-            | b"policy"
-            | b"expiry"
-            | b"expires"
-            | b"expiration"
-            | b"ttl"
-            | b"hint"
-            | b"required"
-            | b"enabled"
-            | b"set"
-            | b"rotation"
-            | b"version"
-            | b"details"
-            | b"logprobs"
-            | b"index"
-            | b"ref"
-            | b"source"
-            | b"provider"
-            | b"manager"
-            | b"store"
-            | b"vault"
-            | b"scope"
-            | b"scopes"
-            | b"audience"
-            | b"issuer"
-            | b"mode"
-            | b"label"
-            | b"location"
-            | b"region"
-    )
+    static NOT_SUFFIXES: WordSet = WordSet::new(&[
+        b"type",
+        b"types",
+        b"count",
+        b"counts",
+        b"id",
+        b"ids",
+        b"name",
+        b"names",
+        b"length",
+        b"len",
+        b"limit",
+        b"usage",
+        b"url",
+        b"uri",
+        b"endpoint",
+        b"path",
+        b"file",
+        b"env",
+        b"field",
+        b"header",
+        b"prefix",
+        b"suffix",
+        b"format",
+        b"policy",
+        b"expiry",
+        b"expires",
+        b"expiration",
+        b"ttl",
+        b"hint",
+        b"required",
+        b"enabled",
+        b"set",
+        b"rotation",
+        b"version",
+        b"details",
+        b"logprobs",
+        b"index",
+        b"ref",
+        b"source",
+        b"provider",
+        b"manager",
+        b"store",
+        b"vault",
+        b"scope",
+        b"scopes",
+        b"audience",
+        b"issuer",
+        b"mode",
+        b"label",
+        b"location",
+        b"region",
+    ]);
+    NOT_SUFFIXES.contains(w)
 }
 
 /// Whether a literal value is credential-like for its key kind (the value rules of §1.5.4).
@@ -687,8 +689,14 @@ fn value_ok(class: Class, v: &[u8], quoted: bool, env: bool, after: Option<u8>, 
     chars >= min && kinds >= 2 && (dig || sym) && !is_hex_literal(v)
 }
 
+/// Whether `needle` occurs in `v` (a first-byte test, then an inline comparison: no call per position).
 fn contains(v: &[u8], needle: &[u8]) -> bool {
-    v.windows(needle.len()).any(|w| w == needle)
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    v.len() >= needle.len()
+        && (0..=v.len() - needle.len())
+            .any(|i| v[i] == first && v[i..i + needle.len()].iter().zip(needle).all(|(a, b)| a == b))
 }
 
 /// `[A-Z]?[a-z]+`.
@@ -714,12 +722,11 @@ fn is_word_then_digits(v: &[u8]) -> bool {
 
 /// A variable name: `Snake_Words`, `lower_snake_1`, `camelCase`, `CONST_CASE` (the value names another variable).
 fn is_variable_name(v: &[u8]) -> bool {
-    let words: Vec<&[u8]> = v.split(|b| *b == b'_').collect();
+    let words = || v.split(|b| *b == b'_');
+    let several = v.contains(&b'_');
     // `[A-Za-z][a-z]*(_[A-Za-z][a-z]*)+`
-    let snake_words = words.len() >= 2
-        && words
-            .iter()
-            .all(|w| w.first().is_some_and(u8::is_ascii_alphabetic) && w[1..].iter().all(u8::is_ascii_lowercase));
+    let snake_words = several
+        && words().all(|w| w.first().is_some_and(u8::is_ascii_alphabetic) && w[1..].iter().all(u8::is_ascii_lowercase));
     // `_?[a-z]+(_[a-z0-9]+)*`
     let body = v.strip_prefix(b"_").unwrap_or(v);
     let mut parts = body.split(|b| *b == b'_');
@@ -743,12 +750,12 @@ fn is_variable_name(v: &[u8]) -> bool {
         head > 0 && humps > 0 && i == v.len()
     };
     // `[A-Z]+(_[A-Z0-9]+)+`
-    let constant = words.len() >= 2
-        && !words[0].is_empty()
-        && words[0].iter().all(u8::is_ascii_uppercase)
-        && words[1..]
-            .iter()
-            .all(|w| !w.is_empty() && w.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+    let constant = several && {
+        let mut w = words();
+        w.next()
+            .is_some_and(|first| !first.is_empty() && first.iter().all(u8::is_ascii_uppercase))
+            && w.all(|w| !w.is_empty() && w.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+    };
     snake_words || lower_snake || camel || constant
 }
 
@@ -766,8 +773,11 @@ fn copies_key(v: &[u8], key: &[u8]) -> bool {
         }
     }
     let joined = &joined[..n];
-    let lower: Vec<u8> = v.iter().map(u8::to_ascii_lowercase).collect();
-    lower.is_empty() || joined.windows(lower.len()).any(|w| w == lower.as_slice())
+    let mut lower = [0u8; 64];
+    for (d, b) in lower.iter_mut().zip(v) {
+        *d = b.to_ascii_lowercase();
+    }
+    contains(joined, &lower[..v.len()])
 }
 
 fn is_hex_literal(v: &[u8]) -> bool {
@@ -778,34 +788,22 @@ fn is_hex_literal(v: &[u8]) -> bool {
 /// `ocp-apim-subscription-key`, any `*-api-key`, `*-token`, `*-secret`), `:` separated. Label `authorization`.
 fn header(s: &mut Scanner<'_>, key: &Key, value_from: usize) {
     let name = key.lower();
-    let auth = matches!(name, b"authorization" | b"proxy-authorization");
+    let auth = name.ends_with(b"authorization") && matches!(name, b"authorization" | b"proxy-authorization");
+    // `x-api-key`, `x-goog-api-key`, `x-auth-token`, `private-token`, `x-vault-token`, `x-amz-security-token`,
+    // `x-litellm-api-key`... are all `*-api-key` or `*-token`; the rest are named.
     let api_key = !auth
-        && (matches!(
-            name,
-            b"x-api-key"
-                | b"api-key"
-                | b"apikey"
-                | b"x-apikey"
-                | b"x-auth-token"
-                | b"x-access-token"
-                | b"x-goog-api-key"
-                | b"ocp-apim-subscription-key"
-                | b"x-functions-key"
-                | b"x-vault-token"
-                | b"private-token"
-                | b"x-litellm-api-key"
-                | b"x-portkey-api-key"
-                | b"x-amz-security-token"
-                | b"x-figma-token"
-                | b"x-shopify-access-token"
-                | b"x-dd-api-key"
-                | b"dd-api-key"
-                | b"dd-application-key"
-                | b"x-github-token"
-                | b"x-goog-iam-authorization-token"
-        ) || name.ends_with(b"-api-key")
+        && (name.ends_with(b"-api-key")
             || name.ends_with(b"-token")
-            || name.ends_with(b"-secret"));
+            || name.ends_with(b"-secret")
+            || matches!(
+                name,
+                b"api-key"
+                    | b"apikey"
+                    | b"x-apikey"
+                    | b"ocp-apim-subscription-key"
+                    | b"x-functions-key"
+                    | b"dd-application-key"
+            ));
     if !(auth || api_key) || !s.wants(u16::from(AUTHORIZATION)) {
         return;
     }
@@ -844,6 +842,23 @@ fn header(s: &mut Scanner<'_>, key: &Key, value_from: usize) {
 }
 
 fn is_scheme(w: &[u8]) -> bool {
+    static SCHEMES: WordSet = WordSet::new(&[
+        b"bearer",
+        b"basic",
+        b"token",
+        b"digest",
+        b"negotiate",
+        b"ntlm",
+        b"ssws",
+        b"bot",
+        b"apikey",
+        b"api-key",
+        b"key",
+        b"oauth",
+        b"hawk",
+        b"aws4-hmac-sha256",
+        b"mac",
+    ]);
     let mut l = [0u8; 16];
     if w.is_empty() || w.len() > l.len() {
         return false;
@@ -851,24 +866,7 @@ fn is_scheme(w: &[u8]) -> bool {
     for (d, b) in l.iter_mut().zip(w) {
         *d = b.to_ascii_lowercase();
     }
-    matches!(
-        &l[..w.len()],
-        b"bearer"
-            | b"basic"
-            | b"token"
-            | b"digest"
-            | b"negotiate"
-            | b"ntlm"
-            | b"ssws"
-            | b"bot"
-            | b"apikey"
-            | b"api-key"
-            | b"key"
-            | b"oauth"
-            | b"hawk"
-            | b"aws4-hmac-sha256"
-            | b"mac"
-    )
+    SCHEMES.contains(&l[..w.len()])
 }
 
 /// Extends an `Authorization` value through a quoted first parameter value and `, name=value` /
@@ -1114,20 +1112,24 @@ fn keyword_vendor(s: &mut Scanner<'_>, key: &[u8], value_from: usize) {
         b"signature",
         b"sig",
     ];
-    if !CREDENTIAL_WORDS.iter().any(|w| contains(key, w)) {
-        return;
-    }
     let t = s.t;
+    let mut v = value_from + run_len(t, value_from, BLANK, 4);
+    let level = run_len(t, v, BACKSLASH, 8);
+    if matches!(t.get(v + level), Some(b'"' | b'\'' | b'`')) {
+        v += level + 1;
+    }
+    let Some(&first) = t.get(v) else {
+        return;
+    };
+    let mut credential_word = None;
     for shape in KEYWORD_SHAPES {
-        if !s.wants(u16::from(shape.det)) || !shape.keywords.iter().any(|k| contains(key, k)) {
+        if !shape.keywords.iter().any(|k| contains(key, k)) || !s.wants(u16::from(shape.det)) {
             continue;
         }
-        let mut v = value_from + run_len(t, value_from, BLANK, 4);
-        let level = run_len(t, v, BACKSLASH, 8);
-        if matches!(t.get(v + level), Some(b'"' | b'\'' | b'`')) {
-            v += level + 1;
+        if !*credential_word.get_or_insert_with(|| CREDENTIAL_WORDS.iter().any(|w| contains(key, w))) {
+            return;
         }
-        if !shape.first.is_empty() && !t.get(v).is_some_and(|b| shape.first.contains(b)) {
+        if !shape.first.is_empty() && !shape.first.contains(&first) {
             continue;
         }
         if let Some(end) = match_segs(t, v, shape.value, VALUE_CONTINUES) {

@@ -69,6 +69,7 @@ mod search;
 mod shape;
 mod tlds;
 mod tokens;
+mod words;
 
 pub(crate) use config::{build, build_from};
 use custom::{Budget, CustomRegex};
@@ -187,7 +188,7 @@ impl Redactor {
     }
 
     /// Non-overlapping findings of the detectors `on`, in text order; at one position the longest wins, then the
-    /// detector earlier in precedence. `None` when a custom pattern would exceed the call's budget.
+    /// detector earlier in precedence, and a finding overlapping an earlier one keeps its tail. `None` when a custom pattern would exceed the call's budget.
     fn findings(&self, text: &str, on: &[bool], budget: &mut Budget) -> Option<Vec<Finding>> {
         let mut all = Vec::new();
         self.engine.scan(text, on, &mut all);
@@ -206,13 +207,25 @@ impl Redactor {
                 det: r.detector,
             }));
         }
-        all.sort_unstable_by_key(|f| (f.start, std::cmp::Reverse(f.end), f.det));
+        // At one start the longest first, then precedence; most findings already come in that order.
+        let key = |f: &Finding| {
+            (f.start as u64) << 40 | (0xff_ffff - (f.end - f.start).min(0xff_ffff) as u64) << 16 | u64::from(f.det)
+        };
+        if !all.is_sorted_by_key(key) {
+            // Adaptive to the runs already in order: a few findings out of place cost little.
+            all.sort_by_key(key);
+        }
+        // A finding that overlaps the one kept before it but runs past its end keeps that tail, so no part of a
+        // value is left in clear (`+1 415 555 0100.jane@example.com`: the phone number, then the rest of the address).
         let mut kept: Vec<Finding> = Vec::with_capacity(all.len());
-        for f in all {
-            if kept.last().is_none_or(|k| f.start >= k.end)
-                && text.is_char_boundary(f.start)
-                && text.is_char_boundary(f.end)
-            {
+        for mut f in all {
+            if let Some(k) = kept.last() {
+                if f.end <= k.end {
+                    continue;
+                }
+                f.start = f.start.max(k.end);
+            }
+            if text.is_char_boundary(f.start) && text.is_char_boundary(f.end) {
                 kept.push(f);
             }
         }

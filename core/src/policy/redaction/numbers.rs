@@ -11,6 +11,7 @@ use super::digits::{keyword_before, Run};
 use super::names::{CARD, IBAN, IP, PHONE, SSN};
 use super::phones;
 use super::scanner::Scanner;
+use super::words::WordSet;
 
 /// Tokenizes the run opening at `i` (a digit at a token start, or `+`/`(` before a digit), records the value it is,
 /// and returns where scanning goes on. `None`: nothing opens here.
@@ -188,7 +189,7 @@ fn luhn(digits: &[u8]) -> bool {
     sum % 10 == 0
 }
 
-const CARD_WORDS: &[&[u8]] = &[
+static CARD_WORDS: WordSet = WordSet::new(&[
     b"card",
     b"carte",
     b"karte",
@@ -203,7 +204,7 @@ const CARD_WORDS: &[&[u8]] = &[
     b"unionpay",
     b"pan",
     b"cc",
-];
+]);
 
 /// Cards (§4.1 of the design): 12–19 digits, no separator or all spaces or all dashes (groups of 2–6), then by
 /// length and prefix: 13–16 digits from 2–6 with Luhn (and 17–19 when grouped or after a card word), 12-digit
@@ -225,7 +226,7 @@ fn is_card(t: &[u8], run: &Run) -> bool {
     if grouped && !run.lens().all(|g| (2..=6).contains(&g)) {
         return false;
     }
-    let keyword = || keyword_before(t, run.start, 24, CARD_WORDS);
+    let keyword = || keyword_before(t, run.start, 24, &CARD_WORDS, &[]);
     if !grouped && len >= 17 && !keyword() {
         return false;
     }
@@ -261,15 +262,8 @@ fn is_card(t: &[u8], run: &Run) -> bool {
     (2..=6).contains(&ds[0]) && luhn(ds)
 }
 
-const SSN_WORDS: &[&[u8]] = &[
-    b"ssn",
-    b"ss#",
-    b"ss #",
-    b"social security",
-    b"soc. sec",
-    b"soc sec",
-    b"soc.sec",
-];
+static SSN_WORDS: WordSet = WordSet::new(&[b"ssn"]);
+const SSN_PHRASES: &[&[u8]] = &[b"ss#", b"ss #", b"social security", b"soc. sec", b"soc sec", b"soc.sec"];
 
 /// US SSNs: `AAA-GG-SSSS` on its own; spaces, dots or no separator need an SSN word within 16 bytes before. Area
 /// 001–899 but 666, group 01–99, serial 0001–9999, and not the two famous invalid numbers.
@@ -285,7 +279,7 @@ fn is_ssn(t: &[u8], run: &Run) -> bool {
     } else {
         return false;
     };
-    if needs_word && !keyword_before(t, run.start, 16, SSN_WORDS) {
+    if needs_word && !keyword_before(t, run.start, 16, &SSN_WORDS, SSN_PHRASES) {
         return false;
     }
     let (d, _) = run.digits(t);
@@ -442,12 +436,11 @@ fn address_context(before: &[u8]) -> bool {
 pub(super) fn iban(s: &mut Scanner<'_>, i: usize) -> Option<usize> {
     let t = s.t;
     let head = t.get(i..i + 4)?;
-    if !(head[0].is_ascii_uppercase()
+    let shaped = head[0].is_ascii_uppercase()
         && head[1].is_ascii_uppercase()
         && head[2].is_ascii_digit()
-        && head[3].is_ascii_digit())
-        || !s.wants(u16::from(IBAN))
-    {
+        && head[3].is_ascii_digit();
+    if !shaped || !s.wants(u16::from(IBAN)) {
         return None;
     }
     let upper_alnum = |b: u8| b.is_ascii_uppercase() || b.is_ascii_digit();

@@ -5,6 +5,7 @@
 //! phone word before them (`tel`, `phone`, `mobile`, `電話`...) or the `+CC` form.
 
 use super::digits::{keyword_before, Run};
+use super::words::WordSet;
 
 /// A region's national format.
 pub(super) struct Region {
@@ -169,7 +170,7 @@ const COUNTRY_CODES: &[u16] = &[
     962, 963, 964, 965, 966, 967, 968, 970, 971, 972, 973, 974, 975, 976, 977, 979, 992, 993, 994, 995, 996, 998,
 ];
 
-const PHONE_WORDS: &[&[u8]] = &[
+static PHONE_WORDS: WordSet = WordSet::new(&[
     b"tel",
     "tél".as_bytes(),
     b"telephone",
@@ -200,6 +201,9 @@ const PHONE_WORDS: &[&[u8]] = &[
     b"fax",
     b"call",
     b"contact",
+]);
+/// Phone words in scripts written without spaces, searched as written.
+const PHONE_PHRASES: &[&[u8]] = &[
     "電話".as_bytes(),
     "携帯".as_bytes(),
     "전화".as_bytes(),
@@ -269,7 +273,9 @@ pub(super) fn is_phone(t: &[u8], run: &Run, regions: Regions) -> bool {
     }
     let (ds, len) = run.digits(t);
     let ds = &ds[..len];
-    let keyword = || keyword_before(t, run.start, 24, PHONE_WORDS);
+    // Asked at most once.
+    let mut asked: Option<bool> = None;
+    let mut keyword = || *asked.get_or_insert_with(|| keyword_before(t, run.start, 24, &PHONE_WORDS, PHONE_PHRASES));
     let prefix = |k: usize| ds[..k.min(len)].iter().fold(0u32, |v, d| v * 10 + u32::from(*d));
     if run.plus {
         if !(8..=15).contains(&len) {

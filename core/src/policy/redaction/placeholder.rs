@@ -1,6 +1,8 @@
 //! Values that are placeholders, not credentials (`${API_KEY}`, `<your-key>`, `****`, `null`): skipped by every rule
 //! that masks a value named by a key or a header.
 
+use super::words::WordSet;
+
 /// Whether `v` is a placeholder, not a credential: empty, a type or filler word, one repeated character, a
 /// variable or template (`$VAR`, `${{ x }}`, `%s`, `{0}`), wrapped in `<>`, `[]` or `()`, an instruction
 /// (`your-key-here`), or a reference (`process.env.X`, `settings.X`).
@@ -36,48 +38,48 @@ pub(super) fn is_placeholder(v: &[u8]) -> bool {
 }
 
 fn is_filler_word(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"true"
-            | b"false"
-            | b"null"
-            | b"none"
-            | b"nil"
-            | b"undefined"
-            | b"yes"
-            | b"no"
-            | b"on"
-            | b"off"
-            | b"required"
-            | b"optional"
-            | b"string"
-            | b"str"
-            | b"int"
-            | b"bool"
-            | b"boolean"
-            | b"number"
-            | b"object"
-            | b"secret"
-            | b"password"
-            | b"token"
-            | b"redacted"
-            | b"hidden"
-            | b"masked"
-            | b"example"
-            | b"sample"
-            | b"dummy"
-            | b"fake"
-            | b"test"
-            | b"placeholder"
-            | b"empty"
-            | b"default"
-            | b"env"
-            | b"auto"
-            | b"any"
-            | b"bytes"
-            | b"text"
-            | b"value"
-    )
+    static FILLER_WORDS: WordSet = WordSet::new(&[
+        b"true",
+        b"false",
+        b"null",
+        b"none",
+        b"nil",
+        b"undefined",
+        b"yes",
+        b"no",
+        b"on",
+        b"off",
+        b"required",
+        b"optional",
+        b"string",
+        b"str",
+        b"int",
+        b"bool",
+        b"boolean",
+        b"number",
+        b"object",
+        b"secret",
+        b"password",
+        b"token",
+        b"redacted",
+        b"hidden",
+        b"masked",
+        b"example",
+        b"sample",
+        b"dummy",
+        b"fake",
+        b"test",
+        b"placeholder",
+        b"empty",
+        b"default",
+        b"env",
+        b"auto",
+        b"any",
+        b"bytes",
+        b"text",
+        b"value",
+    ]);
+    FILLER_WORDS.contains(w)
 }
 
 fn ident_start(b: u8) -> bool {
@@ -143,8 +145,8 @@ fn is_wrapped(s: &[u8]) -> bool {
 
 /// `your-…`, `my_…`, `replace …`, `…_here`.
 fn is_instruction(s: &[u8]) -> bool {
-    for word in [
-        &b"your"[..],
+    static OPENERS: WordSet = WordSet::new(&[
+        b"your",
         b"my",
         b"the",
         b"some",
@@ -158,11 +160,13 @@ fn is_instruction(s: &[u8]) -> bool {
         b"enter",
         b"put",
         b"xxx",
-    ] {
-        if s.len() > word.len()
-            && s[..word.len()].eq_ignore_ascii_case(word)
-            && matches!(s[word.len()], b'-' | b'_' | b' ')
-        {
+    ]);
+    if let Some(k) = s.iter().take(12).position(|b| matches!(b, b'-' | b'_' | b' ')) {
+        let mut first = [0u8; 12];
+        for (d, b) in first.iter_mut().zip(&s[..k]) {
+            *d = b.to_ascii_lowercase();
+        }
+        if k > 0 && OPENERS.contains(&first[..k]) {
             return true;
         }
     }
@@ -177,8 +181,8 @@ fn is_instruction(s: &[u8]) -> bool {
 /// `process.env.X`, `os.environ[…]`, `os.getenv(…)`, `env(…)`, `ENV[…]`, `secrets.X`, `vars.X`, `settings.X`,
 /// `config.X`, `self.X`, `this.X`.
 fn is_reference(s: &[u8]) -> bool {
-    for head in [
-        &b"process.env"[..],
+    static HEADS: WordSet = WordSet::new(&[
+        b"process.env",
         b"os.environ",
         b"os.getenv",
         b"env",
@@ -189,12 +193,12 @@ fn is_reference(s: &[u8]) -> bool {
         b"config",
         b"self",
         b"this",
-    ] {
-        if s.starts_with(head) && matches!(s.get(head.len()), Some(b'.' | b'[' | b'(')) {
-            return true;
-        }
-    }
-    false
+    ]);
+    // The head ends at the first `[` or `(`, or at a `.` (the last one, for `process.env.`/`os.environ`).
+    s.iter()
+        .take(12)
+        .enumerate()
+        .any(|(k, b)| matches!(b, b'.' | b'[' | b'(') && HEADS.contains(&s[..k]))
 }
 
 #[cfg(test)]

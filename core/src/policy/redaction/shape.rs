@@ -5,7 +5,7 @@
 //! by a fixed run of a narrower charset (Atlassian `e{150..250} H{8}`): the maximal run is taken and its last bytes
 //! must be of the narrower charset. After the last segment the next byte must not be alnum.
 
-use super::charset::{is, run_len, Charset, ALNUM, DIGIT, LOWER, UPPER};
+use super::charset::{is, run_len, same, Charset, ALNUM, DIGIT, LOWER, UPPER};
 use super::names::Det;
 
 /// One segment after the anchor.
@@ -58,7 +58,7 @@ pub(super) fn match_segs(t: &[u8], at: usize, segs: &[Seg], stop: Charset) -> Op
     while k < segs.len() {
         match segs[k] {
             Seg::Lit(l) => {
-                if !t.get(p..)?.starts_with(l) {
+                if !same(t.get(p..p + l.len())?, l) {
                     return None;
                 }
                 p += l.len();

@@ -239,6 +239,26 @@ fn emails_are_masked_and_look_alikes_kept() {
     assert_eq!(redact("联系 jane@example.com。谢谢"), "联系 [EMAIL]。谢谢");
 }
 
+/// Found by the `redactor` fuzz target (issue 12): a value right after another one, sharing bytes with it, was left
+/// in clear, so redacting the output found it again.
+#[test]
+fn a_value_overlapping_the_one_before_it_is_masked_to_its_end() {
+    // An address right after another one: its local part is not read back into the first one's domain.
+    assert_eq!(redact("a@b.io-@c.io"), "[EMAIL][EMAIL]");
+    assert_eq!(redact("-@p.pe-@p.pe"), "[EMAIL][EMAIL]");
+    assert_eq!(
+        redact("a@b.co-c@d.co"),
+        "a@[EMAIL]",
+        "one address whose local part is `b.co-c`"
+    );
+    // An address overlapping a phone number before it keeps the overlap's tail.
+    assert_eq!(
+        redact("call +1 415 555 0100.jane@example.com now"),
+        "call [PHONE][EMAIL] now"
+    );
+    assert_eq!(redact("+15 055234.e@o.do"), "[PHONE][EMAIL]");
+}
+
 #[test]
 fn cards_need_a_valid_luhn_checksum() {
     assert_eq!(redact("card 4111 1111 1111 1111 ok"), "card [CARD] ok");

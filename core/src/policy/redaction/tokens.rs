@@ -7,7 +7,6 @@ use super::charset::{alnum_at, is, run_len, run_len_back, ALNUM, B64, B64URL, BL
 use super::names::*;
 use super::placeholder::is_placeholder;
 use super::scanner::Scanner;
-use super::search::find;
 
 /// Families reached from an anchor at a token start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +31,7 @@ pub(super) const ANCHORS: &[(&[u8], bool, Anchored)] = &[
 
 /// The value of family `kind` whose anchor is at `i`: its span (which may start after the anchor, as for
 /// `Bearer <token>`) and detector.
-pub(super) fn find_anchored(s: &Scanner<'_>, kind: Anchored, i: usize) -> Option<(usize, usize, Det)> {
+pub(super) fn find_anchored(s: &mut Scanner<'_>, kind: Anchored, i: usize) -> Option<(usize, usize, Det)> {
     let t = s.t;
     let prev = i.checked_sub(1).map(|p| t[p]);
     match kind {
@@ -70,7 +69,7 @@ pub(super) fn find_anchored(s: &Scanner<'_>, kind: Anchored, i: usize) -> Option
             if !matches!(t.get(p), Some(b'2' | b'3')) || t.get(p + 1..p + 3) != Some(b": ") {
                 return None;
             }
-            let end = match find(t, p, b"Private-MAC: ") {
+            let end = match s.find_from(PUTTY_MAC, p) {
                 Some(mac) => line_end(t, mac),
                 None => t.len(),
             };
@@ -170,21 +169,26 @@ pub(super) fn dash(s: &mut Scanner<'_>, i: usize) {
         return;
     }
     if t[i..].starts_with(b"-----BEGIN ") {
-        if let Some(end) = pem(t, i) {
+        if let Some(end) = pem(s, i) {
             s.push(i, end, PRIVATE_KEY);
         }
     } else if t[i..].starts_with(SSH2_BEGIN) {
-        let end = find(t, i + SSH2_BEGIN.len(), SSH2_END).map_or(t.len(), |e| e + SSH2_END.len());
+        let end = s
+            .find_from(SSH2_END, i + SSH2_BEGIN.len())
+            .map_or(t.len(), |e| e + SSH2_END.len());
         s.push(i, end, PRIVATE_KEY);
     }
 }
 
 const SSH2_BEGIN: &[u8] = b"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----";
+const PEM_END: &[u8] = b"-----END ";
+const PUTTY_MAC: &[u8] = b"Private-MAC: ";
 const SSH2_END: &[u8] = b"---- END SSH2 ENCRYPTED PRIVATE KEY ----";
 
 /// `-----BEGIN <up to 4 words> PRIVATE KEY[ BLOCK]-----` through its `-----END ...-----`, or to the end of the text
 /// when the block was cut. The body is not checked, so real, `\r\n` and JSON-escaped newlines all work.
-fn pem(t: &[u8], i: usize) -> Option<usize> {
+fn pem(s: &mut Scanner<'_>, i: usize) -> Option<usize> {
+    let t = s.t;
     let label_start = i + 11;
     let mut p = label_start;
     let mut words = 0;
@@ -208,7 +212,7 @@ fn pem(t: &[u8], i: usize) -> Option<usize> {
     }
     let label = &t[label_start..p];
     let mut from = p + 5;
-    while let Some(e) = find(t, from, b"-----END ") {
+    while let Some(e) = s.find_from(PEM_END, from) {
         let after = e + 9;
         if t[after..].starts_with(label) && t[after + label.len()..].starts_with(b"-----") {
             return Some(after + label.len() + 5);
