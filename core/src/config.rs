@@ -10,6 +10,8 @@ use crate::policy::pricing::{PricingConfig, RawPricing};
 use crate::policy::redaction::{self, Redactor};
 use crate::policy::sampling::SamplingConfig;
 use crate::provider::detect::{DetectionConfig, RawProviderOverride};
+use crate::provider::vector::{RawRetrieval, RetrievalConfig};
+use crate::quality::config::{QualityConfig, RawQuality};
 use crate::telemetry::export::config::RawExporter;
 use crate::telemetry::export::ExporterConfig;
 use crate::telemetry::span::Semconv;
@@ -58,6 +60,10 @@ pub struct Config {
     pub(crate) pricing: PricingConfig,
     /// What is removed from every exported text (and optionally from the forwarded request).
     pub(crate) redaction: Redactor,
+    /// Vector-store calls as retrieval spans: whether, and how much of an answer is kept.
+    pub(crate) retrieval: RetrievalConfig,
+    /// The trace context returned to callers, the feedback endpoint, the LLM judge.
+    pub(crate) quality: QualityConfig,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +101,10 @@ struct RawConfig {
     /// Validated by `redaction::build_from`, which names its own fields.
     #[serde(default)]
     redaction: Option<serde_json::Value>,
+    #[serde(default)]
+    retrieval: RawRetrieval,
+    #[serde(default)]
+    quality: RawQuality,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq)]
@@ -180,6 +190,8 @@ impl RawConfig {
         let attribution = self.attribution.validate()?;
         let pricing = self.pricing.validate()?;
         let redaction = redaction::build_from(&self.redaction.unwrap_or_else(|| serde_json::json!({})))?;
+        let retrieval = self.retrieval.validate()?;
+        let quality = self.quality.validate()?;
         if self.dialects.is_empty() {
             return Err(invalid(
                 "dialects",
@@ -222,6 +234,8 @@ impl RawConfig {
             sampling: self.sampling,
             pricing,
             redaction,
+            retrieval,
+            quality,
         })
     }
 }
@@ -268,7 +282,7 @@ mod tests {
         assert_eq!(
             err(r#"{"exporter":{"cluster":"otel","timeout":5}}"#),
             "Invalid llm-trace configuration: `exporter.timeout`: unknown field `timeout`, expected one of `cluster`, \
-             `authority`, `path`, `timeout_ms`, `flush_interval_ms`, `max_batch_spans`, `max_batch_bytes`, \
+             `authority`, `path`, `logs_path`, `timeout_ms`, `flush_interval_ms`, `max_batch_spans`, `max_batch_bytes`, \
              `max_queue_bytes`, `max_in_flight`, `drop_policy`, `protocol`, `compression`, `retry`, `headers`."
         );
     }
@@ -411,9 +425,92 @@ mod tests {
             err(r#"{"exporter":{"cluster":"c"},"attribution":{"headers":{"user.id":"Authorization"}}}"#)
                 .contains("`authorization` carries credentials")
         );
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"attribution":{"headers":{"app.tenant":"X-Chroma-Token"}}}"#)
+                .contains("`x-chroma-token` carries credentials")
+        );
         assert!(err(r#"{"exporter":{"cluster":"c"},"capture":{"content":"all"}}"#)
             .contains("`capture.content`: unknown variant `all`"));
         assert!(err(r#"{"exporter":{"cluster":"c"},"dialects":[]}"#).contains("`dialects`"));
+    }
+
+    #[test]
+    fn log_exports_go_beside_the_traces_path_unless_configured() {
+        let path = |json: &str| Config::from_json(json.as_bytes()).unwrap().exporter.logs_path;
+        assert_eq!(path(r#"{"exporter":{"cluster":"c"}}"#), "/v1/logs");
+        assert_eq!(
+            path(r#"{"exporter":{"cluster":"c","path":"/otlp/v1/traces"}}"#),
+            "/otlp/v1/logs"
+        );
+        assert_eq!(path(r#"{"exporter":{"cluster":"c","path":"/ingest"}}"#), "/v1/logs");
+        assert_eq!(path(r#"{"exporter":{"cluster":"c","logs_path":"/l"}}"#), "/l");
+        assert!(err(r#"{"exporter":{"cluster":"c","logs_path":"l"}}"#).contains("`exporter.logs_path`"));
+    }
+
+    #[test]
+    fn quality_defaults_and_rules_name_the_field() {
+        let q = Config::from_json(br#"{"exporter":{"cluster":"c"}}"#).unwrap().quality;
+        assert_eq!(q.trace_context_header.as_deref(), Some("server-timing"));
+        assert!(!q.feedback.enabled && q.judge.is_none() && q.phoenix.is_none());
+        assert_eq!(q.feedback.path, "/llm-trace/v1/feedback");
+        let q = Config::from_json(
+            br#"{"exporter":{"cluster":"c"},"quality":{"trace_context_header":"","feedback":{"enabled":true,
+                "require_header":{"name":"X-Feedback-Key","value":"k"}},
+                "judge":{"cluster":"j","model":"m","headers":{"Authorization":"Bearer x"}}}}"#,
+        )
+        .unwrap()
+        .quality;
+        assert_eq!(q.trace_context_header, None);
+        assert_eq!(q.feedback.require_header, Some(("x-feedback-key".into(), "k".into())));
+        let judge = q.judge.unwrap();
+        assert_eq!(
+            (judge.authority.as_str(), judge.path.as_str()),
+            ("j", "/v1/chat/completions")
+        );
+        assert_eq!(
+            (judge.ratio, judge.calls_per_minute, judge.max_tokens, judge.timeout_ms),
+            (1.0, 60, 256, 10_000)
+        );
+        assert_eq!(
+            judge.headers,
+            vec![("authorization".to_string(), "Bearer x".to_string())]
+        );
+        let judge = |extra: &str| {
+            format!(r#"{{"exporter":{{"cluster":"c"}},"quality":{{"judge":{{"cluster":"j","model":"m"{extra}}}}}}}"#)
+        };
+        for (extra, field) in [
+            (
+                r#","rubric":"Grade {{answer}}""#,
+                "`quality.judge.rubric`: must contain `{{question}}`",
+            ),
+            (r#","ratio":2"#, "`quality.judge.ratio`"),
+            (
+                r#","budget":{"calls_per_minute":0}"#,
+                "`quality.judge.budget.calls_per_minute`",
+            ),
+            (r#","budget":{"max_tokens":1}"#, "`quality.judge.budget.max_tokens`"),
+            (r#","headers":{":path":"/x"}"#, "`quality.judge.headers.:path`"),
+            (r#","timeout_ms":0"#, "`quality.judge.timeout_ms`"),
+            (r#","temperature":0"#, "`quality.judge.temperature`: unknown field"),
+        ] {
+            assert!(err(&judge(extra)).contains(field), "{extra}: {}", err(&judge(extra)));
+        }
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"quality":{"judge":{"cluster":"j"}}}"#)
+                .contains("`quality.judge`: missing field `model`")
+        );
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"quality":{"trace_context_header":"bad header"}}"#)
+                .contains("`quality.trace_context_header`")
+        );
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"quality":{"feedback":{"path":"x"}}}"#)
+                .contains("`quality.feedback.path`")
+        );
+        assert!(
+            err(r#"{"exporter":{"cluster":"c"},"quality":{"phoenix":{"cluster":""}}}"#)
+                .contains("`quality.phoenix.cluster`")
+        );
     }
 
     #[test]

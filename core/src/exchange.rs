@@ -11,7 +11,8 @@ use crate::model::content::{CaptureMode, OutputContent};
 use crate::model::observation::{ErrorInfo, Observation, Timing};
 use crate::provider::detect::Identity;
 use crate::provider::openai_stream_usage::{inject_include_usage, UsageChunkStripper};
-use crate::provider::{rate_limit, Api, ApiDecoder};
+use crate::provider::{rate_limit, vector, Api, ApiDecoder, Reading};
+use crate::quality::trace_response;
 use crate::telemetry::trace_context::{to_hex, IdGenerator, TraceContext};
 use crate::wire::content_encoding::{BodyDecoder, DecodeError};
 use crate::wire::event_stream::FrameError;
@@ -73,6 +74,7 @@ pub struct Exchange {
 
 /// What [`Exchange::new`] needs to know about the request, besides its identity.
 pub(crate) struct RequestStart<'a> {
+    pub(crate) method: &'a str,
     pub(crate) path: &'a str,
     pub(crate) traceparent: Option<&'a str>,
     pub(crate) tracestate: Option<&'a str>,
@@ -125,9 +127,25 @@ impl Exchange {
             // Keep a little more than will be exported, so redaction sees whole secrets at the cut.
             obs.output = Some(OutputContent::new(config.capture.max_content_bytes + 4096));
         }
+        let decoder = match api {
+            Api::Retrieval(endpoint) => {
+                let target = vector::Target {
+                    method: start.method,
+                    path: start.path,
+                    host: obs.server_address.as_deref(),
+                };
+                let keep = vector::Keep {
+                    max_documents: config.retrieval.max_documents,
+                    content_budget: config.retrieval.max_content_bytes,
+                    max_document_bytes: config.capture.max_content_bytes + 4096,
+                };
+                vector::decoder(endpoint, &target, keep)
+            }
+            _ => api.decoder(detected.path_streams),
+        };
         Exchange {
             api,
-            decoder: api.decoder(detected.path_streams),
+            decoder,
             stripper: None,
             path_streams: detected.path_streams,
             obs,
@@ -191,7 +209,9 @@ impl Exchange {
         }
         let config = &self.config;
         let wants_injection = config.inject_stream_usage && self.api.accepts_stream_usage_option();
-        let wants_redaction = config.redaction.redacts_requests() && !self.api.body_is_signed();
+        // A vector-store request is a query, not a prompt: redacting its filter would change what it finds.
+        let wants_redaction =
+            config.redaction.redacts_requests() && !self.api.body_is_signed() && !matches!(self.api, Api::Retrieval(_));
         let cap = MAX_HELD_REQUEST_BYTES.min(config.limits.max_request_body_bytes);
         let bounded = content_length.is_some_and(|n| n > 0 && n <= cap);
         if wants_redaction && !bounded {
@@ -247,7 +267,7 @@ impl Exchange {
             self.request_body = fields.to_object();
         }
         self.decoder.on_request(&self.request_body, &mut self.obs);
-        if self.obs.capture != CaptureMode::Off {
+        if self.obs.capture != CaptureMode::Off && !matches!(self.api, Api::Retrieval(_)) {
             self.obs.input = Some(self.api.request_content(&self.request_body));
         }
         self.request_body = Vec::new();
@@ -261,6 +281,14 @@ impl Exchange {
         let content_encoding = head.header("content-encoding");
         self.obs.http_status = Some(status);
         self.obs.timing.response_headers_ns = Some(now.mono_ns);
+        let reading = self.decoder.reading();
+        if reading == Reading::Ignored {
+            self.stripper = None;
+            if end_of_stream {
+                self.response_end(now);
+            }
+            return ResponseEdits::default();
+        }
         let config = Arc::clone(&self.config);
         let limits = &config.limits;
         let body = match BodyDecoder::new(
@@ -273,7 +301,10 @@ impl Exchange {
                 None
             }
         };
-        let framing = Framing::for_response(content_type.as_deref(), self.path_streams, limits.max_sse_event_bytes);
+        let framing = match reading {
+            Reading::Pieces => Framing::Pieces,
+            _ => Framing::for_response(content_type.as_deref(), self.path_streams, limits.max_sse_event_bytes),
+        };
         // Only a plain SSE body can be rewritten; anything else (an error, a compressed stream) passes untouched.
         let plain_sse = framing.is_sse() && body.as_ref().is_some_and(BodyDecoder::is_identity);
         if !plain_sse {
@@ -290,6 +321,9 @@ impl Exchange {
         }
         ResponseEdits {
             remove_content_length: self.stripper.is_some(),
+            add_headers: trace_response::header(config.quality.trace_context_header.as_deref(), self.traceparent())
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -362,6 +396,10 @@ impl Exchange {
         } = self;
         if let Some(ResponseReader { body: Some(_), framing }) = response {
             match framing.whole_body() {
+                Some(whole) if self.api == Api::OpenAiEmbeddings && self.config.retrieval.joins_embeddings() => {
+                    obs.embedding_digests = vector::embeddings::digests(whole);
+                    decoder.on_response_body(whole, now_ns, obs);
+                }
                 Some(whole) => decoder.on_response_body(whole, now_ns, obs),
                 None => framing.finish(&mut |event, data| decoder.on_stream_message(event, data, now_ns, obs)),
             }
@@ -401,6 +439,17 @@ impl Exchange {
             DecodeError::OverCap => "decoded body over the cap".to_string(),
         };
         self.obs.unreadable = Some(reason);
+    }
+
+    /// Whether this exchange makes a span: every LLM call does; a vector-store call only when it turned out to be a
+    /// query (a collection call only teaches, a plain `_search` is no retrieval).
+    pub(crate) fn makes_span(&self) -> bool {
+        !matches!(self.api, Api::Retrieval(_)) || self.obs.retrieval.is_some()
+    }
+
+    /// Whether this is a vector-store call.
+    pub(crate) fn is_retrieval(&self) -> bool {
+        matches!(self.api, Api::Retrieval(_))
     }
 
     /// What was observed so far.
@@ -575,7 +624,13 @@ data: [DONE]\n\n";
         let sent = x.held_request_body(body).unwrap();
         assert!(sent.starts_with(br#"{"stream_options":{"include_usage":true},"model""#));
         let sse = Response::new(200, Some("text/event-stream"), None);
-        assert!(x.response_headers(&sse, false, at(5)).remove_content_length);
+        let edits = x.response_headers(&sse, false, at(5));
+        assert!(edits.remove_content_length);
+        assert_eq!(
+            edits.add_headers,
+            vec![("server-timing".to_string(), format!("trace;desc={}", x.traceparent()))],
+            "the caller learns the LLM span"
+        );
         let mut forwarded = Vec::new();
         for (i, c) in STREAM.chunks(13).enumerate() {
             let last = (i + 1) * 13 >= STREAM.len();

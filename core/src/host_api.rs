@@ -47,10 +47,13 @@ pub struct RequestEdits {
 }
 
 /// What to change in the response headers before they go to the client.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResponseEdits {
     /// The body will be rewritten: drop `content-length`.
     pub remove_content_length: bool,
+    /// Headers to add, keeping any of the same name the upstream sent (`server-timing` with the LLM span's
+    /// context; several lines of it are one list in HTTP).
+    pub add_headers: Vec<(String, String)>,
 }
 
 /// How serious a log line is.

@@ -14,8 +14,14 @@
 //! 4. [`Tracer::due`] hands out [`ExportRequest`]s (cluster, headers, body, timeout, HTTP or gRPC) off the request
 //!    path; the host sends them and reports the collector's answer to [`Tracer::settled`].
 //!
+//! 5. Quality ([`quality`]): each traced response carries its span's context back to the caller
+//!    ([`ResponseEdits::add_headers`]); [`Tracer::local_request`] recognises the feedback endpoint, which the host
+//!    answers itself with the [`LocalReply`] the tracer gives; finished calls picked for the LLM judge become
+//!    [`QualityCall`]s the host makes off the request path ([`Tracer::next_quality_call`]) and settles back
+//!    ([`Tracer::quality_answered`]). Evaluations leave as OTLP log records through the export loop.
+//!
 //! The core never calls the host and the host never decides policy. Layers import downward only:
-//! `wire`, `model` ← `provider`, `policy` ← `telemetry` ← `exchange`, `tracer`.
+//! `wire`, `model` ← `provider`, `policy` ← `telemetry` ← `quality` ← `exchange`, `tracer`.
 
 mod config;
 mod config_error;
@@ -24,6 +30,7 @@ mod host_api;
 mod model;
 mod policy;
 mod provider;
+mod quality;
 mod telemetry;
 #[cfg(test)]
 mod test_support;
@@ -35,6 +42,7 @@ pub use config_error::ConfigError;
 pub use exchange::{Exchange, StreamEnd, CUT_REASON_PROPERTY};
 pub use host_api::{Clock, Effects, LogLevel, LogLine, RequestEdits, RequestView, ResponseEdits, ResponseView};
 pub use policy::redaction::{Redact, Redactor};
+pub use quality::{LocalReply, LocalRequest, LocalStart, QualityCall};
 pub use telemetry::export::{CollectorAnswer, ExportBody, ExportRequest};
 pub use telemetry::metrics::{MetricKind, MetricUpdate, Recording, Stat};
 pub use tracer::Tracer;

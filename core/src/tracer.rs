@@ -6,13 +6,17 @@ use crate::config::Config;
 use crate::exchange::{Exchange, RequestStart, StreamEnd};
 use crate::host_api::{Clock, Effects, LogLevel, LogLine, RequestEdits, RequestView};
 use crate::model::content::CaptureMode;
+use crate::model::observation::Observation;
+use crate::model::retrieval::{CollectionInfo, EmbeddingOrigin, LearnedMap, SpanRef, Store};
 use crate::policy::capture::ROUTE_CAPTURE_PROPERTY;
 use crate::policy::redaction::Redact;
 use crate::policy::sampling;
-use crate::provider::detect::by_path;
+use crate::provider::detect::{by_path, retrieval_by_path};
+use crate::provider::Api;
+use crate::quality::state::QualityState;
 use crate::telemetry::attributes as attr;
 use crate::telemetry::export::queue::{ExportOutcome, ExportQueue, ExportStats};
-use crate::telemetry::export::{request_for, CollectorAnswer, ExportRequest};
+use crate::telemetry::export::{request_for, CollectorAnswer, ExportRequest, Signal};
 use crate::telemetry::metrics::{self, MetricUpdate, Stat};
 use crate::telemetry::otlp::{encode_span, ExportEnvelope};
 use crate::telemetry::span::{AttrValue, SpanOptions};
@@ -22,9 +26,15 @@ use crate::wire::content_encoding::readable_accept_encoding;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+mod quality;
+
 /// Distinct per-call label sets (provider, model, operation) a worker records; past this, new models count under
 /// `model="other"` (a client sending random model names must not grow the host's stats without bound).
 pub(crate) const MAX_LABEL_SETS: usize = 500;
+
+/// Distinct retrieval label sets (store, collection) a worker records; past this, new collections count under
+/// `collection="other"` (Elasticsearch index patterns and per-tenant collections can be many).
+pub(crate) const MAX_RETRIEVAL_LABEL_SETS: usize = 200;
 
 /// Node properties that identify the proxy, as resource attributes (Istio puts the workload's name and namespace
 /// in the node metadata).
@@ -51,8 +61,19 @@ pub struct Tracer {
     wake_pending: bool,
     /// Per-call label sets seen, bounded by [`MAX_LABEL_SETS`].
     label_sets: HashSet<String>,
+    /// Retrieval label sets seen, bounded by [`MAX_RETRIEVAL_LABEL_SETS`].
+    retrieval_label_sets: HashSet<String>,
     stats_overflow_logged: bool,
+    /// Chroma collections by id, learnt from collection calls (bounded; lost when the worker restarts).
+    collections: LearnedMap<String, CollectionInfo>,
+    /// Recent embeddings answers by the digest of a vector they returned (bounded).
+    embeddings: LearnedMap<u64, EmbeddingOrigin>,
     effects: Effects,
+    /// Evaluation events waiting for export (OTLP log records): a second queue through the same machinery.
+    log_queue: ExportQueue,
+    synced_logs: ExportStats,
+    /// Feedback requests, judge and Phoenix calls, recent calls (see `tracer/quality.rs`).
+    quality: QualityState,
 }
 
 impl Tracer {
@@ -66,7 +87,10 @@ impl Tracer {
             crate::VERSION,
             attr::SCHEMA_URL_V1_41,
         );
-        let queue = ExportQueue::new(config.exporter.policy(), ids.next_u64());
+        let jitter_seed = ids.next_u64();
+        let queue = ExportQueue::new(config.exporter.policy(), jitter_seed);
+        let log_queue = ExportQueue::new(config.exporter.policy(), jitter_seed.rotate_left(32));
+        let quality = QualityState::new(&config.quality);
         let mut effects = Effects::default();
         effects.logs.push(LogLine {
             level: LogLevel::Info,
@@ -77,6 +101,8 @@ impl Tracer {
                 config.exporter.flush_interval_ms
             ),
         });
+        let collections = LearnedMap::new(config.retrieval.max_learned_collections);
+        let embeddings = LearnedMap::new(config.retrieval.max_recent_embeddings);
         Tracer {
             config: Arc::new(config),
             ids,
@@ -87,8 +113,14 @@ impl Tracer {
             queue_full_logged: false,
             wake_pending: false,
             label_sets: HashSet::new(),
+            retrieval_label_sets: HashSet::new(),
             stats_overflow_logged: false,
+            collections,
+            embeddings,
             effects,
+            log_queue,
+            synced_logs: ExportStats::default(),
+            quality,
         }
     }
 
@@ -124,13 +156,21 @@ impl Tracer {
         let method = request.header(":method")?;
         let path = request.header(":path")?;
         let detection = &config.detection;
-        let detected = by_path(&method, &path);
+        let retrieval = config.retrieval.enabled;
+        let detected =
+            by_path(&method, &path).or_else(|| retrieval.then(|| retrieval_by_path(&method, &path)).flatten());
         if detected.is_none() && !detection.has_overrides() {
             return None;
         }
         let authority = request.header(":authority");
         let scheme = request.header(":scheme");
         let identity = detection.identify(detected, &method, &path, authority.as_deref(), scheme.as_deref())?;
+        // A vector-store call whose path alone does not make it a retrieval is read without touching the request.
+        let edits_allowed = match identity.detected.api {
+            Api::Retrieval(_) if !retrieval => return None,
+            Api::Retrieval(endpoint) => endpoint.certain(),
+            _ => true,
+        };
         let traceparent = request.header("traceparent").or_else(|| {
             if !config.accept_b3 {
                 return None;
@@ -152,6 +192,7 @@ impl Tracer {
         let mut edits = RequestEdits::default();
         let mut accept_encoding_narrowed = None;
         let start = |narrowed| RequestStart {
+            method: &method,
             path: &path,
             traceparent: traceparent.as_deref(),
             tracestate: tracestate.as_deref(),
@@ -159,7 +200,7 @@ impl Tracer {
             route_capture,
             accept_encoding_narrowed: narrowed,
         };
-        if config.narrow_accept_encoding {
+        if config.narrow_accept_encoding && edits_allowed {
             if let Some(accept) = request.header("accept-encoding") {
                 if let Some(narrowed) = readable_accept_encoding(&accept) {
                     edits.set_headers.push(("accept-encoding", narrowed));
@@ -174,8 +215,11 @@ impl Tracer {
             now,
             &mut self.ids,
         );
-        self.count(Stat::Requests, 1);
-        if config.inject_traceparent {
+        // A vector-store call counts once it is known to be a retrieval (when it finishes).
+        if !exchange.is_retrieval() {
+            self.count(Stat::Requests, 1);
+        }
+        if config.inject_traceparent && edits_allowed {
             edits.set_headers.push(("traceparent", exchange.traceparent()));
         }
         if end_of_stream {
@@ -222,14 +266,24 @@ impl Tracer {
             StreamEnd::Logged { cut_reason } => Some(cut_reason.unwrap_or_else(|| "stream_cut".to_string())),
             StreamEnd::Destroyed => Some("stream_destroyed".to_string()),
         };
-        self.count(Stat::PartialExchanges, u64::from(cut));
         exchange.conclude(now, cut_reason.as_deref());
+        if exchange.is_retrieval() {
+            self.learn(&exchange.obs);
+            if !exchange.makes_span() {
+                return None;
+            }
+            self.count(Stat::Requests, 1);
+            self.enrich_retrieval(&mut exchange.obs, now);
+        }
+        self.count(Stat::PartialExchanges, u64::from(cut));
         let config = Arc::clone(&self.config);
         let obs = &mut exchange.obs;
         self.count(Stat::UnreadableBodies, u64::from(obs.unreadable.is_some()));
         self.count(Stat::OversizedEvents, obs.oversized_events);
         self.count(Stat::StreamFrameErrors, u64::from(obs.stream_error.is_some()));
-        obs.cost = config.pricing.price(obs);
+        if obs.retrieval.is_none() {
+            obs.cost = config.pricing.price(obs);
+        }
         let trace = &exchange.trace;
         let parent_sampled = trace.parent_span_id.map(|_| trace.flags & 1 == 1);
         let decision = sampling::decide(
@@ -257,9 +311,31 @@ impl Tracer {
             ));
             built
         });
-        let labels = self.labels_for(obs);
-        for recording in metrics::recordings_with_labels(obs, &labels) {
+        let (labels, recordings) = if obs.retrieval.is_some() {
+            let labels = self.retrieval_labels_for(obs);
+            let recordings = metrics::retrieval_recordings(obs, &labels);
+            (labels, recordings)
+        } else {
+            let labels = self.labels_for(obs);
+            let recordings = metrics::recordings_with_labels(obs, &labels);
+            (labels, recordings)
+        };
+        for recording in recordings {
             self.effects.metrics.push(MetricUpdate::Named(recording));
+        }
+        if built.is_some() && !obs.embedding_digests.is_empty() {
+            let origin = EmbeddingOrigin {
+                span: SpanRef {
+                    trace_id: trace.trace_id,
+                    span_id: exchange.span_id,
+                },
+                at_ns: now.mono_ns,
+            };
+            let mut evicted = 0;
+            for digest in &obs.embedding_digests {
+                evicted += self.embeddings.insert(*digest, origin);
+            }
+            self.count(Stat::RetrievalStateEvicted, evicted);
         }
         let exported_redactions = built.as_ref().map_or(&[][..], |b| b.redactions.as_slice());
         for recording in metrics::redaction_recordings(exported_redactions, obs) {
@@ -269,6 +345,7 @@ impl Tracer {
         if built.is_none() {
             self.count(Stat::SpansSampledOut, 1);
         }
+        self.after_call(&exchange, built.is_some(), &labels, now);
         built
     }
 
@@ -281,27 +358,37 @@ impl Tracer {
     /// otherwise only full batches and due retries. Call until `None`; hand each back with
     /// [`Tracer::dispatched`] or [`Tracer::dispatch_refused`].
     pub fn next_export(&mut self, now: Clock, tick: bool) -> Option<ExportRequest> {
-        let batch = if tick {
-            self.queue.take_batch(now.mono_ns)
-        } else {
-            self.queue.take_full_batch(now.mono_ns)
-        };
-        let Some(batch) = batch else {
-            self.sync_stats();
-            return None;
-        };
-        let body = self.envelope.encode_request(batch.spans.iter().map(Vec::as_slice));
-        Some(request_for(&self.config.exporter, body, batch))
+        for (signal, queue) in [(Signal::Traces, &mut self.queue), (Signal::Logs, &mut self.log_queue)] {
+            let batch = if tick {
+                queue.take_batch(now.mono_ns)
+            } else {
+                queue.take_full_batch(now.mono_ns)
+            };
+            if let Some(batch) = batch {
+                let body = self.envelope.encode_request(batch.spans.iter().map(Vec::as_slice));
+                return Some(request_for(&self.config.exporter, signal, body, batch));
+            }
+        }
+        self.sync_stats();
+        None
+    }
+
+    fn queue_of(&mut self, signal: Signal) -> &mut ExportQueue {
+        match signal {
+            Signal::Traces => &mut self.queue,
+            Signal::Logs => &mut self.log_queue,
+        }
     }
 
     /// The host sent an export call; its answer comes back with `token` (see [`Tracer::settled`]).
     pub fn dispatched(&mut self, request: ExportRequest, token: u32) {
-        self.queue.dispatched(token, request.batch);
+        self.queue_of(request.signal).dispatched(token, request.batch);
     }
 
     /// The host refused to send an export call (`detail` says why): counted like a connection failure.
     pub fn dispatch_refused(&mut self, request: ExportRequest, now: Clock, detail: &str) {
-        self.queue.dispatch_refused(request.batch, now.mono_ns);
+        self.queue_of(request.signal)
+            .dispatch_refused(request.batch, now.mono_ns);
         self.note_export_result(false, &format!("the host refused the call ({detail})"));
     }
 
@@ -313,7 +400,7 @@ impl Tracer {
             self.effects.metrics.push(MetricUpdate::Named(error));
         }
         let outcome = answer.outcome();
-        if self.queue.completed(token, outcome, now.mono_ns) {
+        if self.queue.completed(token, outcome, now.mono_ns) || self.log_queue.completed(token, outcome, now.mono_ns) {
             self.note_export_result(matches!(outcome, ExportOutcome::Delivered { .. }), &detail);
         }
     }
@@ -344,6 +431,64 @@ impl Tracer {
             metrics::sanitize(&obs.provider),
             metrics::sanitize(obs.operation)
         )
+    }
+
+    /// The label set of a retrieval's stats: its own, or `collection="other"` once [`MAX_RETRIEVAL_LABEL_SETS`] are
+    /// in use.
+    fn retrieval_labels_for(&mut self, obs: &Observation) -> String {
+        let labels = metrics::retrieval_labels(obs, None);
+        if self.retrieval_label_sets.contains(&labels) {
+            return labels;
+        }
+        if self.retrieval_label_sets.len() < MAX_RETRIEVAL_LABEL_SETS {
+            self.retrieval_label_sets.insert(labels.clone());
+            return labels;
+        }
+        self.count(Stat::StatsOverflow, 1);
+        if !self.stats_overflow_logged {
+            self.stats_overflow_logged = true;
+            self.log(
+                LogLevel::Warn,
+                format!(
+                    "llm-trace: more than {MAX_RETRIEVAL_LABEL_SETS} distinct store/collection label sets on this \
+                     worker; new ones are counted under `collection=\"other\"` (see `llm_trace.stats_overflow`)."
+                ),
+            );
+        }
+        metrics::retrieval_labels(obs, Some("other"))
+    }
+
+    /// Remembers what a vector-store answer taught (Chroma collection names behind their ids), bounded.
+    fn learn(&mut self, obs: &Observation) {
+        let mut evicted = 0;
+        for fact in &obs.learned_collections {
+            let info = CollectionInfo {
+                name: fact.name.clone(),
+                metric: fact.metric.clone(),
+            };
+            evicted += self.collections.insert(fact.id.clone(), info);
+        }
+        self.count(Stat::RetrievalStateEvicted, evicted);
+    }
+
+    /// What this worker learnt that the retrieval's own exchange does not say: a Chroma collection's name and
+    /// metric, and which recent embeddings call returned its query vector.
+    fn enrich_retrieval(&self, obs: &mut Observation, now: Clock) {
+        let Some(r) = obs.retrieval.as_deref_mut() else {
+            return;
+        };
+        if r.store == Store::Chroma {
+            if let Some(info) = r.data_source_id.as_ref().and_then(|id| self.collections.get(id)) {
+                r.collection_name = Some(info.name.clone());
+                r.distance_metric = info.metric.clone();
+            }
+        }
+        let window_ns = self.config.retrieval.embedding_join_window_ms.saturating_mul(1_000_000);
+        if let Some(origin) = r.query_digest.and_then(|d| self.embeddings.get(&d)) {
+            if now.mono_ns.saturating_sub(origin.at_ns) <= window_ns {
+                r.query_embedding = Some(origin.span);
+            }
+        }
     }
 
     fn count(&mut self, stat: Stat, value: u64) {
@@ -377,6 +522,7 @@ impl Tracer {
             stat: Stat::QueueBytes,
             value: self.queue.queued_bytes() as u64,
         });
+        self.sync_log_stats();
     }
 
     /// Logs when exporting starts failing and when it recovers, not on every failure.
@@ -509,6 +655,149 @@ mod tests {
             .filter(|l| l.message.contains("model=\"other\""))
             .count();
         assert_eq!(warnings, 1, "logged once per worker: {:?}", effects.logs);
+    }
+
+    /// One exchange on `tracer`: its span, if it made one.
+    fn exchange(
+        tracer: &mut Tracer,
+        method: &'static str,
+        path: &str,
+        body: &str,
+        answer: &str,
+        at_ms: u64,
+    ) -> Option<crate::telemetry::span::SpanRecord> {
+        let mut h = head(path);
+        h.method = method;
+        h.authority = Some("127.0.0.1:8000");
+        h.scheme = Some("http");
+        let (mut x, _) = tracer.start(&h, at(at_ms), body.is_empty())?;
+        if !body.is_empty() {
+            x.request_body(body.as_bytes(), true);
+        }
+        x.response_headers(
+            &Response::new(200, Some("application/json"), None),
+            false,
+            at(at_ms + 1),
+        );
+        for piece in answer.as_bytes().chunks(3) {
+            x.response_body(piece, false, at(at_ms + 2));
+        }
+        x.response_body(b"", true, at(at_ms + 2));
+        tracer
+            .close(x, at(at_ms + 3), StreamEnd::Logged { cut_reason: None })
+            .map(|b| b.span)
+    }
+
+    fn text<'a>(s: &'a crate::telemetry::span::SpanRecord, key: &str) -> Option<&'a str> {
+        s.attributes.iter().find(|(k, _)| k == key).and_then(|(_, v)| match v {
+            AttrValue::Str(s) => Some(s.as_str()),
+            _ => None,
+        })
+    }
+
+    const COLLECTIONS: &str = "/api/v2/tenants/t/databases/d/collections";
+
+    #[test]
+    fn a_chroma_query_gets_its_collections_name_and_the_embeddings_call_its_vector_came_from() {
+        let config =
+            Config::from_json(br#"{"exporter":{"cluster":"otel"},"retrieval":{"embedding_join_window_ms":1000}}"#)
+                .unwrap();
+        let mut tracer = Tracer::new(config, [1; 32], &|_| None);
+        // 8 f32s, base64 little-endian, as the openai SDK asks for them.
+        let embeddings = exchange(
+            &mut tracer,
+            "POST",
+            "/v1/embeddings",
+            r#"{"model":"text-embedding-3-small","input":["q"],"encoding_format":"base64"}"#,
+            r#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":"j4RBPfz9fT+PhEE9j4RBPY+EQT2PhEE9j4RBPY+EQT0="}],"model":"m","usage":{"prompt_tokens":1,"total_tokens":1}}"#,
+            0,
+        )
+        .unwrap();
+        let learnt = exchange(
+            &mut tracer,
+            "GET",
+            &format!("{COLLECTIONS}/moons-rag"),
+            "",
+            r#"{"id":"edfd5273","name":"moons-rag","configuration_json":{"hnsw":{"space":"cosine"}},"schema":{"x":[1]},"dimension":8}"#,
+            10,
+        );
+        assert!(learnt.is_none(), "a collection call makes no span");
+        let query = r#"{"ids":null,"query_embeddings":[[0.047245558351278305,0.9921567440032959,0.047245558351278305,0.047245558351278305,0.047245558351278305,0.047245558351278305,0.047245558351278305,0.047245558351278305]],"n_results":3,"where":null,"where_document":null,"include":["distances"]}"#;
+        let answer = r#"{"ids":[["a","b"]],"embeddings":null,"documents":null,"uris":null,"metadatas":null,"distances":[[-1.1920929e-07,0.5]],"include":["distances"]}"#;
+        let path = format!("{COLLECTIONS}/edfd5273/query");
+        let s = exchange(&mut tracer, "POST", &path, query, answer, 20).unwrap();
+        assert_eq!(s.name, "retrieval moons-rag");
+        assert_eq!(text(&s, "db.collection.name"), Some("moons-rag"));
+        assert_eq!(text(&s, "gen_ai.data_source.id"), Some("edfd5273"));
+        assert_eq!(text(&s, "db.namespace"), Some("t|d"));
+        assert_eq!(text(&s, "llm.retrieval.distance.metric"), Some("cosine"));
+        assert_eq!(
+            text(&s, "gen_ai.retrieval.documents"),
+            Some(r#"[{"id":"a","score":-1.1920929e-7},{"id":"b","score":0.5}]"#)
+        );
+        assert_eq!(
+            text(&s, "llm.retrieval.query_embedding.span_id"),
+            Some(crate::telemetry::trace_context::to_hex(&embeddings.span_id).as_str())
+        );
+        // Past the window the join is not made.
+        let late = exchange(&mut tracer, "POST", &path, query, answer, 5000).unwrap();
+        assert_eq!(text(&late, "llm.retrieval.query_embedding.span_id"), None);
+        let effects = tracer.take_effects();
+        let names: Vec<&str> = named(&effects).iter().map(|r| r.name.as_str()).collect();
+        assert!(names.contains(&"llm.retrieval_requests.store.chroma.collection.moons-rag.status.ok"));
+        assert!(names.contains(&"llm.retrieval_documents.store.chroma.collection.moons-rag"));
+        assert!(!names.iter().any(|n| n.contains("edfd5273")), "{names:?}");
+    }
+
+    #[test]
+    fn a_search_that_is_no_vector_search_is_not_traced_nor_counted() {
+        let config = Config::from_json(br#"{"exporter":{"cluster":"otel"}}"#).unwrap();
+        let mut tracer = Tracer::new(config, [1; 32], &|_| None);
+        tracer.take_effects();
+        let plain = exchange(
+            &mut tracer,
+            "POST",
+            "/logs/_search",
+            r#"{"query":{"match":{"m":"x"}}}"#,
+            r#"{"hits":{"hits":[{"_id":"1","_score":1.0}]}}"#,
+            0,
+        );
+        assert!(plain.is_none());
+        assert!(tracer.take_effects().metrics.is_empty());
+        let knn = exchange(
+            &mut tracer,
+            "POST",
+            "/logs/_search",
+            r#"{"knn":{"field":"v","query_vector":[1,2],"k":1}}"#,
+            r#"{"hits":{"hits":[{"_id":"1","_score":1.0}]}}"#,
+            0,
+        )
+        .unwrap();
+        assert_eq!(text(&knn, "db.system.name"), Some("elasticsearch"));
+    }
+
+    #[test]
+    fn past_the_retrieval_label_cap_new_collections_count_under_other() {
+        let config = Config::from_json(br#"{"exporter":{"cluster":"otel"}}"#).unwrap();
+        let mut tracer = Tracer::new(config, [1; 32], &|_| None);
+        let body = r#"{"query":[0.1],"limit":1}"#;
+        let answer = r#"{"result":{"points":[]},"status":"ok"}"#;
+        for i in 0..=MAX_RETRIEVAL_LABEL_SETS {
+            exchange(
+                &mut tracer,
+                "POST",
+                &format!("/collections/c{i}/points/query"),
+                body,
+                answer,
+                0,
+            )
+            .unwrap();
+        }
+        let effects = tracer.take_effects();
+        let names: Vec<&str> = named(&effects).iter().map(|r| r.name.as_str()).collect();
+        assert!(names.contains(&"llm.retrieval_requests.store.qdrant.collection.other.status.ok"));
+        assert!(names.contains(&"llm.retrieval_requests.store.qdrant.collection.c199.status.ok"));
+        assert!(!names.iter().any(|n| n.contains(".c200.")));
     }
 
     #[test]

@@ -9,5 +9,6 @@ from harness import running_stack  # noqa: E402
 
 @pytest.fixture(scope="module")
 def stack():
-    with running_stack() as s:
+    # The collector cluster is two real OpenTelemetry collectors (rotel), each forwarding to an OTLP receiver.
+    with running_stack(collector="rotel") as s:
         yield s

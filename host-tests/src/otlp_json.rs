@@ -2,6 +2,7 @@
 //! types, and renders spans as plain JSON for assertions, `replay` output and the OTLP receiver.
 
 use anyhow::{Context as _, Result};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::{span, status};
@@ -11,17 +12,59 @@ use std::io::Read;
 
 /// Parses an `ExportTraceServiceRequest`, gunzipping first when `content_encoding` says gzip.
 pub fn decode_export_request(body: &[u8], content_encoding: Option<&str>) -> Result<ExportTraceServiceRequest> {
-    let gzipped = content_encoding.is_some_and(|e| e.eq_ignore_ascii_case("gzip"));
-    let bytes = if gzipped {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(body)
-            .read_to_end(&mut out)
-            .context("gunzipping the export body")?;
-        out
-    } else {
-        body.to_vec()
-    };
+    let bytes = gunzipped(body, content_encoding)?;
     ExportTraceServiceRequest::decode(bytes.as_slice()).context("decoding ExportTraceServiceRequest")
+}
+
+/// Parses an `ExportLogsServiceRequest` (evaluation events), gunzipping first when `content_encoding` says gzip.
+pub fn decode_logs_request(body: &[u8], content_encoding: Option<&str>) -> Result<ExportLogsServiceRequest> {
+    let bytes = gunzipped(body, content_encoding)?;
+    ExportLogsServiceRequest::decode(bytes.as_slice()).context("decoding ExportLogsServiceRequest")
+}
+
+fn gunzipped(body: &[u8], content_encoding: Option<&str>) -> Result<Vec<u8>> {
+    if !content_encoding.is_some_and(|e| e.eq_ignore_ascii_case("gzip")) {
+        return Ok(body.to_vec());
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_end(&mut out)
+        .context("gunzipping the export body")?;
+    Ok(out)
+}
+
+/// One JSON object per log record (an event when `event_name` is set), with its resource and scope.
+pub fn log_records_to_json(request: &ExportLogsServiceRequest) -> Vec<Value> {
+    let mut out = Vec::new();
+    for rl in &request.resource_logs {
+        let resource = rl
+            .resource
+            .as_ref()
+            .map_or(json!({}), |r| attributes_to_json(&r.attributes));
+        for sl in &rl.scope_logs {
+            let scope = sl
+                .scope
+                .as_ref()
+                .map_or(json!({}), |s| json!({"name": s.name, "version": s.version}));
+            for r in &sl.log_records {
+                out.push(json!({
+                    "event_name": r.event_name,
+                    "trace_id": hex(&r.trace_id),
+                    "span_id": if r.span_id.is_empty() { Value::Null } else { json!(hex(&r.span_id)) },
+                    "flags": r.flags,
+                    "time_unix_nano": r.time_unix_nano,
+                    "observed_time_unix_nano": r.observed_time_unix_nano,
+                    "severity_number": r.severity_number,
+                    "body": r.body.as_ref().map_or(Value::Null, any_value_to_json),
+                    "attributes": attributes_to_json(&r.attributes),
+                    "resource": resource,
+                    "scope": scope,
+                    "schema_url": sl.schema_url,
+                }));
+            }
+        }
+    }
+    out
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -97,6 +140,11 @@ pub fn spans_to_json(request: &ExportTraceServiceRequest) -> Vec<Value> {
                     "end_time_unix_nano": s.end_time_unix_nano,
                     "status": {"code": status_name(status.code), "message": status.message},
                     "attributes": attributes_to_json(&s.attributes),
+                    "links": s.links.iter().map(|l| json!({
+                        "trace_id": hex(&l.trace_id),
+                        "span_id": hex(&l.span_id),
+                        "attributes": attributes_to_json(&l.attributes),
+                    })).collect::<Vec<_>>(),
                     "events": s.events.iter().map(|e| json!({
                         "name": e.name,
                         "time_unix_nano": e.time_unix_nano,
@@ -186,5 +234,37 @@ mod tests {
         assert_eq!(s["attributes"], json!({"i": 7, "d": 0.5, "b": true, "a": ["stop"]}));
         assert_eq!(s["resource"]["service.name"], "svc");
         assert!(decode_export_request(b"\xff\xff", None).is_err());
+    }
+
+    #[test]
+    fn renders_log_records_with_their_span_ids() {
+        use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+        let request = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![
+                        LogRecord {
+                            time_unix_nano: 7,
+                            event_name: "gen_ai.evaluation.result".into(),
+                            trace_id: vec![0xab; 16],
+                            span_id: vec![0xcd; 8],
+                            attributes: vec![kv("gen_ai.evaluation.score.value", any_value::Value::DoubleValue(0.5))],
+                            ..Default::default()
+                        },
+                        LogRecord::default(),
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let decoded = decode_logs_request(&request.encode_to_vec(), None).unwrap();
+        let records = log_records_to_json(&decoded);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0]["event_name"], "gen_ai.evaluation.result");
+        assert_eq!(records[0]["trace_id"], "ab".repeat(16));
+        assert_eq!(records[0]["span_id"], "cd".repeat(8));
+        assert_eq!(records[0]["attributes"], json!({"gen_ai.evaluation.score.value": 0.5}));
+        assert_eq!(records[1]["span_id"], Value::Null);
     }
 }

@@ -1,7 +1,7 @@
-//! The host API is complete: every fixture and every capture in `../shared/captures`, replayed through the `.wasm`
-//! under wasmtime and natively through `llm-trace-core`, gives the same exported spans and forwards the same bytes
-//! (request upstream, response to the client) at every chunking. Trace and span ids are random in both runtimes
-//! and are compared only for their shape.
+//! The host API is complete: every fixture (LLM and vector-store exchanges) and every capture in
+//! `../shared/captures`, replayed through the `.wasm` under wasmtime and natively through `llm-trace-core`, gives the
+//! same exported spans and forwards the same bytes (request upstream, response to the client) at every chunking.
+//! Trace and span ids are random in both runtimes and are compared only for their shape.
 
 use host_tests::exchange_file::ExchangeFile;
 use host_tests::native::replay_native;
@@ -22,6 +22,8 @@ fn exchanges_in(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        // Sequences (`testdata/retrieval/*-sequence.json`) hold many exchanges; `tests/retrieval.rs` plays them.
+        .filter(|p| !p.to_string_lossy().ends_with("-sequence.json"))
         .collect();
     paths.sort();
     paths
@@ -109,6 +111,16 @@ fn every_fixture_gives_the_same_spans_and_bytes_in_wasm_and_natively() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/exchanges");
     let paths = exchanges_in(&dir);
     assert!(paths.len() >= 19, "fixtures missing: {}", paths.len());
+    for path in paths {
+        check(&path, &[DEFAULT, EVERYTHING]);
+    }
+}
+
+#[test]
+fn every_retrieval_fixture_gives_the_same_spans_and_bytes_in_wasm_and_natively() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/retrieval");
+    let paths = exchanges_in(&dir);
+    assert!(paths.len() >= 40, "retrieval fixtures missing: {}", paths.len());
     for path in paths {
         check(&path, &[DEFAULT, EVERYTHING]);
     }

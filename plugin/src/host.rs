@@ -1,7 +1,7 @@
 //! Host access: every read and write the adapter makes goes through `hostcalls` (which return `Result`), never
 //! through the SDK's unwrapping helpers, and every failure degrades to "absent".
 
-use llm_trace_core::{Clock, RequestView, ResponseView};
+use llm_trace_core::{Clock, LocalReply, RequestView, ResponseView};
 use llm_trace_core::{LogLevel as CoreLevel, LogLine};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, LogLevel, MapType};
@@ -86,4 +86,15 @@ pub(crate) fn set_request_header(name: &str, value: Option<&str>) {
 /// Sets (`Some`) or removes (`None`) a response header.
 pub(crate) fn set_response_header(name: &str, value: Option<&str>) {
     let _ = hostcalls::set_map_value(MapType::HttpResponseHeaders, name, value);
+}
+
+/// Adds a response header, keeping any of the same name.
+pub(crate) fn add_response_header(name: &str, value: &str) {
+    let _ = hostcalls::add_map_value(MapType::HttpResponseHeaders, name, value);
+}
+
+/// Answers the current HTTP context's request with `reply`; nothing goes upstream.
+pub(crate) fn send_reply(reply: &LocalReply) {
+    let headers: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let _ = hostcalls::send_http_response(u32::from(reply.status), headers, Some(&reply.body));
 }

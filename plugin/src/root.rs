@@ -34,7 +34,8 @@ impl Worker {
         }
     }
 
-    /// Sends every export call the tracer hands out now (`tick`: also partial batches).
+    /// Sends every export call the tracer hands out now (`tick`: also partial batches), then its judge calls and
+    /// Phoenix annotations.
     fn flush(&self, tick: bool) {
         let now = host::clock(self.origin);
         {
@@ -45,9 +46,35 @@ impl Worker {
                     Err(detail) => tracer.dispatch_refused(request, now, &detail),
                 }
             }
+            while let Some(call) = tracer.next_quality_call(now) {
+                match send_http(&call.cluster, &call.headers, &call.body, call.timeout_ms) {
+                    Ok(token) => tracer.quality_dispatched(call, token, now),
+                    Err(detail) => tracer.quality_dispatch_refused(call, &detail),
+                }
+            }
         }
         self.apply_effects();
     }
+
+    /// Answers the feedback requests whose body did not come in time, each as its own HTTP context. Call last in
+    /// a callback: it leaves another context effective (the host resets it for the next callback).
+    fn expire_local_requests(&self) {
+        let now = host::clock(self.origin);
+        let overdue = self.tracer.borrow_mut().overdue_local_requests(now);
+        self.apply_effects();
+        for (context_id, reply) in overdue {
+            if hostcalls::set_effective_context(context_id).is_ok() {
+                host::send_reply(&reply);
+            }
+        }
+    }
+}
+
+/// Dispatches one HTTP call (an export, a judge call, an annotation); returns the call's token.
+fn send_http(cluster: &str, headers: &[(String, String)], body: &[u8], timeout_ms: u64) -> Result<u32, String> {
+    let headers = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    hostcalls::dispatch_http_call(cluster, headers, Some(body), vec![], Duration::from_millis(timeout_ms))
+        .map_err(|status| format!("{status:?}"))
 }
 
 /// Dispatches one export call to the collector cluster; returns the call's token.
@@ -55,10 +82,7 @@ fn send(request: &ExportRequest) -> Result<u32, String> {
     let timeout = Duration::from_millis(request.timeout_ms);
     let refused = |status| format!("{status:?}");
     match &request.body {
-        ExportBody::Http { headers, body } => {
-            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            hostcalls::dispatch_http_call(&request.cluster, headers, Some(body), vec![], timeout).map_err(refused)
-        }
+        ExportBody::Http { headers, body } => send_http(&request.cluster, headers, body, request.timeout_ms),
         ExportBody::Grpc {
             service,
             method,
@@ -114,6 +138,17 @@ impl Context for Root {
         } else {
             header(":status").and_then(|s| s.parse::<u16>().ok())
         };
+        let quality_limit = worker.tracer.borrow().quality_answer_limit(token_id);
+        if let Some(limit) = quality_limit {
+            let body = host::buffer(BufferType::HttpCallResponseBody, body_size.min(limit));
+            let now = host::clock(worker.origin);
+            worker
+                .tracer
+                .borrow_mut()
+                .quality_answered(token_id, status, &body, now);
+            worker.flush(false);
+            return;
+        }
         let body = if body_size > 0 && CollectorAnswer::body_wanted_http(status) {
             host::buffer(BufferType::HttpCallResponseBody, body_size)
         } else {
@@ -168,6 +203,7 @@ impl RootContext for Root {
         // Also where waiting retries become due.
         if let Some(worker) = &self.worker {
             worker.flush(true);
+            worker.expire_local_requests();
         }
     }
 
@@ -184,7 +220,7 @@ impl RootContext for Root {
         Some(ContextType::HttpContext)
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Stream::new(self.worker.clone())))
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Stream::new(self.worker.clone(), context_id)))
     }
 }

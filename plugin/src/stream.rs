@@ -3,7 +3,7 @@
 
 use crate::host::{self, log, Request, Response};
 use crate::root::Worker;
-use llm_trace_core::{Exchange, StreamEnd, CUT_REASON_PROPERTY};
+use llm_trace_core::{Exchange, LocalRequest, LocalStart, StreamEnd, CUT_REASON_PROPERTY};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel};
@@ -11,18 +11,48 @@ use std::rc::Rc;
 
 pub(crate) struct Stream {
     worker: Option<Rc<Worker>>,
+    /// The host's context id (names a feedback request to the core).
+    id: u32,
     exchange: Option<Exchange>,
     /// The core asked to hold the request body until it is complete (to rewrite it).
     holding_request: bool,
+    /// A request the filter answers itself (the feedback endpoint), collecting its body.
+    local: Option<LocalRequest>,
 }
 
 impl Stream {
-    pub(crate) fn new(worker: Option<Rc<Worker>>) -> Stream {
+    pub(crate) fn new(worker: Option<Rc<Worker>>, id: u32) -> Stream {
         Stream {
             worker,
+            id,
             exchange: None,
             holding_request: false,
+            local: None,
         }
+    }
+
+    /// A feedback request's body so far (`complete`: all of it): the core's reply, if any, is sent. The request
+    /// stays stopped either way; nothing of it goes upstream.
+    fn local_body(&mut self, body_size: usize, complete: bool) -> Action {
+        let Some(worker) = self.worker.clone() else {
+            return Action::Continue;
+        };
+        let mut tracer = worker.tracer.borrow_mut();
+        let reply = if complete {
+            let body = host::buffer(BufferType::HttpRequestBody, body_size.min((16 << 10) + 1));
+            let now = host::clock(worker.origin);
+            self.local.take().and_then(|local| tracer.local_body(local, &body, now))
+        } else {
+            self.local
+                .as_ref()
+                .and_then(|local| tracer.local_body_progress(local, body_size))
+        };
+        drop(tracer);
+        if let Some(reply) = reply {
+            host::send_reply(&reply);
+        }
+        worker.apply_effects();
+        Action::Pause
     }
 
     fn finish(&mut self, end: StreamEnd) {
@@ -38,6 +68,9 @@ impl Context for Stream {
     fn on_done(&mut self) -> bool {
         // `on_log` normally finished the exchange; this covers hosts that skip the log phase.
         self.finish(StreamEnd::Destroyed);
+        if let (Some(worker), Some(local)) = (&self.worker, self.local.take()) {
+            worker.tracer.borrow_mut().local_request_ended(&local);
+        }
         true
     }
 }
@@ -48,6 +81,18 @@ impl HttpContext for Stream {
             return Action::Continue;
         };
         let now = host::clock(worker.origin);
+        let local = worker
+            .tracer
+            .borrow_mut()
+            .local_request(self.id, &Request, now, end_of_stream);
+        if let Some(start) = local {
+            match start {
+                LocalStart::Reply(reply) => host::send_reply(&reply),
+                LocalStart::CollectBody(request) => self.local = Some(request),
+            }
+            worker.apply_effects();
+            return Action::Pause; // never forwarded: Envoy holds it while the body is collected
+        }
         let started = worker.tracer.borrow_mut().start(&Request, now, end_of_stream);
         let Some((exchange, edits)) = started else {
             return Action::Continue;
@@ -65,6 +110,9 @@ impl HttpContext for Stream {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.local.is_some() {
+            return self.local_body(body_size, end_of_stream);
+        }
         let Some(exchange) = &mut self.exchange else {
             return Action::Continue;
         };
@@ -91,6 +139,9 @@ impl HttpContext for Stream {
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        if self.local.is_some() {
+            return self.local_body(usize::MAX, true);
+        }
         if let Some(exchange) = &mut self.exchange {
             exchange.request_end();
         }
@@ -103,6 +154,9 @@ impl HttpContext for Stream {
             let edits = exchange.response_headers(&Response, end_of_stream, host::clock(worker.origin));
             if edits.remove_content_length {
                 host::set_response_header("content-length", None);
+            }
+            for (name, value) in &edits.add_headers {
+                host::add_response_header(name, value);
             }
         }
         Action::Continue

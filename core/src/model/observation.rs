@@ -97,6 +97,7 @@ pub(crate) struct Timing {
 
 use super::content::{CaptureMode, InputContent, OutputContent};
 use super::cost::CostOutcome;
+use super::retrieval::{CollectionFact, Retrieval};
 
 /// Everything known about one LLM call.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -147,6 +148,13 @@ pub(crate) struct Observation {
     pub(crate) stream_error: Option<&'static str>,
     /// SSE events or stream elements skipped because they were over `limits.max_sse_event_bytes`.
     pub(crate) oversized_events: u64,
+    /// A vector-store query (a retrieval span), when this exchange was one.
+    pub(crate) retrieval: Option<Box<Retrieval>>,
+    /// Collections a vector-store answer described, for later calls (Chroma names behind their ids).
+    pub(crate) learned_collections: Vec<CollectionFact>,
+    /// Digests of the vectors an embeddings call returned, to tell a later vector-store query which call produced
+    /// its query vector.
+    pub(crate) embedding_digests: Vec<u64>,
 }
 
 impl Observation {

@@ -26,7 +26,7 @@ const DEFAULT_HEADERS: [(&str, &str); 5] = [
 ];
 
 /// Headers that carry credentials: never exported as attribution.
-const CREDENTIAL_HEADERS: [&str; 7] = [
+const CREDENTIAL_HEADERS: [&str; 8] = [
     "authorization",
     "x-api-key",
     "api-key",
@@ -35,6 +35,8 @@ const CREDENTIAL_HEADERS: [&str; 7] = [
     "proxy-authorization",
     // AWS SigV4: the session token; the signature itself travels in `authorization`.
     "x-amz-security-token",
+    // Chroma's token auth.
+    "x-chroma-token",
 ];
 
 /// `attribution` as written in the configuration.

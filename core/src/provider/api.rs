@@ -2,7 +2,7 @@
 //! content.
 
 use super::content_parts::{no_content, request_object};
-use super::{anthropic, bedrock, gemini, openai_chat, openai_responses, ApiDecoder};
+use super::{anthropic, bedrock, gemini, openai_chat, openai_responses, vector, ApiDecoder};
 use crate::model::content::InputContent;
 
 /// API shapes the tracer understands.
@@ -24,6 +24,8 @@ pub(crate) enum Api {
     BedrockConverse,
     /// Bedrock `InvokeModel` and `InvokeModelWithResponseStream` (the body is the model vendor's own format).
     BedrockInvoke,
+    /// A vector-store call (Chroma, Qdrant, Pinecone, Elasticsearch, OpenSearch, Weaviate): a retrieval span.
+    Retrieval(vector::Endpoint),
 }
 
 /// Parses a `name` or `api` value of the configuration.
@@ -39,12 +41,16 @@ impl std::str::FromStr for Api {
             "gemini" => Api::GeminiGenerateContent,
             "bedrock_converse" => Api::BedrockConverse,
             "bedrock_invoke" => Api::BedrockInvoke,
-            other => {
-                return Err(format!(
-                    "unknown API `{other}`; expected one of openai_chat, openai_completions, openai_embeddings, \
-                     openai_responses, anthropic_messages, gemini, bedrock_converse, bedrock_invoke"
-                ))
-            }
+            other => match vector::store_named(other) {
+                Some(store) => Api::Retrieval(vector::Endpoint::Unresolved(store)),
+                None => {
+                    return Err(format!(
+                        "unknown API `{other}`; expected one of openai_chat, openai_completions, openai_embeddings, \
+                         openai_responses, anthropic_messages, gemini, bedrock_converse, bedrock_invoke, {}",
+                        vector::STORE_NAMES
+                    ))
+                }
+            },
         })
     }
 }
@@ -56,6 +62,7 @@ impl Api {
             Api::OpenAiCompletions => "text_completion",
             Api::OpenAiEmbeddings => "embeddings",
             Api::GeminiGenerateContent => "generate_content",
+            Api::Retrieval(_) => "retrieval",
             Api::OpenAiChat
             | Api::OpenAiResponses
             | Api::AnthropicMessages
@@ -100,6 +107,8 @@ impl Api {
                 streaming: path_streams,
             }),
             Api::BedrockInvoke => Box::new(bedrock::InvokeDecoder::new(path_streams)),
+            // The exchange builds these with the request's path and host (`vector::decoder`).
+            Api::Retrieval(endpoint) => vector::decoder(endpoint, &vector::Target::default(), vector::Keep::default()),
         }
     }
 
@@ -115,6 +124,8 @@ impl Api {
             Api::AnthropicMessages | Api::BedrockInvoke => anthropic::request_content(&req),
             Api::BedrockConverse => bedrock::converse_request_content(&req),
             Api::GeminiGenerateContent => gemini::request_content(&req),
+            // A retrieval's content (query text, documents) is read by its decoder.
+            Api::Retrieval(_) => no_content(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Which API a request speaks and who serves it, decided once per request from the method, the path, the
 //! `:authority` and the operator's overrides.
 
-use super::Api;
+use super::{vector, Api};
 use crate::config_error::{invalid, ConfigError};
 use serde::Deserialize;
 
@@ -146,6 +146,12 @@ impl DetectionConfig {
             None => (by_path?, None),
             Some(o) => {
                 let detected = match (o.api, by_path) {
+                    // A vector store: its own paths say which call this is, under any prefix.
+                    (Some(Api::Retrieval(wanted)), _) => Detected {
+                        api: Api::Retrieval(vector::resolve(wanted.store(), method, path)?),
+                        path_model: None,
+                        path_streams: false,
+                    },
                     (Some(api), Some(d)) => Detected { api, ..d },
                     (Some(api), None) if method.eq_ignore_ascii_case("POST") => Detected {
                         api,
@@ -241,24 +247,18 @@ pub(crate) fn by_path(method: &str, path: &str) -> Option<Detected> {
     None
 }
 
+/// Recognises a vector-store call from its method and path (see [`vector::by_path`]).
+pub(crate) fn retrieval_by_path(method: &str, path: &str) -> Option<Detected> {
+    vector::by_path(method, path).map(|endpoint| Detected {
+        api: Api::Retrieval(endpoint),
+        path_model: None,
+        path_streams: false,
+    })
+}
+
 /// Percent-decodes a path segment (Bedrock model ids arrive as `meta.llama3-2-1b-instruct-v1%3A0`).
 pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::wire::percent::decode(s)
 }
 
 /// `gen_ai.provider.name`: the vendor behind the host where it is known, else the shape's owner.
@@ -270,6 +270,7 @@ fn vendor(api: Api, host: Option<&str>, path: &str) -> &'static str {
         Api::GeminiGenerateContent if host.ends_with("aiplatform.googleapis.com") => "gcp.vertex_ai",
         Api::GeminiGenerateContent if host.ends_with("generativelanguage.googleapis.com") => "gcp.gemini",
         Api::GeminiGenerateContent => "gcp.gen_ai",
+        Api::Retrieval(endpoint) => endpoint.store().db_system(),
         _ => openai_compatible_vendor(host, path),
     }
 }

@@ -3,7 +3,8 @@
 //! ([`detect`]): which API a request speaks and who serves it, decided once per request.
 //!
 //! Adding an API means one decoder module here implementing [`ApiDecoder`], one arm in [`detect::by_path`] and in
-//! [`Api`]'s dispatch, and a fixture.
+//! [`Api`]'s dispatch, and a fixture. Vector stores ([`vector`]) are one [`Api::Retrieval`] shape with a module per
+//! store.
 
 use crate::model::observation::{ErrorInfo, Observation};
 use serde::Deserialize;
@@ -19,8 +20,21 @@ pub(crate) mod openai_chat;
 pub(crate) mod openai_responses;
 pub(crate) mod openai_stream_usage;
 pub(crate) mod rate_limit;
+pub(crate) mod vector;
 
 pub(crate) use api::Api;
+
+/// How the exchange hands a response body to its decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// Framed by its content type (SSE events, event-stream frames, JSON-array elements), else kept whole.
+    Framed,
+    /// Each decoded piece as it arrives, as one [`ApiDecoder::on_stream_message`] (vector-store answers, read
+    /// incrementally in bounded memory).
+    Pieces,
+    /// Not at all: the request turned out to be nothing the tracer reads.
+    Ignored,
+}
 
 /// Reads one API's request and response into an [`Observation`].
 pub(crate) trait ApiDecoder {
@@ -31,6 +45,10 @@ pub(crate) trait ApiDecoder {
     fn on_stream_message(&mut self, event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation);
     /// A complete (non-streamed) response body, success or error.
     fn on_response_body(&mut self, body: &[u8], now_ns: u64, obs: &mut Observation);
+    /// How the response body should reach this decoder; asked once the request was read.
+    fn reading(&self) -> Reading {
+        Reading::Framed
+    }
 }
 
 /// The `{"error": {...}}` envelope OpenAI-shaped APIs (and Anthropic, inside its `type: error` body) return.

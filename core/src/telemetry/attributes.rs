@@ -154,6 +154,61 @@ pub(crate) const LLM_RATELIMIT_RETRY_AFTER: &str = "llm.ratelimit.retry_after";
 /// The client's `accept-encoding` when the filter narrowed it to codings it can read (`br`, `zstd` removed).
 pub(crate) const LLM_REQUEST_ACCEPT_ENCODING_NARROWED: &str = "llm.request.accept_encoding_narrowed";
 
+// Retrieval spans (vector-store calls): GenAI retrieval, database conventions, OpenInference RETRIEVER.
+pub(crate) const GEN_AI_DATA_SOURCE_ID: &str = "gen_ai.data_source.id";
+/// Documents asked for: a double under `v1.41` (as the conventions typed it then), an integer under `latest`.
+pub(crate) const GEN_AI_REQUEST_TOP_K: &str = "gen_ai.request.top_k";
+/// JSON array of `{"id", "score"}` (plus `query`, and `content`/`metadata` under content capture).
+pub(crate) const GEN_AI_RETRIEVAL_DOCUMENTS: &str = "gen_ai.retrieval.documents";
+pub(crate) const GEN_AI_RETRIEVAL_QUERY_TEXT: &str = "gen_ai.retrieval.query.text";
+pub(crate) const DB_SYSTEM_NAME: &str = "db.system.name";
+pub(crate) const DB_COLLECTION_NAME: &str = "db.collection.name";
+pub(crate) const DB_NAMESPACE: &str = "db.namespace";
+pub(crate) const DB_OPERATION_NAME: &str = "db.operation.name";
+pub(crate) const DB_OPERATION_BATCH_SIZE: &str = "db.operation.batch.size";
+pub(crate) const DB_RESPONSE_RETURNED_ROWS: &str = "db.response.returned_rows";
+pub(crate) const DB_RESPONSE_STATUS_CODE: &str = "db.response.status_code";
+/// Prefix of OpenInference's flattened documents: `retrieval.documents.<i>.document.{id,score,content,metadata}`.
+pub(crate) const OI_RETRIEVAL_DOCUMENTS: &str = "retrieval.documents";
+/// What the scores are: `distance` (smaller is closer), `score` (the store's score), `certainty` (Weaviate).
+pub(crate) const LLM_RETRIEVAL_SCORE_KIND: &str = "llm.retrieval.score.kind";
+/// The collection's distance metric where known (a Chroma collection's `hnsw.space`: `cosine`, `l2`, `ip`).
+pub(crate) const LLM_RETRIEVAL_DISTANCE_METRIC: &str = "llm.retrieval.distance.metric";
+/// Query vectors or searches in the call.
+pub(crate) const LLM_RETRIEVAL_QUERY_COUNT: &str = "llm.retrieval.query.count";
+/// Length of the first query vector.
+pub(crate) const LLM_RETRIEVAL_QUERY_VECTOR_DIMENSION: &str = "llm.retrieval.query.vector_dimension";
+/// `true` when the request carried a metadata filter.
+pub(crate) const LLM_RETRIEVAL_FILTER: &str = "llm.retrieval.filter";
+/// JSON array of each search's top k, when a batch asked for different numbers (then `gen_ai.request.top_k` is
+/// not set).
+pub(crate) const LLM_RETRIEVAL_TOP_K_PER_QUERY: &str = "llm.retrieval.top_k_per_query";
+/// Hits returned but not on the span (past `retrieval.max_documents`).
+pub(crate) const LLM_RETRIEVAL_DOCUMENTS_DROPPED: &str = "llm.retrieval.documents_dropped";
+/// Documents whose text or metadata is not on the span because `retrieval.max_content_bytes` was spent.
+pub(crate) const LLM_RETRIEVAL_CONTENT_OMITTED: &str = "llm.retrieval.content_omitted";
+/// The embeddings call whose answer was this query's vector (same worker, recent; see docs/attributes.md).
+pub(crate) const LLM_RETRIEVAL_QUERY_EMBEDDING_TRACE_ID: &str = "llm.retrieval.query_embedding.trace_id";
+pub(crate) const LLM_RETRIEVAL_QUERY_EMBEDDING_SPAN_ID: &str = "llm.retrieval.query_embedding.span_id";
+// Evaluations (user feedback and the LLM judge): the GenAI `gen_ai.evaluation.result` event, and the OpenInference
+// carrier span's annotation (`annotations.0.annotation.*`, or `trace.annotations.0.annotation.*` for a whole trace).
+pub(crate) const GEN_AI_EVALUATION_RESULT: &str = "gen_ai.evaluation.result";
+pub(crate) const GEN_AI_EVALUATION_NAME: &str = "gen_ai.evaluation.name";
+pub(crate) const GEN_AI_EVALUATION_SCORE_VALUE: &str = "gen_ai.evaluation.score.value";
+pub(crate) const GEN_AI_EVALUATION_SCORE_LABEL: &str = "gen_ai.evaluation.score.label";
+pub(crate) const GEN_AI_EVALUATION_EXPLANATION: &str = "gen_ai.evaluation.explanation";
+/// Who evaluated: `HUMAN` (the feedback endpoint) or `LLM` (the judge); OpenInference's `annotator_kind`, which
+/// GenAI has no name for.
+pub(crate) const LLM_EVALUATION_ANNOTATOR_KIND: &str = "llm.evaluation.annotator_kind";
+/// The judge's own call: its model, tokens and cost (in `pricing.currency`).
+pub(crate) const LLM_JUDGE_MODEL: &str = "llm.judge.model";
+pub(crate) const LLM_JUDGE_USAGE_INPUT_TOKENS: &str = "llm.judge.usage.input_tokens";
+pub(crate) const LLM_JUDGE_USAGE_OUTPUT_TOKENS: &str = "llm.judge.usage.output_tokens";
+pub(crate) const LLM_JUDGE_USAGE_COST: &str = "llm.judge.usage.cost";
+/// OpenInference annotation prefixes: one span's, one trace's.
+pub(crate) const OI_SPAN_ANNOTATION: &str = "annotations.0.annotation";
+pub(crate) const OI_TRACE_ANNOTATION: &str = "trace.annotations.0.annotation";
+
 // Resource attributes.
 pub(crate) const SERVICE_NAME: &str = "service.name";
 pub(crate) const SERVICE_VERSION: &str = "service.version";

@@ -26,7 +26,7 @@ pub(super) fn export_content(
 }
 
 /// Plain text for export: its length only (metadata mode), or redacted then cut to the size limit.
-pub(super) fn export_text(
+pub(crate) fn export_text(
     text: &str,
     mode: CaptureMode,
     options: &SpanOptions<'_>,

@@ -9,7 +9,7 @@ use crate::model::observation::Observation;
 /// `/stats` and `/stats/prometheus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stat {
-    /// LLM calls recognised by the tracer.
+    /// LLM calls and vector-store queries recognised by the tracer.
     Requests,
     /// Spans finished and offered to the export queue.
     SpansCreated,
@@ -41,11 +41,50 @@ pub enum Stat {
     StreamFrameErrors,
     /// Calls counted under `model="other"` because the worker already records the most label sets it keeps.
     StatsOverflow,
+    /// Learnt vector-store facts (Chroma collection names, recent embeddings for the query join) forgotten to make
+    /// room.
+    RetrievalStateEvicted,
+    /// Evaluation events (OTLP log records) offered to the log export queue.
+    LogRecordsCreated,
+    /// Log records the collector accepted.
+    LogRecordsExported,
+    /// Log records the collector refused in a partial success.
+    LogRecordsRejected,
+    /// Log records dropped because their queue was full.
+    LogRecordsDroppedQueueFull,
+    /// Log records lost because their export call failed.
+    LogRecordsDroppedExportFailed,
+    /// Bytes of encoded log records waiting in this worker's queue (a gauge).
+    LogQueueBytes,
+    /// Feedback accepted (202).
+    FeedbackAccepted,
+    /// Feedback refused (400, 403, 405, 408, 413, 503).
+    FeedbackRejected,
+    /// Judge calls made (handed to the host).
+    JudgeCalls,
+    /// Judge calls that produced a score.
+    JudgeScored,
+    /// Judge answers that were not the structured verdict.
+    JudgeUnparsable,
+    /// Judge calls without a usable answer (timeout, connection failure, error status, refused by the host).
+    JudgeFailed,
+    /// Calls the judge would have seen but its budget (or its waiting room) was spent.
+    JudgeSkippedBudget,
+    /// Input tokens the judge's own calls used.
+    JudgeTokensInput,
+    /// Output tokens the judge's own calls used.
+    JudgeTokensOutput,
+    /// What the judge's own calls cost, in micro-units of `pricing.currency`.
+    JudgeCostMicroUsd,
+    /// Annotations Phoenix accepted.
+    PhoenixAnnotationsPosted,
+    /// Annotations that did not reach Phoenix (an error answer, no answer, or too many waiting).
+    PhoenixAnnotationsFailed,
 }
 
 impl Stat {
     /// Every stat, in a fixed order (hosts define them once, by index).
-    pub const ALL: [Stat; 16] = [
+    pub const ALL: [Stat; 35] = [
         Stat::Requests,
         Stat::SpansCreated,
         Stat::SpansExported,
@@ -62,6 +101,25 @@ impl Stat {
         Stat::SpansSampledOut,
         Stat::StreamFrameErrors,
         Stat::StatsOverflow,
+        Stat::RetrievalStateEvicted,
+        Stat::LogRecordsCreated,
+        Stat::LogRecordsExported,
+        Stat::LogRecordsRejected,
+        Stat::LogRecordsDroppedQueueFull,
+        Stat::LogRecordsDroppedExportFailed,
+        Stat::LogQueueBytes,
+        Stat::FeedbackAccepted,
+        Stat::FeedbackRejected,
+        Stat::JudgeCalls,
+        Stat::JudgeScored,
+        Stat::JudgeUnparsable,
+        Stat::JudgeFailed,
+        Stat::JudgeSkippedBudget,
+        Stat::JudgeTokensInput,
+        Stat::JudgeTokensOutput,
+        Stat::JudgeCostMicroUsd,
+        Stat::PhoenixAnnotationsPosted,
+        Stat::PhoenixAnnotationsFailed,
     ];
 
     /// The stat's name.
@@ -83,6 +141,25 @@ impl Stat {
             Stat::SpansSampledOut => "llm_trace.spans_sampled_out",
             Stat::StreamFrameErrors => "llm_trace.stream_frame_errors",
             Stat::StatsOverflow => "llm_trace.stats_overflow",
+            Stat::RetrievalStateEvicted => "llm_trace.retrieval_state_evicted",
+            Stat::LogRecordsCreated => "llm_trace.log_records_created",
+            Stat::LogRecordsExported => "llm_trace.log_records_exported",
+            Stat::LogRecordsRejected => "llm_trace.log_records_rejected",
+            Stat::LogRecordsDroppedQueueFull => "llm_trace.log_records_dropped_queue_full",
+            Stat::LogRecordsDroppedExportFailed => "llm_trace.log_records_dropped_export_failed",
+            Stat::LogQueueBytes => "llm_trace.log_queue_bytes",
+            Stat::FeedbackAccepted => "llm_trace.feedback.accepted",
+            Stat::FeedbackRejected => "llm_trace.feedback.rejected",
+            Stat::JudgeCalls => "llm_trace.judge.calls",
+            Stat::JudgeScored => "llm_trace.judge.scored",
+            Stat::JudgeUnparsable => "llm_trace.judge.unparsable",
+            Stat::JudgeFailed => "llm_trace.judge.failed",
+            Stat::JudgeSkippedBudget => "llm_trace.judge.skipped_budget",
+            Stat::JudgeTokensInput => "llm_trace.judge.tokens_input",
+            Stat::JudgeTokensOutput => "llm_trace.judge.tokens_output",
+            Stat::JudgeCostMicroUsd => "llm_trace.judge.cost_micro_usd",
+            Stat::PhoenixAnnotationsPosted => "llm_trace.phoenix.annotations_posted",
+            Stat::PhoenixAnnotationsFailed => "llm_trace.phoenix.annotations_failed",
         }
     }
 
@@ -94,7 +171,7 @@ impl Stat {
     /// Counter, or gauge for the queue size.
     pub fn kind(self) -> MetricKind {
         match self {
-            Stat::QueueBytes => MetricKind::Gauge,
+            Stat::QueueBytes | Stat::LogQueueBytes => MetricKind::Gauge,
             _ => MetricKind::Counter,
         }
     }
@@ -224,6 +301,63 @@ pub(crate) fn recordings_with_labels(obs: &Observation, labels: &str) -> Vec<Rec
     }
     out
 }
+
+/// The `.store.<s>.collection.<c>` segments of a retrieval's stat names: the collection's name when known, else
+/// the store's identifier (a Chroma collection id until its name is learnt), or `collection` when given (the
+/// tracer's `other` past its cardinality cap).
+pub(crate) fn retrieval_labels(obs: &Observation, collection: Option<&str>) -> String {
+    let Some(r) = obs.retrieval.as_deref() else {
+        return ".store.unknown.collection.unknown".to_string();
+    };
+    let collection = collection
+        .or(r.collection_name.as_deref())
+        .or(r.data_source_id.as_deref())
+        .unwrap_or("unknown");
+    format!(".store.{}.collection.{}", r.store.db_system(), sanitize(collection))
+}
+
+/// Everything to record for one finished retrieval (its outcome concluded), sampled or not: the call with its
+/// outcome, its duration, and the documents it returned.
+pub(crate) fn retrieval_recordings(obs: &Observation, labels: &str) -> Vec<Recording> {
+    let mut out = vec![Recording {
+        name: format!("llm.retrieval_requests{labels}.status.{}", status_class(obs)),
+        kind: MetricKind::Counter,
+        value: 1,
+    }];
+    let t = &obs.timing;
+    if let Some(end) = t.end_ns {
+        out.push(Recording {
+            name: format!("llm.retrieval_duration_ms{labels}"),
+            kind: MetricKind::Histogram,
+            value: end.saturating_sub(t.start_ns) / 1_000_000,
+        });
+    }
+    if let Some(rows) = obs
+        .retrieval
+        .as_deref()
+        .and_then(|r| r.returned_rows)
+        .filter(|n| *n > 0)
+    {
+        out.push(Recording {
+            name: format!("llm.retrieval_documents{labels}"),
+            kind: MetricKind::Counter,
+            value: rows,
+        });
+    }
+    out
+}
+/// One evaluation's `llm.quality_score` sample (the score × 100) under the evaluated call's labels and the
+/// evaluation's name: `llm.quality_score.provider.openai.model.gpt-4o.op.chat.evaluation.user_feedback`.
+pub(crate) fn quality_score(call_labels: &str, evaluation: &str, percent: u64) -> Recording {
+    Recording {
+        name: format!("llm.quality_score{call_labels}.evaluation.{}", sanitize(evaluation)),
+        kind: MetricKind::Histogram,
+        value: percent,
+    }
+}
+
+/// Labels of an evaluation whose call the worker does not know (traced elsewhere, or long ago).
+pub(crate) const UNKNOWN_CALL_LABELS: &str = ".provider.unknown.model.unknown.op.unknown";
 
 /// A failed export call, by the collector's answer: `llm_trace.export_errors.status.503`,
 /// `llm_trace.export_errors.status.none` (no answer: timeout, reset, no healthy collector),

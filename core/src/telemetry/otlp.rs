@@ -4,7 +4,7 @@
 //! `ExportTraceServiceRequest { resource_spans { resource, scope_spans { scope, spans... } } }`. Protobuf repeated
 //! fields concatenate, so this produces exactly the bytes prost would, without re-encoding or cloning spans.
 
-use super::span::{AttrValue, SpanRecord, StatusCode};
+use super::span::{AttrValue, SpanLink, SpanRecord, StatusCode};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span, status};
@@ -48,6 +48,7 @@ pub(crate) fn encode_span(s: &SpanRecord) -> Vec<u8> {
         .sum();
     let status_len = string_field_len(2, &s.status_message) + varint_field_len(3, status_code(s.status) as u64);
     let parent_len = if s.parent_span_id.is_some() { field_len(4, 8) } else { 0 };
+    let links_len: usize = s.links.iter().map(|_| field_len(13, LINK_LEN)).sum();
     let total = field_len(1, 16)
         + field_len(2, 8)
         + string_field_len(3, &s.trace_state)
@@ -58,6 +59,7 @@ pub(crate) fn encode_span(s: &SpanRecord) -> Vec<u8> {
         + fixed64_field_len(7, s.start_unix_ns)
         + fixed64_field_len(8, s.end_unix_ns)
         + attributes_len
+        + links_len
         + field_len(15, status_len);
     let mut buf = Vec::with_capacity(total);
     put_bytes(&mut buf, 1, &s.trace_id);
@@ -74,6 +76,9 @@ pub(crate) fn encode_span(s: &SpanRecord) -> Vec<u8> {
         put_header(&mut buf, 9, key_value_len(k, v));
         put_key_value(&mut buf, k, v);
     }
+    for link in &s.links {
+        put_link(&mut buf, link);
+    }
     put_header(&mut buf, 15, status_len);
     put_string(&mut buf, 2, &s.status_message);
     put_varint(&mut buf, 3, status_code(s.status) as u64);
@@ -82,6 +87,16 @@ pub(crate) fn encode_span(s: &SpanRecord) -> Vec<u8> {
     encode_key(16, WireType::ThirtyTwoBit, &mut buf);
     buf.extend_from_slice(&flags.to_le_bytes());
     buf
+}
+
+/// `Span.Link { trace_id = 1; span_id = 2 }` body length.
+const LINK_LEN: usize = 2 + 16 + 2 + 8;
+
+/// `Span.links` (field 13).
+fn put_link(buf: &mut Vec<u8>, link: &SpanLink) {
+    put_header(buf, 13, LINK_LEN);
+    put_bytes(buf, 1, &link.trace_id);
+    put_bytes(buf, 2, &link.span_id);
 }
 
 fn status_code(code: StatusCode) -> i32 {
@@ -109,11 +124,11 @@ fn array_len(items: &[String]) -> usize {
 }
 
 /// `KeyValue { key = 1; value = 2 }` body length.
-fn key_value_len(key: &str, value: &AttrValue) -> usize {
+pub(super) fn key_value_len(key: &str, value: &AttrValue) -> usize {
     string_field_len(1, key) + field_len(2, any_value_len(value))
 }
 
-fn put_key_value(buf: &mut Vec<u8>, key: &str, value: &AttrValue) {
+pub(super) fn put_key_value(buf: &mut Vec<u8>, key: &str, value: &AttrValue) {
     put_string(buf, 1, key);
     put_header(buf, 2, any_value_len(value));
     match value {
@@ -148,7 +163,7 @@ fn varint_field_len(tag: u32, value: u64) -> usize {
     }
 }
 
-fn fixed64_field_len(tag: u32, value: u64) -> usize {
+pub(super) fn fixed64_field_len(tag: u32, value: u64) -> usize {
     if value == 0 {
         0
     } else {
@@ -163,7 +178,7 @@ fn put_varint(buf: &mut Vec<u8>, tag: u32, value: u64) {
     }
 }
 
-fn put_fixed64(buf: &mut Vec<u8>, tag: u32, value: u64) {
+pub(super) fn put_fixed64(buf: &mut Vec<u8>, tag: u32, value: u64) {
     if value != 0 {
         encode_key(tag, WireType::SixtyFourBit, buf);
         buf.extend_from_slice(&value.to_le_bytes());
@@ -243,11 +258,11 @@ pub(crate) fn gzip(body: &[u8]) -> Option<Vec<u8>> {
     encoder.finish().ok()
 }
 
-fn field_len(tag: u32, len: usize) -> usize {
+pub(super) fn field_len(tag: u32, len: usize) -> usize {
     prost::encoding::key_len(tag) + prost::encoding::encoded_len_varint(len as u64) + len
 }
 
-fn string_field_len(tag: u32, s: &str) -> usize {
+pub(super) fn string_field_len(tag: u32, s: &str) -> usize {
     if s.is_empty() {
         0
     } else {
@@ -255,17 +270,17 @@ fn string_field_len(tag: u32, s: &str) -> usize {
     }
 }
 
-fn put_header(buf: &mut Vec<u8>, tag: u32, len: usize) {
+pub(super) fn put_header(buf: &mut Vec<u8>, tag: u32, len: usize) {
     encode_key(tag, WireType::LengthDelimited, buf);
     encode_varint(len as u64, buf);
 }
 
-fn put_bytes(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
+pub(super) fn put_bytes(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
     put_header(buf, tag, bytes.len());
     buf.extend_from_slice(bytes);
 }
 
-fn put_string(buf: &mut Vec<u8>, tag: u32, s: &str) {
+pub(super) fn put_string(buf: &mut Vec<u8>, tag: u32, s: &str) {
     if !s.is_empty() {
         put_bytes(buf, tag, s.as_bytes());
     }
@@ -292,6 +307,15 @@ mod tests {
             start_time_unix_nano: s.start_unix_ns,
             end_time_unix_nano: s.end_unix_ns,
             attributes: s.attributes.iter().map(|(k, v)| key_value(k, v)).collect(),
+            links: s
+                .links
+                .iter()
+                .map(|l| span::Link {
+                    trace_id: l.trace_id.to_vec(),
+                    span_id: l.span_id.to_vec(),
+                    ..Default::default()
+                })
+                .collect(),
             status: Some(Status {
                 message: s.status_message.clone(),
                 code: match s.status {
@@ -326,6 +350,12 @@ mod tests {
         big.attributes
             .push((Cow::Borrowed("none"), AttrValue::StrArray(vec![])));
         records.push(big);
+        let mut linked = record(3);
+        linked.links = vec![SpanLink {
+            trace_id: [0xab; 16],
+            span_id: [0xcd; 8],
+        }];
+        records.push(linked);
         for r in &records {
             assert_eq!(encode_span(r), encode_span_with_prost(r), "{}", r.name);
         }
@@ -350,6 +380,7 @@ mod tests {
             ],
             status: if n == 2 { StatusCode::Error } else { StatusCode::Unset },
             status_message: String::new(),
+            links: Vec::new(),
         }
     }
 

@@ -70,6 +70,15 @@ pub(crate) struct SpanRecord {
     pub(crate) attributes: Attributes,
     pub(crate) status: StatusCode,
     pub(crate) status_message: String,
+    /// Spans this one points at (an evaluation's carrier span links to the span it evaluates).
+    pub(crate) links: Vec<SpanLink>,
+}
+
+/// A link to another span (OTLP `Span.Link`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SpanLink {
+    pub(crate) trace_id: [u8; 16],
+    pub(crate) span_id: [u8; 8],
 }
 
 /// Collects attributes, skipping absent values so callers can pass `Option`s straight through.

@@ -5,6 +5,7 @@
 use super::attributes as attr;
 use super::gen_ai::{content_attributes, gen_ai_attributes};
 use super::openinference::openinference_attributes;
+use super::retrieval::{retrieval_attributes, span_name};
 use super::span::{AttrValue, AttributeList, SpanOptions, SpanRecord, StatusCode};
 use super::trace_context::TraceContext;
 use crate::model::content::truncate_utf8;
@@ -24,9 +25,10 @@ pub(crate) fn build_span(
     let t = &obs.timing;
     let end_mono = t.end_ns.unwrap_or(t.start_ns);
     let end_unix_ns = start_unix_ns.saturating_add(end_mono.saturating_sub(t.start_ns));
-    let name = match &obs.request.model {
-        Some(model) => format!("{} {}", obs.operation, model),
-        None => obs.operation.to_string(),
+    let name = match (&obs.retrieval, &obs.request.model) {
+        (Some(r), _) => span_name(r),
+        (None, Some(model)) => format!("{} {}", obs.operation, model),
+        (None, None) => obs.operation.to_string(),
     };
 
     let mut a = AttributeList::default();
@@ -34,13 +36,17 @@ pub(crate) fn build_span(
     if let Some(r) = options.redactor {
         r.begin_call();
     }
-    if options.gen_ai {
-        gen_ai_attributes(&mut a, obs, options);
+    if let Some(r) = &obs.retrieval {
+        retrieval_attributes(&mut a, obs, r, options, &mut redactions);
+    } else {
+        if options.gen_ai {
+            gen_ai_attributes(&mut a, obs, options);
+        }
+        if options.openinference {
+            openinference_attributes(&mut a, obs, options, &mut redactions);
+        }
+        content_attributes(&mut a, obs, options, &mut redactions);
     }
-    if options.openinference {
-        openinference_attributes(&mut a, obs, options, &mut redactions);
-    }
-    content_attributes(&mut a, obs, options, &mut redactions);
     a.int(attr::HTTP_RESPONSE_STATUS_CODE, obs.http_status.map(i64::from));
     if obs.partial {
         a.bool(attr::LLM_PARTIAL, true);
@@ -121,6 +127,7 @@ pub(crate) fn build_span(
             StatusCode::Unset
         },
         status_message,
+        links: Vec::new(),
     };
     BuiltSpan {
         span,

@@ -106,6 +106,20 @@ fn hex_byte(pair: &[u8]) -> Option<u8> {
     Some(digit(*pair.first()?)? << 4 | digit(*pair.get(1)?)?)
 }
 
+/// An id from its hex form (either case, as a caller may send it back); `None` when malformed or all zero.
+pub(crate) fn from_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let lower = text.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    if bytes.len() != 2 * N {
+        return None;
+    }
+    let mut id = [0u8; N];
+    for (i, out) in id.iter_mut().enumerate() {
+        *out = hex_byte(&bytes[2 * i..2 * i + 2])?;
+    }
+    (id != [0u8; N]).then_some(id)
+}
+
 /// Lower-case hex of an id, for logs and headers.
 pub(crate) fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -16,6 +16,8 @@ pub(crate) enum Framing {
     JsonArray(JsonArraySplitter),
     /// Anything else: the body is kept (up to the cap) and handed over once at the end.
     Whole(Vec<u8>),
+    /// Each piece handed over as it arrives, nothing kept (a decoder that reads incrementally).
+    Pieces,
 }
 
 /// A message the framing completed: its event name (SSE `event`, event-stream event type; may be empty) and data.
@@ -55,6 +57,7 @@ impl Framing {
                 }
             }),
             Framing::JsonArray(split) => split.feed(bytes, &mut |element| on_message(b"", element)),
+            Framing::Pieces => on_message(b"", bytes),
             Framing::Whole(buf) => {
                 let kept = max_whole.saturating_sub(buf.len()).min(bytes.len());
                 buf.extend_from_slice(&bytes[..kept]);
@@ -84,7 +87,7 @@ impl Framing {
         match self {
             Framing::Sse(sse) => sse.oversized_events,
             Framing::JsonArray(split) => split.oversized_elements,
-            Framing::EventStream(_) | Framing::Whole(_) => 0,
+            Framing::EventStream(_) | Framing::Whole(_) | Framing::Pieces => 0,
         }
     }
 

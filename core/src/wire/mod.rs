@@ -6,5 +6,7 @@ pub(crate) mod event_stream;
 pub(crate) mod framing;
 pub(crate) mod json_array;
 pub(crate) mod json_fields;
+pub(crate) mod json_scan;
 pub(crate) mod limits;
+pub(crate) mod percent;
 pub(crate) mod sse;

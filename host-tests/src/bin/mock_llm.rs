@@ -1,6 +1,7 @@
 //! `mock-llm`: a deterministic stand-in for an LLM provider, for the demo, the end-to-end tests and the
 //! benchmarks. The provider itself cannot run here, so this is the one mock in the project; it speaks the real
-//! wire formats (OpenAI Chat Completions and Anthropic Messages, JSON and SSE) as the recorded captures show them.
+//! wire formats (OpenAI Chat Completions, Embeddings and Anthropic Messages, JSON and SSE) as the recorded captures
+//! show them.
 //!
 //! `mock-llm --listen 127.0.0.1:0 [--chunk-interval-ms 20]` prints `mock-llm listening on ADDR`.
 //!
@@ -10,10 +11,21 @@
 //! - Input tokens = whitespace-separated words in all message texts (and the Anthropic `system`); output tokens =
 //!   words answered; streams send one word per event.
 //! - Response model = request model + `-2025-01-01`.
+//! - Embeddings (`/v1/embeddings`): one unit vector of [`EMBEDDING_DIMS`] per input, from its words (each word adds
+//!   to the dimension its hash picks), as base64 little-endian `f32` when `encoding_format` is `base64` (the openai
+//!   SDK's default) else as floats; the model is echoed; prompt tokens = words.
 //! - Request headers: `x-mock-status: NNN` answers that status with the provider's error body;
 //!   `x-mock-cut-after: N` drops the connection after N streamed words; `x-mock-gzip: 1` gzips a JSON answer.
 //! - Benchmark shapes: `x-mock-words: N` answers N words (cycling through the answer; a stream sends N content
 //!   events), `x-mock-interval-ms: N` paces this stream (overrides `--chunk-interval-ms`, 0 = unpaced).
+//! - `x-mock-server-timing: 1` adds the upstream's own `server-timing: upstream;dur=1` to the answer.
+//! - Judge mode (`x-mock-judge: 1`, which the demo's judge cluster config sends): it is a mock because a real model
+//!   cannot run here. It answers a chat completion as an LLM judge would, with the structured verdict the filter's
+//!   default rubric asks for, computed from the prompt: the answer (between `The assistant's answer:` and `Judge
+//!   whether`) has N of the 19 words of [`ANSWER`], so score = N / 19 (two decimals), label `pass` from 0.5 up,
+//!   else `fail`. Markers in the prompt (they come from the judged call's question) choose failures: `judge:unparsable`
+//!   answers prose, `judge:error` answers 500, `judge:slow` waits 3 s first. Every prompt it gets is logged to stderr
+//!   as `judge prompt: <JSON string>`, so a test can see what left the proxy.
 
 use host_tests::servers::{arg, serve, Request, Responder};
 use serde_json::{json, Value};
@@ -94,14 +106,15 @@ fn gzip(body: &[u8]) -> Vec<u8> {
 
 fn send_json(r: &mut Responder<'_>, req: &Request, status: u16, body: &Value) -> std::io::Result<()> {
     let bytes = body.to_string().into_bytes();
+    let mut headers = vec![("content-type", "application/json")];
+    if req.header("x-mock-server-timing").is_some() {
+        headers.push(("server-timing", "upstream;dur=1"));
+    }
     if req.header("x-mock-gzip").is_some() {
-        r.send(
-            status,
-            &[("content-type", "application/json"), ("content-encoding", "gzip")],
-            &gzip(&bytes),
-        )
+        headers.push(("content-encoding", "gzip"));
+        r.send(status, &headers, &gzip(&bytes))
     } else {
-        r.send(status, &[("content-type", "application/json")], &bytes)
+        r.send(status, &headers, &bytes)
     }
 }
 
@@ -226,6 +239,97 @@ fn anthropic_messages(req: &Request, body: &Value, r: &mut Responder<'_>, interv
     r.finish()
 }
 
+/// Length of the mock's embeddings.
+const EMBEDDING_DIMS: usize = 16;
+
+/// A deterministic unit vector for a text: texts sharing words point the same way.
+fn embedding(text: &str) -> Vec<f32> {
+    let mut v = vec![0f32; EMBEDDING_DIMS];
+    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        let hash = word.to_lowercase().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        v[(hash % EMBEDDING_DIMS as u64) as usize] += 1.0;
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm == 0.0 {
+        v[0] = 1.0;
+        return v;
+    }
+    v.iter().map(|x| x / norm).collect()
+}
+
+fn openai_embeddings(req: &Request, body: &Value, r: &mut Responder<'_>) -> std::io::Result<()> {
+    use base64::Engine as _;
+    let inputs: Vec<&str> = match &body["input"] {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let base64 = body["encoding_format"] == json!("base64");
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let v = embedding(text);
+            let encoded = if base64 {
+                let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                json!(base64::engine::general_purpose::STANDARD.encode(bytes))
+            } else {
+                json!(v)
+            };
+            json!({"object": "embedding", "index": i, "embedding": encoded})
+        })
+        .collect();
+    let words: usize = inputs.iter().map(|t| t.split_whitespace().count()).sum();
+    send_json(
+        r,
+        req,
+        200,
+        &json!({"object": "list", "data": data, "model": body["model"],
+                "usage": {"prompt_tokens": words, "total_tokens": words}}),
+    )
+}
+
+/// The judge's verdict on the prompt it was sent (see the module documentation).
+fn judge(req: &Request, body: &Value, r: &mut Responder<'_>) -> std::io::Result<()> {
+    let prompt = body["messages"][0]["content"].as_str().unwrap_or_default();
+    eprintln!("judge prompt: {}", json!(prompt));
+    if prompt.contains("judge:error") {
+        return send_json(r, req, 500, &error_body(false, 500));
+    }
+    if prompt.contains("judge:slow") {
+        std::thread::sleep(Duration::from_secs(3));
+    }
+    let answer = prompt
+        .split("The assistant's answer:")
+        .nth(1)
+        .and_then(|rest| rest.split("Judge whether").next())
+        .unwrap_or_default();
+    let expected = ANSWER.split(' ').count();
+    let words = answer.split_whitespace().count().min(expected);
+    let score = (words as f64 / expected as f64 * 100.0).round() / 100.0;
+    let label = if score >= 0.5 { "pass" } else { "fail" };
+    let content = if prompt.contains("judge:unparsable") {
+        "The answer looks fine to me.".to_string()
+    } else {
+        json!({"score": score, "label": label, "reason": format!("The answer has {words} of the {expected} words expected.")})
+            .to_string()
+    };
+    let model = format!("{}-2025-01-01", body["model"].as_str().unwrap_or("mock"));
+    let (prompt_tokens, completion_tokens) = (prompt.split_whitespace().count(), content.split_whitespace().count());
+    send_json(
+        r,
+        req,
+        200,
+        &json!({"id": format!("chatcmpl-judge-{}", COUNTER.fetch_add(1, Ordering::Relaxed)), "object": "chat.completion",
+            "created": 1_750_000_000, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens}}),
+    )
+}
+
 fn main() -> std::io::Result<()> {
     let listen = arg("--listen").unwrap_or_else(|| "127.0.0.1:0".into());
     let interval = Duration::from_millis(arg("--chunk-interval-ms").and_then(|v| v.parse().ok()).unwrap_or(20));
@@ -236,7 +340,8 @@ fn main() -> std::io::Result<()> {
             return r.send(200, &[("content-type", "text/plain")], b"ok");
         }
         let anthropic = path.ends_with("/v1/messages");
-        if req.method != "POST" || !(anthropic || path.ends_with("/chat/completions")) {
+        let embeddings = path.ends_with("/embeddings");
+        if req.method != "POST" || !(anthropic || embeddings || path.ends_with("/chat/completions")) {
             return r.send(
                 404,
                 &[("content-type", "application/json")],
@@ -253,8 +358,12 @@ fn main() -> std::io::Result<()> {
             .header("x-mock-interval-ms")
             .and_then(|v| v.parse().ok())
             .map_or(interval, Duration::from_millis);
-        if anthropic {
+        if req.header("x-mock-judge").is_some() {
+            judge(req, &body, r)
+        } else if anthropic {
             anthropic_messages(req, &body, r, interval)
+        } else if embeddings {
+            openai_embeddings(req, &body, r)
         } else {
             openai_chat(req, &body, r, interval)
         }

@@ -34,7 +34,14 @@ pub(super) fn is_placeholder(v: &[u8]) -> bool {
         Some(c) if core.all(|d| d == c) => return true,
         _ => {}
     }
-    is_template(s) || is_wrapped(s) || is_instruction(s) || is_reference(s)
+    is_template(s) || is_wrapped(s) || is_instruction(s) || is_reference(s) || is_elided(s)
+}
+
+/// A short head cut with an ellipsis (`sk-...`, `ghp_…`): an example in documentation. A longer head that is a key
+/// is still found by its vendor shape.
+fn is_elided(s: &[u8]) -> bool {
+    let head = s.strip_suffix(b"...").or_else(|| s.strip_suffix("…".as_bytes()));
+    head.is_some_and(|h| h.len() <= 8)
 }
 
 fn is_filler_word(w: &[u8]) -> bool {
@@ -224,10 +231,12 @@ mod tests {
             "process.env.KEY",
             "settings.DB_PASSWORD",
             "...",
+            "sk-...",
+            "ghp_…",
         ] {
             assert!(is_placeholder(v.as_bytes()), "{v}");
         }
-        for v in ["hunter2", "S3cr3t!", "AbCdEf0123456789"] {
+        for v in ["hunter2", "S3cr3t!", "AbCdEf0123456789", "AbCdEf0123456789..."] {
             assert!(!is_placeholder(v.as_bytes()), "{v}");
         }
     }

@@ -339,6 +339,11 @@ fn secrets_of_the_original_kinds() {
             "Authorization: Bearer [BEARER_TOKEN]",
         ),
         ("BEARER abcdef0123456789abcdef", "BEARER [BEARER_TOKEN]"),
+        // An elided example in documentation is no credential.
+        (
+            r#"{"authorization": "Bearer sk-..."}"#,
+            r#"{"authorization": "Bearer sk-..."}"#,
+        ),
         (
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY----- after",
             "[PRIVATE_KEY] after",

@@ -15,6 +15,8 @@ pub(crate) struct ExporterConfig {
     pub(crate) authority: String,
     /// Path of OTLP/HTTP export requests.
     pub(crate) path: String,
+    /// Path of OTLP/HTTP log exports (evaluation events).
+    pub(crate) logs_path: String,
     /// Timeout of one export call.
     pub(crate) timeout_ms: u64,
     /// Period of the tick that ships queued spans.
@@ -84,6 +86,8 @@ pub(crate) struct RawExporter {
     authority: Option<String>,
     #[serde(default = "default_path")]
     path: String,
+    #[serde(default)]
+    logs_path: Option<String>,
     #[serde(default = "default_timeout_ms")]
     timeout_ms: u64,
     #[serde(default = "default_flush_interval_ms")]
@@ -189,6 +193,17 @@ impl RawExporter {
         if !e.path.starts_with('/') {
             return Err(invalid("exporter.path", format!("`{}` must start with `/`", e.path)));
         }
+        // Beside the traces path by default: `/v1/traces` → `/v1/logs`, `/otlp/v1/traces` → `/otlp/v1/logs`.
+        let logs_path = e.logs_path.unwrap_or_else(|| match e.path.strip_suffix("/traces") {
+            Some(base) => format!("{base}/logs"),
+            None => "/v1/logs".to_string(),
+        });
+        if !logs_path.starts_with('/') {
+            return Err(invalid(
+                "exporter.logs_path",
+                format!("`{logs_path}` must start with `/`"),
+            ));
+        }
         check_range("exporter.timeout_ms", e.timeout_ms, 1, 300_000)?;
         check_range("exporter.flush_interval_ms", e.flush_interval_ms, 10, 3_600_000)?;
         check_range("exporter.max_batch_spans", e.max_batch_spans as u64, 1, 100_000)?;
@@ -232,6 +247,7 @@ impl RawExporter {
             authority: e.authority.unwrap_or_else(|| e.cluster.clone()),
             cluster: e.cluster,
             path: e.path,
+            logs_path,
             timeout_ms: e.timeout_ms,
             flush_interval_ms: e.flush_interval_ms,
             max_batch_spans: e.max_batch_spans,

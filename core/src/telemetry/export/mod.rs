@@ -11,6 +11,15 @@ use queue::{classify_grpc, classify_http, Batch};
 /// OTLP/gRPC service and method of trace export.
 const GRPC_SERVICE: &str = "opentelemetry.proto.collector.trace.v1.TraceService";
 const GRPC_METHOD: &str = "Export";
+/// OTLP/gRPC service of log export (evaluation events).
+const GRPC_LOGS_SERVICE: &str = "opentelemetry.proto.collector.logs.v1.LogsService";
+
+/// Which OTLP signal an export call carries: spans, or log records (events). Each has its own queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Traces,
+    Logs,
+}
 
 /// One export call for the host to make, off the request path. Hand it back with [`crate::Tracer::dispatched`]
 /// (with the host's call token) or [`crate::Tracer::dispatch_refused`].
@@ -24,6 +33,8 @@ pub struct ExportRequest {
     pub body: ExportBody,
     /// The spans it carries, for the accounting when it is settled.
     pub(crate) batch: Batch,
+    /// Spans or log records: which queue settles it.
+    pub(crate) signal: Signal,
 }
 
 /// The call itself.
@@ -39,7 +50,7 @@ pub enum ExportBody {
     },
     /// An OTLP/gRPC unary call.
     Grpc {
-        /// `opentelemetry.proto.collector.trace.v1.TraceService`.
+        /// `opentelemetry.proto.collector.trace.v1.TraceService` (`...logs.v1.LogsService` for log records).
         service: &'static str,
         /// `Export`.
         method: &'static str,
@@ -123,14 +134,18 @@ impl CollectorAnswer<'_> {
     }
 }
 
-/// Shapes the export call of one batch whose `ExportTraceServiceRequest` is `body`.
-pub(crate) fn request_for(config: &ExporterConfig, body: Vec<u8>, batch: Batch) -> ExportRequest {
+/// Shapes the export call of one batch whose `ExportTraceServiceRequest` (or `ExportLogsServiceRequest`) is `body`.
+pub(crate) fn request_for(config: &ExporterConfig, signal: Signal, body: Vec<u8>, batch: Batch) -> ExportRequest {
+    let (path, service) = match signal {
+        Signal::Traces => (&config.path, GRPC_SERVICE),
+        Signal::Logs => (&config.logs_path, GRPC_LOGS_SERVICE),
+    };
     let body = match config.protocol {
         ExportProtocol::HttpProtobuf => {
             let gzipped = if config.gzip { super::otlp::gzip(&body) } else { None };
             let mut headers: Vec<(String, String)> = vec![
                 (":method".into(), "POST".into()),
-                (":path".into(), config.path.clone()),
+                (":path".into(), path.clone()),
                 (":authority".into(), config.authority.clone()),
                 ("content-type".into(), "application/x-protobuf".into()),
             ];
@@ -144,7 +159,7 @@ pub(crate) fn request_for(config: &ExporterConfig, body: Vec<u8>, batch: Batch) 
             }
         }
         ExportProtocol::Grpc => ExportBody::Grpc {
-            service: GRPC_SERVICE,
+            service,
             method: GRPC_METHOD,
             metadata: config.headers.clone(),
             message: body,
@@ -155,5 +170,6 @@ pub(crate) fn request_for(config: &ExporterConfig, body: Vec<u8>, batch: Batch) 
         timeout_ms: config.timeout_ms,
         body,
         batch,
+        signal,
     }
 }
