@@ -1,6 +1,6 @@
 //! False positives of the default redaction, on real text: every string of every shared capture (the files' own
 //! strings, and every string inside their JSON bodies and stream events, decompressed where gzip) and the project's
-//! own docs (`README.md`, `docs/*.md`, each file whole) must come out unchanged with `"redaction": {}`, but for the
+//! own docs (every Markdown file whole, and the doc comments of the crates' sources) must come out unchanged with `"redaction": {}`, but for the
 //! true positives listed here, each with its reason. Skipped (with a message) when the capture corpus is absent.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -153,26 +153,62 @@ fn check(name: &str, text: &str, r: &llm_trace_core::Redactor, found: &mut Vec<S
     }
 }
 
+/// Every Markdown file of the project and every Rust source of its crates (whose doc comments are read), but for
+/// build output, virtual environments and the redactor's own tests and test vectors (secrets by intent).
+fn project_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            let skipped = name.starts_with('.') || name == "target" || name == "testdata" || name == "node_modules";
+            if !skipped {
+                project_files(&path, out);
+            }
+        } else if name.ends_with(".md")
+            || (name.ends_with(".rs")
+                && !path.to_string_lossy().contains("policy/redaction/")
+                && !name.contains("redaction"))
+        {
+            out.push(path);
+        }
+    }
+}
+
+/// The doc comments (`//!`, `///`) of a Rust source, one line each: what rustdoc publishes.
+fn doc_comments(source: &str) -> String {
+    source
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            l.strip_prefix("//!").or_else(|| l.strip_prefix("///"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn the_default_redaction_changes_nothing_in_real_captures_and_the_project_docs() {
     let r = llm_trace_core::redactor("{}").unwrap();
     let mut found = Vec::new();
     let mut seen = vec![false; TRUE_POSITIVES.len()];
-    let mut docs = vec![root().join("README.md")];
-    let mut pages: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    pages.sort();
-    docs.extend(pages);
+    let mut docs = Vec::new();
+    project_files(&root(), &mut docs);
+    docs.sort();
     let mut bytes = 0;
     for doc in &docs {
         let text = std::fs::read_to_string(doc).unwrap();
+        let text = if doc.extension().is_some_and(|e| e == "rs") {
+            doc_comments(&text)
+        } else {
+            text
+        };
         bytes += text.len();
         check(&doc.display().to_string(), &text, &r, &mut found, &mut seen);
     }
-    assert!(docs.len() >= 3, "README and the docs pages");
+    assert!(
+        docs.iter().any(|d| d.ends_with("README.md")) && docs.len() >= 50,
+        "README, the docs pages and the crates' sources"
+    );
     let Some(dir) = captures_dir() else {
         eprintln!("SKIPPED captures: no corpus at ../shared/captures (set LLM_TRACE_CAPTURES)");
         assert!(

@@ -827,7 +827,8 @@ fn header(s: &mut Scanner<'_>, key: &Key, value_from: usize) {
         }
     }
     let start = p;
-    let value_byte = |b: u8| !(b.is_ascii_whitespace() || b"\"'\\,;".contains(&b));
+    // A backtick closes inline code around the header in Markdown and doc comments; no credential charset has it.
+    let value_byte = |b: u8| !(b.is_ascii_whitespace() || b"\"'\\,;`".contains(&b));
     let mut end = start + t[start..].iter().take_while(|b| value_byte(**b)).count();
     if end == start {
         return;

@@ -339,7 +339,15 @@ fn secrets_of_the_original_kinds() {
             "Authorization: Bearer [BEARER_TOKEN]",
         ),
         ("BEARER abcdef0123456789abcdef", "BEARER [BEARER_TOKEN]"),
-        // An elided example in documentation is no credential.
+        // An elided example in documentation is no credential, nor a placeholder in inline code.
+        (
+            "(`authorization: Bearer <key>` when on)",
+            "(`authorization: Bearer <key>` when on)",
+        ),
+        (
+            "`Authorization: Bearer abcdef0123456789abcdef`",
+            "`Authorization: Bearer [BEARER_TOKEN]`",
+        ),
         (
             r#"{"authorization": "Bearer sk-..."}"#,
             r#"{"authorization": "Bearer sk-..."}"#,
