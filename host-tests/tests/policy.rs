@@ -179,6 +179,101 @@ fn a_drop_detector_removes_the_whole_field_and_error_messages_are_redacted() {
         "Invalid key [OPENAI_KEY] for [EMAIL]"
     );
     assert_eq!(spans[1]["status"]["message"], "Invalid key [OPENAI_KEY] for [EMAIL]");
+    // What the error message lost is counted like any other redaction.
+    assert_eq!(attr(&spans[1], "llm.redactions.openai_key"), 1);
+    assert_eq!(attr(&spans[1], "llm.redactions.email"), 1);
+    assert_eq!(h.counter("llm_trace.redactions.email"), Some(1));
+}
+
+#[test]
+fn identity_values_are_redacted_by_default_and_opaque_ids_stay() {
+    let mut h = host(FULL_CAPTURE);
+    let card = ["4111 1111", " 1111 1111"].concat();
+    call(
+        &mut h,
+        &[
+            ("x-user-id", "jane.doe@example.com"),
+            ("x-session-id", "sess-8f3a9c2e-41"),
+        ],
+        &chat_request("hi"),
+        "200",
+        ANSWER,
+        1,
+    );
+    call(
+        &mut h,
+        &[("x-user-id", "u-42"), ("x-session-id", &card)],
+        &chat_request("hi"),
+        "200",
+        ANSWER,
+        1,
+    );
+    let spans = flush_exports(&mut h).unwrap();
+    assert_eq!(attr(&spans[0], "user.id"), "[EMAIL]");
+    assert_eq!(
+        attr(&spans[0], "session.id"),
+        "sess-8f3a9c2e-41",
+        "an opaque id matches nothing"
+    );
+    assert_eq!(attr(&spans[0], "llm.redactions.email"), 1);
+    assert_eq!(attr(&spans[1], "user.id"), "u-42");
+    assert_eq!(attr(&spans[1], "session.id"), "[CARD]");
+    assert_eq!(attr(&spans[1], "gen_ai.conversation.id"), "[CARD]");
+    // Switched off, identity values go as sent.
+    let mut off = host(r#"{"exporter":{"cluster":"otel_collector"},"redaction":{"identity":false}}"#);
+    call(
+        &mut off,
+        &[("x-user-id", "jane.doe@example.com")],
+        &chat_request("hi"),
+        "200",
+        ANSWER,
+        1,
+    );
+    assert_eq!(
+        attr(&flush_exports(&mut off).unwrap()[0], "user.id"),
+        "jane.doe@example.com"
+    );
+}
+
+/// Issue 12's stalling pattern is refused at load, naming the field; an accepted pattern is bounded per call:
+/// past the budget the attribute is dropped and counted, never exported unredacted.
+#[test]
+fn custom_regexes_are_bounded_at_load_and_per_call() {
+    let refused = r#"{"exporter":{"cluster":"otel_collector"},"capture":{"content":"full"},
+        "redaction":{"custom":[{"name":"tag","regex":"[a-z]{1000}x"}]}}"#;
+    let named = match Host::with_options(HostOptions {
+        plugin_config: refused.to_string(),
+        ..Default::default()
+    }) {
+        Err(e) => format!("{e:#}").contains("redaction.custom[0].regex"),
+        Ok(h) => h
+            .logs()
+            .iter()
+            .any(|(_, l)| l.contains("redaction.custom[0].regex") && l.contains("{1000}")),
+    };
+    assert!(named, "the configuration is refused with the field named");
+
+    let bounded = r#"{"exporter":{"cluster":"otel_collector"},"capture":{"content":"full","max_content_bytes":65536},
+        "redaction":{"custom":[{"name":"tag","regex":"[a-z]{100}x"}],"custom_budget_bytes":40000}}"#;
+    let mut h = host(bounded);
+    let prompt = "a".repeat(16 * 1024);
+    let request = serde_json::json!({"model": "gpt-4o-mini", "messages": [
+        {"role": "user", "content": prompt}, {"role": "user", "content": prompt},
+        {"role": "user", "content": prompt}, {"role": "user", "content": prompt}]})
+    .to_string();
+    call(&mut h, &[], &request, "200", ANSWER, 1);
+    let span = &flush_exports(&mut h).unwrap()[0];
+    assert_eq!(
+        attr(span, "gen_ai.input.messages"),
+        &Value::Null,
+        "dropped, not exported unredacted"
+    );
+    assert!(attr(span, "gen_ai.output.messages")
+        .as_str()
+        .unwrap()
+        .contains("Noted."));
+    assert_eq!(attr(span, "llm.redactions.budget_exceeded"), 1);
+    assert_eq!(h.counter("llm_trace.redactions.budget_exceeded"), Some(1));
 }
 
 #[test]

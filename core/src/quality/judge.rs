@@ -48,6 +48,10 @@ pub(crate) fn prompt(config: &JudgeConfig, obs: &Observation, options: &SpanOpti
         return None;
     }
     let question = transcript(obs);
+    // The judge's prompt is redacted apart from the span: its own budget for custom patterns.
+    if let Some(r) = options.redactor {
+        r.begin_call();
+    }
     let mut redactions = Vec::new();
     let question = export_text(&question, CaptureMode::Full, options, &mut redactions)?;
     let answer = export_text(answer, CaptureMode::Full, options, &mut redactions)?;

@@ -84,7 +84,6 @@ pub(crate) const OI_EMBEDDINGS: &str = "embedding.embeddings";
 pub(crate) const OI_FIRST_TOKEN_EVENT: &str = "First Token Stream Event";
 
 // Attribution (values from request headers named in the configuration).
-pub(crate) const USER_ID: &str = "user.id";
 pub(crate) const SESSION_ID: &str = "session.id";
 
 // OpenAI refinements (semconv `openai.md`).

@@ -33,6 +33,9 @@ pub(crate) fn build_span(
 
     let mut a = AttributeList::default();
     let mut redactions = Vec::new();
+    if let Some(r) = options.redactor {
+        r.begin_call();
+    }
     if let Some(r) = &obs.retrieval {
         retrieval_attributes(&mut a, obs, r, options, &mut redactions);
     } else {
@@ -64,7 +67,7 @@ pub(crate) fn build_span(
     }
     for (attribute, value) in &obs.attribution {
         let value = match options.redactor {
-            Some(r) if attribute == attr::USER_ID && r.covers_user_id() => r.redact(value, &mut redactions),
+            Some(r) if r.covers_identity() => r.redact(value, &mut redactions),
             _ => Some(value.clone()),
         };
         if let Some(v) = value {
@@ -73,17 +76,6 @@ pub(crate) fn build_span(
             }
             a.owned(attribute.clone(), AttrValue::Str(v));
         }
-    }
-    // One attribute per detector, summed over every field it touched.
-    let mut totals = std::collections::BTreeMap::<String, u32>::new();
-    for (detector, count) in redactions {
-        *totals.entry(detector).or_default() += count;
-    }
-    for (detector, count) in &totals {
-        a.owned(
-            format!("{}.{detector}", attr::LLM_REDACTIONS),
-            AttrValue::Int(i64::from(*count)),
-        );
     }
     for (detector, count) in &obs.request_redactions {
         a.owned(
@@ -110,7 +102,7 @@ pub(crate) fn build_span(
         a.str(attr::ERROR_TYPE, Some(error_type));
         if let Some(message) = obs.error.as_ref().and_then(|e| e.message.as_deref()) {
             let message = match options.redactor {
-                Some(r) => r.redact(message, &mut Vec::new()).unwrap_or_default(),
+                Some(r) => r.redact(message, &mut redactions).unwrap_or_default(),
                 None => message.to_string(),
             };
             status_message = truncate_utf8(&message, 1024).to_string();
@@ -118,6 +110,17 @@ pub(crate) fn build_span(
         }
     }
 
+    // One attribute per detector, summed over every field it touched.
+    let mut totals = std::collections::BTreeMap::<String, u32>::new();
+    for (detector, count) in redactions {
+        *totals.entry(detector).or_default() += count;
+    }
+    for (detector, count) in &totals {
+        a.owned(
+            format!("{}.{detector}", attr::LLM_REDACTIONS),
+            AttrValue::Int(i64::from(*count)),
+        );
+    }
     let span = SpanRecord {
         trace_id: trace.trace_id,
         span_id,
@@ -296,7 +299,7 @@ mod tests {
             Some(text.replace("secret", "[WORD]"))
         }
 
-        fn covers_user_id(&self) -> bool {
+        fn covers_identity(&self) -> bool {
             true
         }
     }

@@ -8,6 +8,11 @@
 //! - `wasm-cost --fixtures [--iterations N]` plays the fixed fixture set (OpenAI chat, OpenAI stream, Anthropic
 //!   stream, Bedrock event-stream, Gemini stream; capture off and full) and prints one JSON object with every
 //!   figure, the one `make bench` writes into `bench/results.json`.
+//! - `wasm-cost --per-byte EXCHANGE.json` reports what redaction costs per byte of content instead: the log callback
+//!   (where the span is built, redacted and encoded) with content capture full, full with redaction off, and off,
+//!   and the differences divided by the content bytes (every message and answer text). Every `¦` is removed from
+//!   the bodies first: the dense fixtures (`host-tests/testdata/redaction-cost/`) store their planted secrets split
+//!   by it, so the repository carries no shape-valid secret.
 
 use anyhow::{Context as _, Result};
 use host_tests::exchange_file::ExchangeFile;
@@ -130,7 +135,11 @@ fn events_in(body: &[u8], content_type: &str) -> u64 {
 }
 
 fn run(file: &Path, config: &str, iterations: u64) -> Result<Value> {
-    let exchange = ExchangeFile::load(file)?;
+    play(&ExchangeFile::load(file)?, config, iterations)
+}
+
+/// Plays `exchange` `iterations` times on one host with `config`; the report of each callback.
+fn play(exchange: &ExchangeFile, config: &str, iterations: u64) -> Result<Value> {
     let request_body = exchange.request_body()?;
     let response_body = exchange.response_body()?;
     let request_headers = exchange.request_headers()?;
@@ -170,9 +179,7 @@ fn run(file: &Path, config: &str, iterations: u64) -> Result<Value> {
                 h.response_body(stream, &response_body, true).map(|_| ())
             })?;
         }
-        measure(&mut costs, &mut host, "5 log (span built, encoded, queued)", &mut |h| {
-            h.log(stream)
-        })?;
+        measure(&mut costs, &mut host, LOG, &mut |h| h.log(stream))?;
         measure(&mut costs, &mut host, "6 done", &mut |h| h.done(stream))?;
         if n % 50 == 49 || n + 1 == iterations {
             flush(&mut costs, &mut host)?;
@@ -222,12 +229,73 @@ fn run(file: &Path, config: &str, iterations: u64) -> Result<Value> {
               "callbacks": report}))
 }
 
+/// Bytes of content in the exchange: every message and answer text of the request and response JSON bodies.
+fn content_bytes(exchange: &ExchangeFile) -> Result<usize> {
+    fn texts(v: &serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) if k == "content" || k == "text" => s.len(),
+                    other => texts(other),
+                })
+                .sum(),
+            serde_json::Value::Array(items) => items.iter().map(texts).sum(),
+            _ => 0,
+        }
+    }
+    let mut n = 0;
+    for body in [exchange.request_body()?, exchange.response_body()?] {
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+            n += texts(&v);
+        }
+    }
+    Ok(n)
+}
+
+/// The log callback's fuel per call with content capture full, full without redaction, and off; and per byte of
+/// content, what redaction and what capture with redaction add.
+fn report_per_byte(mut exchange: ExchangeFile, iterations: u64) -> Result<()> {
+    let unmark = |body: &mut Option<String>, headers: &mut BTreeMap<String, String>| {
+        if let Some(body) = body.as_mut() {
+            *body = body.replace('¦', "");
+            if let Some(length) = headers.get_mut("content-length") {
+                *length = body.len().to_string();
+            }
+        }
+    };
+    unmark(&mut exchange.request.body, &mut exchange.request.headers);
+    unmark(&mut exchange.response.body, &mut exchange.response.headers);
+    let bytes = content_bytes(&exchange)?;
+    let full = r#"{"exporter":{"cluster":"otel_collector"},"capture":{"content":"full","max_content_bytes":1048576}}"#;
+    let unredacted = r#"{"exporter":{"cluster":"otel_collector"},"capture":{"content":"full","max_content_bytes":1048576},"redaction":{"enabled":false}}"#;
+    let off = r#"{"exporter":{"cluster":"otel_collector"}}"#;
+    let log_fuel = |config: &str| -> Result<u64> {
+        let report = play(&exchange, config, iterations)?;
+        report["callbacks"][LOG]["fuel_per_call"].as_u64().context("no log callback")
+    };
+    let (full, unredacted, off) = (log_fuel(full)?, log_fuel(unredacted)?, log_fuel(off)?);
+    let per_byte =
+        |more: u64, less: u64| (more.saturating_sub(less) as f64 / bytes.max(1) as f64 * 10.0).round() / 10.0;
+    println!(
+        "{}",
+        json!({"exchange": exchange.name, "iterations": iterations, "content_bytes": bytes,
+               "log_fuel_per_call": {"capture_full": full, "capture_full_redaction_off": unredacted, "capture_off": off},
+               "redaction_fuel_per_content_byte": per_byte(full, unredacted),
+               "capture_and_redaction_fuel_per_content_byte": per_byte(full, off)})
+    );
+    Ok(())
+}
+
+const LOG: &str = "5 log (span built, encoded, queued)";
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut config = r#"{"exporter":{"cluster":"otel_collector"}}"#.to_string();
     let mut iterations = 200u64;
     let mut file = None;
     let mut fixtures = false;
+    let mut per_byte = false;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -240,6 +308,7 @@ fn main() -> Result<()> {
                 i += 1;
             }
             "--fixtures" => fixtures = true,
+            "--per-byte" => per_byte = true,
             other => file = Some(other.to_string()),
         }
         i += 1;
@@ -262,7 +331,11 @@ fn main() -> Result<()> {
         );
         return Ok(());
     }
-    let file = file.context("usage: wasm-cost [--config FILE] [--iterations N] EXCHANGE.json | --fixtures")?;
+    let file = file
+        .context("usage: wasm-cost [--config FILE] [--iterations N] [--per-byte] EXCHANGE.json | --fixtures")?;
+    if per_byte {
+        return report_per_byte(ExchangeFile::load(Path::new(&file))?, iterations);
+    }
     println!("{}", run(Path::new(&file), &config, iterations)?);
     Ok(())
 }

@@ -1,0 +1,231 @@
+//! Byte classes for the scanner: one table lookup tells which charsets a byte belongs to, so a run of a charset is
+//! `while CLASS[b] & set != 0`. ASCII only; bytes ≥ 0x80 belong to no charset but [`NON_ASCII`].
+
+/// A set of charsets (bits of [`CLASS`]).
+pub(super) type Charset = u32;
+
+/// `A-Z a-z 0-9`.
+pub(super) const ALNUM: Charset = 1;
+/// `a-z 0-9`.
+pub(super) const LOWER_ALNUM: Charset = 1 << 1;
+/// `A-Z 0-9`.
+pub(super) const UPPER_ALNUM: Charset = 1 << 2;
+/// `A-Z a-z`.
+pub(super) const LETTER: Charset = 1 << 3;
+/// `0-9 a-f`.
+pub(super) const LOWER_HEX: Charset = 1 << 4;
+/// `0-9 A-F`.
+pub(super) const UPPER_HEX: Charset = 1 << 5;
+/// `0-9 a-f A-F`.
+pub(super) const HEX: Charset = 1 << 6;
+/// Base64url: alnum, `_`, `-`.
+pub(super) const B64URL: Charset = 1 << 7;
+/// Alnum and `_`.
+pub(super) const WORD: Charset = 1 << 8;
+/// Base64: alnum, `+`, `/` (padding is separate).
+pub(super) const B64: Charset = 1 << 9;
+/// `0-9`.
+pub(super) const DIGIT: Charset = 1 << 10;
+/// RFC 4648 base32: `A-Z 2-7`.
+pub(super) const BASE32: Charset = 1 << 11;
+/// `a-z 2-7`.
+pub(super) const LOWER_BASE32: Charset = 1 << 12;
+/// Bech32, upper case.
+pub(super) const BECH32: Charset = 1 << 13;
+/// Alnum and `_ . = -` (PlanetScale, Typeform, GitLab bodies).
+pub(super) const CS_P: Charset = 1 << 14;
+/// Alnum and `_ ~ . -` (Azure AD client secrets).
+pub(super) const CS_Q: Charset = 1 << 15;
+/// Alnum and `-` (Slack bodies).
+pub(super) const CS_K: Charset = 1 << 16;
+/// Alnum and `_ = -` (Atlassian, Figma, Duffel bodies).
+pub(super) const CS_E: Charset = 1 << 17;
+/// Alnum and `+ / @ _ -` (Bitbucket Data Center).
+pub(super) const CS_C: Charset = 1 << 18;
+/// Alnum and `%` (Twitter bearer tokens).
+pub(super) const CS_Z: Charset = 1 << 19;
+/// Alnum and `@ / _ . = -` (URL paths of webhooks).
+pub(super) const URL_PATH: Charset = 1 << 20;
+/// `a-z`.
+pub(super) const LOWER: Charset = 1 << 21;
+/// `A-Z`.
+pub(super) const UPPER: Charset = 1 << 22;
+/// Bytes ≥ 0x80 (UTF-8 lead and continuation bytes).
+pub(super) const NON_ASCII: Charset = 1 << 23;
+/// Space and tab.
+pub(super) const BLANK: Charset = 1 << 24;
+/// Base64 with `=`: the value charset of keyword-anchored AWS secrets.
+pub(super) const B64_PAD: Charset = 1 << 25;
+/// Bytes of an assignment key: alnum and `_ . -`.
+pub(super) const KEY: Charset = 1 << 26;
+/// `\`.
+pub(super) const BACKSLASH: Charset = 1 << 27;
+
+const fn class_of(b: u8) -> Charset {
+    let lower = b.is_ascii_lowercase();
+    let upper = b.is_ascii_uppercase();
+    let digit = b.is_ascii_digit();
+    let alnum = lower || upper || digit;
+    let mut c = 0;
+    if alnum {
+        c |= ALNUM | B64URL | WORD | B64 | CS_P | CS_Q | CS_K | CS_E | CS_C | CS_Z | URL_PATH | B64_PAD | KEY;
+    }
+    if lower {
+        c |= LOWER | LETTER | LOWER_ALNUM;
+    }
+    if upper {
+        c |= UPPER | LETTER | UPPER_ALNUM;
+    }
+    if digit {
+        c |= DIGIT | LOWER_ALNUM | UPPER_ALNUM | HEX | LOWER_HEX | UPPER_HEX;
+    }
+    if matches!(b, b'a'..=b'f') {
+        c |= HEX | LOWER_HEX;
+    }
+    if matches!(b, b'A'..=b'F') {
+        c |= HEX | UPPER_HEX;
+    }
+    if upper || matches!(b, b'2'..=b'7') {
+        c |= BASE32;
+    }
+    if lower || matches!(b, b'2'..=b'7') {
+        c |= LOWER_BASE32;
+    }
+    if matches!(
+        b,
+        b'Q' | b'P'
+            | b'Z'
+            | b'R'
+            | b'Y'
+            | b'9'
+            | b'X'
+            | b'8'
+            | b'G'
+            | b'F'
+            | b'2'
+            | b'T'
+            | b'V'
+            | b'D'
+            | b'W'
+            | b'0'
+            | b'S'
+            | b'3'
+            | b'J'
+            | b'N'
+            | b'5'
+            | b'4'
+            | b'K'
+            | b'H'
+            | b'C'
+            | b'E'
+            | b'6'
+            | b'M'
+            | b'U'
+            | b'A'
+            | b'7'
+            | b'L'
+    ) {
+        c |= BECH32;
+    }
+    match b {
+        b'_' => c |= B64URL | WORD | CS_P | CS_Q | CS_E | CS_C | URL_PATH | KEY,
+        b'-' => c |= B64URL | CS_P | CS_Q | CS_K | CS_E | CS_C | URL_PATH | KEY,
+        b'+' => c |= B64 | CS_C | B64_PAD,
+        b'/' => c |= B64 | CS_C | URL_PATH | B64_PAD,
+        b'.' => c |= CS_P | CS_Q | URL_PATH | KEY,
+        b'=' => c |= CS_P | CS_E | URL_PATH | B64_PAD,
+        b'~' => c |= CS_Q,
+        b'@' => c |= CS_C | URL_PATH,
+        b'%' => c |= CS_Z,
+        b' ' | b'\t' => c |= BLANK,
+        b'\\' => c |= BACKSLASH,
+        0x80..=0xff => c |= NON_ASCII,
+        _ => {}
+    }
+    c
+}
+
+/// The charsets of every byte.
+pub(super) static CLASS: [Charset; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = class_of(b as u8);
+        b += 1;
+    }
+    table
+};
+
+/// Whether `b` is in `set`.
+#[inline(always)]
+pub(super) fn is(b: u8, set: Charset) -> bool {
+    CLASS[usize::from(b)] & set != 0
+}
+
+/// Whether `b` is `A-Z a-z 0-9`: the token boundary of §2 (anything else may precede or follow a token).
+#[inline(always)]
+pub(super) fn is_alnum(b: u8) -> bool {
+    is(b, ALNUM)
+}
+
+/// Whether the byte at `i` (if any) is alnum.
+#[inline(always)]
+pub(super) fn alnum_at(t: &[u8], i: usize) -> bool {
+    t.get(i).is_some_and(|b| is_alnum(*b))
+}
+
+/// The end of the run of alnum bytes from `from`: eight bytes at a time (a word's test of every byte at once), then
+/// one at a time. The scanner's hot loop: most bytes of a text are inside words.
+#[inline]
+pub(super) fn alnum_run_end(t: &[u8], from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Per byte, the high bit set when `lo <= v <= hi` (every byte of `v` below 0x80, so no carry crosses bytes).
+    let in_range = |v: u64, lo: u64, hi: u64| (v + (0x80 - lo) * ONES) & !(v + (0x7f - hi) * ONES) & HIGH;
+    let mut j = from;
+    while let Some(chunk) = t.get(j..j + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let ascii = x & !HIGH;
+        let alnum = (in_range(ascii | 0x2020_2020_2020_2020, 0x61, 0x7a) | in_range(ascii, 0x30, 0x39)) & !x;
+        let stop = !alnum & HIGH;
+        if stop != 0 {
+            return j + (stop.trailing_zeros() / 8) as usize;
+        }
+        j += 8;
+    }
+    while j < t.len() && is_alnum(t[j]) {
+        j += 1;
+    }
+    j
+}
+
+/// Whether two byte strings are equal, compared inline (a short comparison costs less than a call to `memcmp`).
+#[inline]
+pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Length of the run of `set` bytes from `from`, counting at most `cap`.
+#[inline]
+pub(super) fn run_len(t: &[u8], from: usize, set: Charset, cap: usize) -> usize {
+    let mut n = 0;
+    while n < cap {
+        match t.get(from + n) {
+            Some(b) if is(*b, set) => n += 1,
+            _ => break,
+        }
+    }
+    n
+}
+
+/// Length of the run of `set` bytes ending just before `end`, counting at most `cap`.
+#[inline]
+pub(super) fn run_len_back(t: &[u8], end: usize, set: Charset, cap: usize) -> usize {
+    let mut n = 0;
+    while n < cap && n < end && is(t[end - n - 1], set) {
+        n += 1;
+    }
+    n
+}
