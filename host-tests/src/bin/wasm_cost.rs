@@ -272,7 +272,9 @@ fn report_per_byte(mut exchange: ExchangeFile, iterations: u64) -> Result<()> {
     let off = r#"{"exporter":{"cluster":"otel_collector"}}"#;
     let log_fuel = |config: &str| -> Result<u64> {
         let report = play(&exchange, config, iterations)?;
-        report["callbacks"][LOG]["fuel_per_call"].as_u64().context("no log callback")
+        report["callbacks"][LOG]["fuel_per_call"]
+            .as_u64()
+            .context("no log callback")
     };
     let (full, unredacted, off) = (log_fuel(full)?, log_fuel(unredacted)?, log_fuel(off)?);
     let per_byte =
@@ -331,8 +333,8 @@ fn main() -> Result<()> {
         );
         return Ok(());
     }
-    let file = file
-        .context("usage: wasm-cost [--config FILE] [--iterations N] [--per-byte] EXCHANGE.json | --fixtures")?;
+    let file =
+        file.context("usage: wasm-cost [--config FILE] [--iterations N] [--per-byte] EXCHANGE.json | --fixtures")?;
     if per_byte {
         return report_per_byte(ExchangeFile::load(Path::new(&file))?, iterations);
     }
