@@ -977,10 +977,11 @@ data: [DONE]\n\n";
                 Some(&AttrValue::Bool(true)),
                 "{name}"
             );
-            assert_eq!(
-                attr(&s, "llm.usage.source"),
-                Some(&AttrValue::Str("reported".into())),
-                "{name}"
+            // The provider's own figures were read before the close (`stream_chunk`, `bedrock_metrics`, ...).
+            let source = attr(&s, "llm.usage.source");
+            assert!(
+                matches!(source, Some(AttrValue::Str(v)) if v != "estimate"),
+                "{name}: {source:?}"
             );
             assert!(attr(&s, "gen_ai.response.finish_reasons").is_some(), "{name}");
             assert_eq!(s.status_message, "", "{name}");
