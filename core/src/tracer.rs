@@ -473,24 +473,15 @@ impl Tracer {
     /// The label set of a call's stats: its own, or `model="other"` once [`MAX_LABEL_SETS`] are in use.
     fn labels_for(&mut self, obs: &crate::model::observation::Observation) -> String {
         let labels = metrics::call_labels(obs);
-        if self.label_sets.contains(&labels) {
+        if admit_label_set(&mut self.label_sets, MAX_LABEL_SETS, &labels) {
             return labels;
         }
-        if self.label_sets.len() < MAX_LABEL_SETS {
-            self.label_sets.insert(labels.clone());
-            return labels;
-        }
-        self.count(Stat::StatsOverflow, 1);
-        if !self.stats_overflow_logged {
-            self.stats_overflow_logged = true;
-            self.log(
-                LogLevel::Warn,
-                format!(
-                    "llm-trace: more than {MAX_LABEL_SETS} distinct provider/model/operation label sets on this \
-                     worker; new ones are counted under `model=\"other\"` (see `llm_trace.stats_overflow`)."
-                ),
-            );
-        }
+        self.note_stats_overflow(|| {
+            format!(
+                "llm-trace: more than {MAX_LABEL_SETS} distinct provider/model/operation label sets on this \
+                 worker; new ones are counted under `model=\"other\"` (see `llm_trace.stats_overflow`)."
+            )
+        });
         format!(
             ".provider.{}.model.other.op.{}",
             metrics::sanitize(&obs.provider),
@@ -502,25 +493,25 @@ impl Tracer {
     /// in use.
     fn retrieval_labels_for(&mut self, obs: &Observation) -> String {
         let labels = metrics::retrieval_labels(obs, None);
-        if self.retrieval_label_sets.contains(&labels) {
+        if admit_label_set(&mut self.retrieval_label_sets, MAX_RETRIEVAL_LABEL_SETS, &labels) {
             return labels;
         }
-        if self.retrieval_label_sets.len() < MAX_RETRIEVAL_LABEL_SETS {
-            self.retrieval_label_sets.insert(labels.clone());
-            return labels;
-        }
+        self.note_stats_overflow(|| {
+            format!(
+                "llm-trace: more than {MAX_RETRIEVAL_LABEL_SETS} distinct store/collection label sets on this \
+                 worker; new ones are counted under `collection=\"other\"` (see `llm_trace.stats_overflow`)."
+            )
+        });
+        metrics::retrieval_labels(obs, Some("other"))
+    }
+
+    /// A call's stats went under an `other` label: counted every time, logged once per worker.
+    fn note_stats_overflow(&mut self, message: impl FnOnce() -> String) {
         self.count(Stat::StatsOverflow, 1);
         if !self.stats_overflow_logged {
             self.stats_overflow_logged = true;
-            self.log(
-                LogLevel::Warn,
-                format!(
-                    "llm-trace: more than {MAX_RETRIEVAL_LABEL_SETS} distinct store/collection label sets on this \
-                     worker; new ones are counted under `collection=\"other\"` (see `llm_trace.stats_overflow`)."
-                ),
-            );
+            self.log(LogLevel::Warn, message());
         }
-        metrics::retrieval_labels(obs, Some("other"))
     }
 
     /// Remembers what a vector-store answer taught (Chroma collection names behind their ids), bounded.
@@ -658,6 +649,18 @@ fn resource_attributes(config: &Config, node_property: &dyn Fn(&[&str]) -> Optio
         attributes.push((key.clone(), AttrValue::Str(value.clone())));
     }
     attributes
+}
+
+/// Whether `labels` may have stats of its own: already known, or new while `set` holds fewer than `cap`.
+fn admit_label_set(set: &mut HashSet<String>, cap: usize, labels: &str) -> bool {
+    if set.contains(labels) {
+        return true;
+    }
+    if set.len() < cap {
+        set.insert(labels.to_string());
+        return true;
+    }
+    false
 }
 
 /// Recordings a test can read by name.
