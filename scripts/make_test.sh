@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# `make test`: every check CI runs, as Makefile targets, in two lanes so both cores stay busy on a fresh machine.
-# - build lane (output shown): fmt, the .wasm and the component, Wasm lints, the host build (linted as it compiles),
-#   every host test, the tools;
-# - side lane (output in target/make-test/side.log): the virtualenv (Envoy, SDKs), then the nightly toolchain,
-#   cargo-fuzz, the fuzz build and the short fuzz run (its own workspace and target directory, so no cargo lock is
-#   shared with the build lane);
-# - then, alone on the machine so their timings are not disturbed: Envoy config validation, the end-to-end suites,
-#   the fault matrix and the OCI image check.
-# Prints every step's seconds at the end (target/make-test/steps.tsv). A failing step stops the run with exit 1;
-# the side lane's log is printed if it failed.
+# `make test`: every check CI runs, as Makefile targets, in lanes so both cores stay busy on a fresh machine (most of
+# a fresh run is compiling, and no single cargo build keeps two cores busy all the way).
+# - build lane (output shown): fmt, the .wasm, its lints, the host build (linted as it compiles), every host test
+#   (once the component lane is done), the tools;
+# - component lane (target/make-test/component.log): the wasi:http component and its lints, in a target directory
+#   of its own (no cargo lock shared with the build lane);
+# - side lane (target/make-test/side.log): the virtualenv (Envoy, SDKs), then the nightly toolchain, cargo-fuzz,
+#   the fuzz build and the short fuzz run (its own workspace and target directory);
+# - then the end-to-end suites, once everything is built: Envoy config validation and the Envoy suite in one lane,
+#   the edge suite and the fault matrix in another (each stack is on free ports with its own Envoy base id; they
+#   spend most of their time waiting on sockets), and the OCI image check.
+# Prints every step's seconds at the end (target/make-test/steps.tsv). A failing step stops every lane and the run
+# exits 1; a background lane's log is printed when it failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MAKE_CMD=(${MAKE:-make} --no-print-directory)
@@ -45,26 +48,45 @@ summary() {
   echo "total $(seconds_since "$T0") s"
 }
 
-lane side venv fuzz-deps fuzz-build fuzz-quick > "$OUT/side.log" 2>&1 &
-SIDE=$!
-trap 'kill -- -$SIDE 2>/dev/null' EXIT
+# background LANE TARGET...: starts a lane as its own process group, output in target/make-test/LANE.log; sets
+# the PID variable LAST.
+background() {
+  local name="$1"; shift
+  lane "$name" "$@" > "$OUT/$name.log" 2>&1 &
+  LAST=$!
+  RUNNING+=("$LAST")
+}
 
-if ! lane build fmt-check wasm component clippy-wasm host-build host-tests bins; then
-  kill -- -$SIDE 2>/dev/null
+# await LANE PID: waits for a background lane; on failure prints its log's end and returns 1.
+await() {
+  if ! wait "$2"; then
+    echo "== make test [$1] FAILED; its log ($OUT/$1.log), last 80 lines:"
+    tail -n 80 "$OUT/$1.log"
+    return 1
+  fi
+}
+
+fail() {
+  local pid
+  for pid in "${RUNNING[@]}"; do kill -- "-$pid" 2>/dev/null; done
   summary
   exit 1
-fi
-if ! wait $SIDE; then
-  echo "== make test [side] FAILED; its log (target/make-test/side.log), last 60 lines:"
-  tail -n 60 "$OUT/side.log"
-  summary
-  exit 1
-fi
-trap - EXIT
-grep -E '^(fuzz |FUZZ )' "$OUT/side.log" || true
-if ! lane live validate e2e edge-e2e e2e-faults oci-check; then
-  summary
-  exit 1
-fi
+}
+
+RUNNING=()
+trap 'for pid in "${RUNNING[@]}"; do kill -- "-$pid" 2>/dev/null; done' EXIT
+background side venv fuzz-deps fuzz-build fuzz-quick; SIDE=$LAST
+background component component clippy-component; COMPONENT=$LAST
+lane build fmt-check wasm clippy-plugin host-build || fail
+await component "$COMPONENT" || fail
+lane build host-tests bins || fail
+await side "$SIDE" || fail
+grep -hE '^(fuzz |FUZZ )' "$OUT/side.log" || true
+
+background edge-and-faults edge-e2e e2e-faults; EDGE=$LAST
+lane live validate e2e || fail
+await edge-and-faults "$EDGE" || fail
+lane live oci-check || fail
+RUNNING=()
 summary
 echo "make test: all checks passed"

@@ -161,6 +161,9 @@ fn openai_chat(req: &Request, body: &Value, r: &mut Responder<'_>, interval: Dur
     r.chunk(chunk(json!({"role": "assistant", "content": ""}), Value::Null).as_bytes())?;
     for (i, word) in words.iter().enumerate() {
         if cut_after == Some(i) {
+            // Give the proxy time to read what was sent: a reset that overtakes the last chunk would lose it, and
+            // the tests assert what the client received before the cut (a race that loses under load).
+            std::thread::sleep(interval.max(Duration::from_millis(200)));
             r.abort();
             return Err(std::io::Error::other("cut"));
         }
