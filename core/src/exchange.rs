@@ -13,7 +13,7 @@ use crate::provider::detect::Identity;
 use crate::provider::openai_stream_usage::{inject_include_usage, UsageChunkStripper};
 use crate::provider::{rate_limit, vector, Api, ApiDecoder, Reading};
 use crate::quality::trace_response;
-use crate::telemetry::trace_context::{to_hex, IdGenerator, TraceContext};
+use crate::telemetry::trace_context::{traceparent_value, IdGenerator, TraceContext};
 use crate::wire::content_encoding::{allows_compression, BodyDecoder, DecodeError};
 use crate::wire::event_stream::FrameError;
 use crate::wire::framing::Framing;
@@ -184,12 +184,7 @@ impl Exchange {
 
     /// W3C `traceparent` naming the LLM span, for the upstream request.
     pub fn traceparent(&self) -> String {
-        format!(
-            "00-{}-{}-{:02x}",
-            to_hex(&self.trace.trace_id),
-            to_hex(&self.span_id),
-            self.trace.flags
-        )
+        traceparent_value(&self.trace.trace_id, &self.span_id, self.trace.flags)
     }
 
     /// Copies request body bytes up to the cap; the request is parsed once complete.
@@ -415,18 +410,30 @@ impl Exchange {
             self.stripper = None;
         }
         self.response = Some(ResponseReader { body, framing });
-        let headers = head.headers();
-        let figures = rate_limit::from_headers(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let mut figures = Vec::new();
+        head.each_header(&mut |name, value| {
+            if rate_limit::is_figure_header(name) {
+                if let (Ok(name), Ok(value)) = (std::str::from_utf8(name), std::str::from_utf8(value)) {
+                    figures.extend(rate_limit::figure(name, value));
+                }
+            }
+        });
         if !figures.is_empty() {
             self.obs.rate_limits = figures;
         }
-        self.decoder.on_response_headers(&headers, &mut self.obs);
+        if self.decoder.wants_response_headers() {
+            self.decoder.on_response_headers(&head.headers(), &mut self.obs);
+        }
         if end_of_stream {
             self.response_end(now);
         }
         ResponseEdits {
             remove_content_length: self.stripper.is_some(),
-            add_headers: trace_response::header(config.quality.trace_context_header.as_deref(), self.traceparent())
+            add_headers: config
+                .quality
+                .trace_context_header
+                .as_deref()
+                .and_then(|name| trace_response::header(Some(name), self.traceparent()))
                 .into_iter()
                 .collect(),
         }

@@ -21,8 +21,16 @@ pub trait ResponseView {
     /// A response header by lower-case name (`:status` included).
     fn header(&self, name: &str) -> Option<String>;
 
-    /// Every response header, names in lower case (for the rate-limit figures).
+    /// Every response header, names in lower case (for the decoders that read figures there).
     fn headers(&self) -> Vec<(String, String)>;
+
+    /// Every response header in order, as bytes (for the rate-limit figures): a host that holds the headers in
+    /// place answers without copying or checking each; the core checks the few it reads.
+    fn each_header(&self, f: &mut dyn FnMut(&[u8], &[u8])) {
+        for (name, value) in self.headers() {
+            f(name.as_bytes(), value.as_bytes());
+        }
+    }
 }
 
 /// Host clock readings: wall time for span timestamps, monotonic time for every duration.

@@ -9,6 +9,7 @@ use crate::model::content::CaptureMode;
 use crate::model::observation::Observation;
 use crate::model::retrieval::{CollectionInfo, EmbeddingOrigin, LearnedMap, SpanRef, Store};
 use crate::policy::capture::ROUTE_CAPTURE_PROPERTY;
+use crate::policy::pricing::PriceMemo;
 use crate::policy::redaction::Redact;
 use crate::policy::rewrite_backoff::{RewriteBackoff, REWRITE_BACKOFF_NS};
 use crate::policy::sampling;
@@ -18,13 +19,13 @@ use crate::quality::state::QualityState;
 use crate::telemetry::attributes as attr;
 use crate::telemetry::export::queue::{ExportOutcome, ExportQueue, ExportStats};
 use crate::telemetry::export::{request_for, CollectorAnswer, ExportRequest, Signal};
-use crate::telemetry::metrics::{self, MetricUpdate, Stat};
+use crate::telemetry::metrics::{self, CallStatNames, MetricUpdate, Stat};
 use crate::telemetry::otlp::{encode_span, ExportEnvelope};
 use crate::telemetry::span::{AttrValue, SpanOptions};
 use crate::telemetry::span_builder::{build_span, BuiltSpan};
 use crate::telemetry::trace_context::{b3_to_traceparent, IdGenerator};
 use crate::wire::content_encoding::readable_accept_encoding;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 mod quality;
@@ -66,10 +67,15 @@ pub struct Tracer {
     queue_full_logged: bool,
     /// A wake-up of the exporter is pending (asked for, not yet delivered).
     wake_pending: bool,
-    /// Per-call label sets seen, bounded by [`MAX_LABEL_SETS`].
-    label_sets: HashSet<String>,
+    /// Per-call label sets seen, bounded by [`MAX_LABEL_SETS`], with their stat names.
+    label_sets: HashMap<String, CallStatNames>,
+    /// The last call's labels and what they were made of (provider, answering model, operation): consecutive calls
+    /// mostly share them, and then they are not made again.
+    last_labels: Option<(String, Option<String>, &'static str, String)>,
+    /// The last price look-up (see [`PriceMemo`]).
+    price_memo: PriceMemo,
     /// Retrieval label sets seen, bounded by [`MAX_RETRIEVAL_LABEL_SETS`].
-    retrieval_label_sets: HashSet<String>,
+    retrieval_label_sets: HashMap<String, ()>,
     stats_overflow_logged: bool,
     /// Upstreams that refused a rewritten request lately: their requests go as sent.
     rewrite_backoff: RewriteBackoff,
@@ -127,8 +133,10 @@ impl Tracer {
             export_failing: false,
             queue_full_logged: false,
             wake_pending: false,
-            label_sets: HashSet::new(),
-            retrieval_label_sets: HashSet::new(),
+            label_sets: HashMap::new(),
+            last_labels: None,
+            price_memo: PriceMemo::default(),
+            retrieval_label_sets: HashMap::new(),
             stats_overflow_logged: false,
             rewrite_backoff: RewriteBackoff::default(),
             headers_hold_proven: false,
@@ -239,7 +247,8 @@ impl Tracer {
             return Some((exchange, edits));
         }
         let content_length = request.header("content-length").and_then(|v| v.trim().parse().ok());
-        let backed_off = self.rewrite_backoff.active(&upstream_key(&exchange.obs), now.mono_ns);
+        let backed_off =
+            !self.rewrite_backoff.is_empty() && self.rewrite_backoff.active(&upstream_key(&exchange.obs), now.mono_ns);
         let headers_can_wait = config.hold_request_headers && !self.headers_hold_failed;
         exchange.plan_request_hold(content_length, backed_off, headers_can_wait, &mut edits);
         Some((exchange, edits))
@@ -317,7 +326,7 @@ impl Tracer {
         self.count(Stat::OversizedEvents, obs.oversized_events);
         self.count(Stat::StreamFrameErrors, u64::from(obs.stream_error.is_some()));
         if obs.retrieval.is_none() {
-            obs.cost = config.pricing.price(obs);
+            obs.cost = config.pricing.price_with(obs, &mut self.price_memo);
         }
         let trace = &exchange.trace;
         let parent_sampled = trace.parent_span_id.map(|_| trace.flags & 1 == 1);
@@ -352,7 +361,10 @@ impl Tracer {
             (labels, recordings)
         } else {
             let labels = self.labels_for(obs);
-            let recordings = metrics::recordings_with_labels(obs, &labels);
+            let recordings = match self.label_sets.get(&labels) {
+                Some(names) => metrics::recordings_named(obs, names),
+                None => metrics::recordings_with_labels(obs, &labels),
+            };
             (labels, recordings)
         };
         for recording in recordings {
@@ -472,8 +484,27 @@ impl Tracer {
 
     /// The label set of a call's stats: its own, or `model="other"` once [`MAX_LABEL_SETS`] are in use.
     fn labels_for(&mut self, obs: &crate::model::observation::Observation) -> String {
-        let labels = metrics::call_labels(obs);
-        if admit_label_set(&mut self.label_sets, MAX_LABEL_SETS, &labels) {
+        let labels = match &self.last_labels {
+            Some((provider, model, operation, labels))
+                if *provider == obs.provider
+                    && model.as_deref() == obs.answering_model()
+                    && *operation == obs.operation =>
+            {
+                labels.clone()
+            }
+            _ => {
+                let labels = metrics::call_labels(obs);
+                let model = obs.answering_model().map(str::to_string);
+                self.last_labels = Some((obs.provider.clone(), model, obs.operation, labels.clone()));
+                labels
+            }
+        };
+        // Slots are handed out in order, so a worker's slots stay below MAX_LABEL_SETS × SLOTS.
+        let names = |sets: usize| {
+            let first_slot = u32::try_from(sets).ok().map(|n| n * CallStatNames::SLOTS);
+            CallStatNames::new(&labels, first_slot)
+        };
+        if admit_label_set(&mut self.label_sets, MAX_LABEL_SETS, &labels, names) {
             return labels;
         }
         self.note_stats_overflow(|| {
@@ -493,7 +524,12 @@ impl Tracer {
     /// in use.
     fn retrieval_labels_for(&mut self, obs: &Observation) -> String {
         let labels = metrics::retrieval_labels(obs, None);
-        if admit_label_set(&mut self.retrieval_label_sets, MAX_RETRIEVAL_LABEL_SETS, &labels) {
+        if admit_label_set(
+            &mut self.retrieval_label_sets,
+            MAX_RETRIEVAL_LABEL_SETS,
+            &labels,
+            |_| (),
+        ) {
             return labels;
         }
         self.note_stats_overflow(|| {
@@ -651,13 +687,15 @@ fn resource_attributes(config: &Config, node_property: &dyn Fn(&[&str]) -> Optio
     attributes
 }
 
-/// Whether `labels` may have stats of its own: already known, or new while `set` holds fewer than `cap`.
-fn admit_label_set(set: &mut HashSet<String>, cap: usize, labels: &str) -> bool {
-    if set.contains(labels) {
+/// Whether `labels` may have stats of its own: already known, or new while `set` holds fewer than `cap` (then
+/// kept with `made(n)`, `n` the sets admitted before it).
+fn admit_label_set<V>(set: &mut HashMap<String, V>, cap: usize, labels: &str, made: impl FnOnce(usize) -> V) -> bool {
+    if set.contains_key(labels) {
         return true;
     }
-    if set.len() < cap {
-        set.insert(labels.to_string());
+    let sets = set.len();
+    if sets < cap {
+        set.insert(labels.to_string(), made(sets));
         return true;
     }
     false

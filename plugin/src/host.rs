@@ -1,6 +1,7 @@
 //! Host access: every read and write the adapter makes goes through `hostcalls` (which return `Result`), never
 //! through the SDK's unwrapping helpers, and every failure degrades to "absent".
 
+use crate::headers::HeaderMap;
 use llm_trace_core::{Clock, LocalReply, RequestView, ResponseView};
 use llm_trace_core::{LogLevel as CoreLevel, LogLine};
 use proxy_wasm::hostcalls;
@@ -48,14 +49,30 @@ pub(crate) fn clock(origin: Instant) -> Clock {
     }
 }
 
-/// The request being handled by the current HTTP context.
-pub(crate) struct Request;
+/// A stream's clock after its first reading `first`: the monotonic time read anew, the wall time carried forward
+/// from `first` by the monotonic difference. One host call instead of two: the core reads wall time only where a
+/// call starts (the span's start); every later instant it uses is monotonic.
+pub(crate) fn clock_since(origin: Instant, first: Clock) -> Clock {
+    let mono_ns = origin.elapsed().as_nanos() as u64;
+    Clock {
+        unix_ns: first.unix_ns.saturating_add(mono_ns.saturating_sub(first.mono_ns)),
+        mono_ns,
+    }
+}
+
+/// The request headers of the current HTTP context, read from the host once (one host call, however many headers
+/// the core asks for).
+pub(crate) struct Request(HeaderMap);
+
+impl Request {
+    pub(crate) fn read() -> Request {
+        Request(HeaderMap::read(MapType::HttpRequestHeaders))
+    }
+}
 
 impl RequestView for Request {
     fn header(&self, name: &str) -> Option<String> {
-        hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
-            .ok()
-            .flatten()
+        self.0.get(name).map(str::to_string)
     }
 
     fn property(&self, path: &[&str]) -> Option<String> {
@@ -63,18 +80,28 @@ impl RequestView for Request {
     }
 }
 
-/// The response being handled by the current HTTP context.
-pub(crate) struct Response;
+/// The response headers of the current HTTP context, read from the host once.
+pub(crate) struct Response(HeaderMap);
+
+impl Response {
+    pub(crate) fn read() -> Response {
+        Response(HeaderMap::read(MapType::HttpResponseHeaders))
+    }
+}
 
 impl ResponseView for Response {
     fn header(&self, name: &str) -> Option<String> {
-        hostcalls::get_map_value(MapType::HttpResponseHeaders, name)
-            .ok()
-            .flatten()
+        self.0.get(name).map(str::to_string)
     }
 
     fn headers(&self) -> Vec<(String, String)> {
-        hostcalls::get_map(MapType::HttpResponseHeaders).unwrap_or_default()
+        self.0.pairs().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn each_header(&self, f: &mut dyn FnMut(&[u8], &[u8])) {
+        for (k, v) in self.0.raw_pairs() {
+            f(k, v);
+        }
     }
 }
 

@@ -8,6 +8,8 @@
 //! Every decision is the core's. Only the `.wasm` build has code; a native build is an empty library.
 
 #[cfg(target_arch = "wasm32")]
+mod headers;
+#[cfg(target_arch = "wasm32")]
 mod host;
 #[cfg(target_arch = "wasm32")]
 mod root;

@@ -12,6 +12,9 @@ use std::collections::HashMap;
 pub(crate) struct Stats {
     fixed: Vec<Option<u32>>,
     named: RefCell<HashMap<String, Option<u32>>>,
+    /// Ids of names the tracer numbered ([`Recording::slot`]), by slot: `None` not defined yet (the tracer bounds the
+    /// slots).
+    slots: RefCell<Vec<Option<Option<u32>>>>,
 }
 
 fn metric_type(kind: MetricKind) -> MetricType {
@@ -30,6 +33,7 @@ impl Stats {
                 .map(|s| hostcalls::define_metric(metric_type(s.kind()), s.name()).ok())
                 .collect(),
             named: RefCell::new(HashMap::new()),
+            slots: RefCell::new(Vec::new()),
         }
     }
 
@@ -52,6 +56,19 @@ impl Stats {
     }
 
     fn record_named(&self, r: &Recording) {
+        if let Some(slot) = r.slot.and_then(|s| usize::try_from(s).ok()) {
+            let mut slots = self.slots.borrow_mut();
+            if slots.len() <= slot {
+                slots.resize(slot + 1, None);
+            }
+            if let Some(cached) = slots.get_mut(slot) {
+                let id = *cached.get_or_insert_with(|| hostcalls::define_metric(metric_type(r.kind), &r.name).ok());
+                if let Some(id) = id {
+                    record(id, r.kind, r.value);
+                }
+                return;
+            }
+        }
         let mut cache = self.named.borrow_mut();
         let id = match cache.get(&r.name) {
             Some(id) => *id,

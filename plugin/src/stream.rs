@@ -3,12 +3,13 @@
 
 use crate::host::{self, log, Request, Response};
 use crate::root::Worker;
-use llm_trace_core::{Exchange, LocalRequest, LocalStart, StreamEnd, CUT_REASON_PROPERTY};
+use llm_trace_core::{Clock, Exchange, LocalRequest, LocalStart, StreamEnd, CUT_REASON_PROPERTY};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel};
 use std::cell::Cell;
 use std::rc::Rc;
+use std::time::Instant;
 
 /// Where held request headers stand (the core asked for `hold_headers`).
 enum HeadersHold {
@@ -29,6 +30,8 @@ pub(crate) struct Stream {
     headers: HeadersHold,
     /// A request the filter answers itself (the feedback endpoint), collecting its body.
     local: Option<LocalRequest>,
+    /// The clock at the request headers; later readings carry its wall time forward (see [`host::clock_since`]).
+    first_clock: Option<Clock>,
 }
 
 impl Stream {
@@ -40,6 +43,19 @@ impl Stream {
             holding_request: false,
             headers: HeadersHold::NotHeld,
             local: None,
+            first_clock: None,
+        }
+    }
+
+    /// The time now: both clocks read at the stream's first callback, the monotonic one only after that.
+    fn now(&mut self, origin: Instant) -> Clock {
+        match self.first_clock {
+            Some(first) => host::clock_since(origin, first),
+            None => {
+                let now = host::clock(origin);
+                self.first_clock = Some(now);
+                now
+            }
         }
     }
 
@@ -95,8 +111,8 @@ impl Stream {
 
     fn finish(&mut self, end: StreamEnd) {
         self.stop_watching_headers(false);
-        if let (Some(worker), Some(exchange)) = (&self.worker, self.exchange.take()) {
-            let now = host::clock(worker.origin);
+        if let (Some(worker), Some(exchange)) = (self.worker.clone(), self.exchange.take()) {
+            let now = self.now(worker.origin);
             worker.tracer.borrow_mut().finish(exchange, now, end);
             worker.apply_effects();
         }
@@ -116,14 +132,15 @@ impl Context for Stream {
 
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        let Some(worker) = &self.worker else {
+        let Some(worker) = self.worker.clone() else {
             return Action::Continue;
         };
-        let now = host::clock(worker.origin);
+        let now = self.now(worker.origin);
+        let request = Request::read();
         let local = worker
             .tracer
             .borrow_mut()
-            .local_request(self.id, &Request, now, end_of_stream);
+            .local_request(self.id, &request, now, end_of_stream);
         if let Some(start) = local {
             match start {
                 LocalStart::Reply(reply) => host::send_reply(&reply),
@@ -132,7 +149,7 @@ impl HttpContext for Stream {
             worker.apply_effects();
             return Action::Pause; // never forwarded: Envoy holds it while the body is collected
         }
-        let started = worker.tracer.borrow_mut().start(&Request, now, end_of_stream);
+        let started = worker.tracer.borrow_mut().start(&request, now, end_of_stream);
         let Some((exchange, edits)) = started else {
             return Action::Continue;
         };
@@ -205,8 +222,12 @@ impl HttpContext for Stream {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        if let (Some(worker), Some(exchange)) = (&self.worker, &mut self.exchange) {
-            let edits = exchange.response_headers(&Response, end_of_stream, host::clock(worker.origin));
+        let (Some(worker), true) = (self.worker.clone(), self.exchange.is_some()) else {
+            return Action::Continue;
+        };
+        let now = self.now(worker.origin);
+        if let Some(exchange) = &mut self.exchange {
+            let edits = exchange.response_headers(&Response::read(), end_of_stream, now);
             if edits.remove_content_length {
                 host::set_response_header("content-length", None);
             }
@@ -218,9 +239,13 @@ impl HttpContext for Stream {
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        if let (Some(worker), Some(exchange)) = (&self.worker, &mut self.exchange) {
+        let (Some(worker), true) = (self.worker.clone(), self.exchange.is_some()) else {
+            return Action::Continue;
+        };
+        let now = self.now(worker.origin);
+        if let Some(exchange) = &mut self.exchange {
             let chunk = host::buffer(BufferType::HttpResponseBody, body_size);
-            if let Some(forward) = exchange.response_body(&chunk, end_of_stream, host::clock(worker.origin)) {
+            if let Some(forward) = exchange.response_body(&chunk, end_of_stream, now) {
                 let _ = hostcalls::set_buffer(BufferType::HttpResponseBody, 0, body_size, &forward);
             }
         }
@@ -228,8 +253,12 @@ impl HttpContext for Stream {
     }
 
     fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
-        if let (Some(worker), Some(exchange)) = (&self.worker, &mut self.exchange) {
-            exchange.response_trailers(host::clock(worker.origin));
+        let (Some(worker), true) = (self.worker.clone(), self.exchange.is_some()) else {
+            return Action::Continue;
+        };
+        let now = self.now(worker.origin);
+        if let Some(exchange) = &mut self.exchange {
+            exchange.response_trailers(now);
         }
         Action::Continue
     }

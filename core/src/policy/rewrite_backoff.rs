@@ -15,6 +15,11 @@ pub(crate) struct RewriteBackoff {
 }
 
 impl RewriteBackoff {
+    /// Whether no upstream was ever backed off (or all were forgotten): then no call needs its upstream's key.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.until.is_empty()
+    }
+
     /// Whether requests to `upstream` are left as sent now.
     pub(crate) fn active(&self, upstream: &str, now_ns: u64) -> bool {
         self.until.iter().any(|(u, end)| u == upstream && *end > now_ns)

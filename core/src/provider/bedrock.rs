@@ -254,6 +254,10 @@ impl ApiDecoder for ConverseDecoder {
         self.headers = HeaderCounts::from_headers(headers);
     }
 
+    fn wants_response_headers(&self) -> bool {
+        true
+    }
+
     fn on_stream_message(&mut self, event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation) {
         if frame_error(event, data, obs) {
             return;

@@ -60,6 +60,10 @@ pub(crate) trait ApiDecoder {
     /// The response headers (names in lowercase), for the APIs that report figures there (Bedrock's token
     /// counts). Called before any body.
     fn on_response_headers(&mut self, _headers: &[(String, String)], _obs: &mut Observation) {}
+    /// Whether [`ApiDecoder::on_response_headers`] reads anything (else the headers are not copied for it).
+    fn wants_response_headers(&self) -> bool {
+        false
+    }
     /// The response is over: called once, after the last message or the body, also when the body could not be
     /// read.
     fn on_response_end(&mut self, _obs: &mut Observation) {}

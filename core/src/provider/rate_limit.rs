@@ -27,26 +27,37 @@ const HEADERS: [(&str, RateLimit); 14] = [
 ];
 
 /// The rate-limit figures among a response's headers (names in lowercase, as proxies give them), in header order.
+#[cfg(test)]
 pub(crate) fn from_headers<'a>(
     headers: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Vec<(RateLimit, RateLimitFigure)> {
-    let mut out = Vec::new();
-    for (name, value) in headers {
-        let value = value.trim();
-        if name == "retry-after" {
-            out.push((RateLimit::RetryAfter, RateLimitFigure::Text(value.to_string())));
-            continue;
-        }
-        let Some((_, field)) = HEADERS.iter().find(|(h, _)| *h == name) else {
-            continue;
-        };
-        let figure = match (field.is_reset(), value.parse::<i64>()) {
-            (false, Ok(n)) => RateLimitFigure::Count(n),
-            _ => RateLimitFigure::Text(value.to_string()),
-        };
-        out.push((*field, figure));
+    headers
+        .into_iter()
+        .filter_map(|(name, value)| figure(name, value))
+        .collect()
+}
+
+/// Whether a header (name in lowercase) may carry a figure: most headers are none of them, and this is two prefix
+/// checks instead of fourteen comparisons.
+pub(crate) fn is_figure_header(name: &[u8]) -> bool {
+    name.starts_with(b"x-ratelimit-") || name.starts_with(b"anthropic-ratelimit-") || name == b"retry-after"
+}
+
+/// The figure one response header carries, if it is a rate-limit header.
+pub(crate) fn figure(name: &str, value: &str) -> Option<(RateLimit, RateLimitFigure)> {
+    if !is_figure_header(name.as_bytes()) {
+        return None;
     }
-    out
+    let value = value.trim();
+    if name == "retry-after" {
+        return Some((RateLimit::RetryAfter, RateLimitFigure::Text(value.to_string())));
+    }
+    let (_, field) = HEADERS.iter().find(|(h, _)| *h == name)?;
+    let figure = match (field.is_reset(), value.parse::<i64>()) {
+        (false, Ok(n)) => RateLimitFigure::Count(n),
+        _ => RateLimitFigure::Text(value.to_string()),
+    };
+    Some((*field, figure))
 }
 
 #[cfg(test)]

@@ -8,7 +8,10 @@
 pub(crate) fn header(configured: Option<&str>, traceparent: String) -> Option<(String, String)> {
     let name = configured?;
     let value = if name == "server-timing" {
-        format!("trace;desc={traceparent}")
+        let mut value = String::with_capacity(11 + traceparent.len());
+        value.push_str("trace;desc=");
+        value.push_str(&traceparent);
+        value
     } else {
         traceparent
     };

@@ -207,6 +207,10 @@ pub struct Recording {
     pub kind: MetricKind,
     /// The increment or the sample.
     pub value: u64,
+    /// The tracer's number for this name, the same for every recording of that name on a worker: a host may keep
+    /// what it defined for the name by slot (a vector index) instead of by name. `None` for names the tracer does
+    /// not keep.
+    pub slot: Option<u32>,
 }
 
 /// A metric update for the host to apply.
@@ -247,11 +251,23 @@ pub(crate) fn call_labels(obs: &Observation) -> String {
 
 /// Dots separate name segments and Prometheus allows few characters: keep `[A-Za-z0-9_-]`, map the rest to `_`.
 pub(crate) fn sanitize(value: &str) -> String {
-    let cleaned: String = value
-        .chars()
-        .take(64)
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
-        .collect();
+    // By bytes: a character outside ASCII becomes one `_` at its first byte, its continuation bytes are skipped.
+    let mut cleaned = String::with_capacity(value.len().min(64));
+    let mut chars = 0;
+    for b in value.bytes() {
+        if b & 0xC0 == 0x80 {
+            continue;
+        }
+        if chars == 64 {
+            break;
+        }
+        chars += 1;
+        cleaned.push(if b.is_ascii_alphanumeric() || b == b'-' {
+            char::from(b)
+        } else {
+            '_'
+        });
+    }
     if cleaned.is_empty() {
         "unknown".to_string()
     } else {
@@ -275,47 +291,89 @@ pub(crate) fn recordings(obs: &Observation) -> Vec<Recording> {
 
 /// [`recordings`] under the given labels (the tracer substitutes `model="other"` past its cardinality cap).
 pub(crate) fn recordings_with_labels(obs: &Observation, labels: &str) -> Vec<Recording> {
-    let mut out = vec![Recording {
-        name: format!("llm.requests{labels}.status.{}", status_class(obs)),
-        kind: MetricKind::Counter,
-        value: 1,
-    }];
+    recordings_named(obs, &CallStatNames::new(labels, None))
+}
+
+/// The per-call counters, in the order a call's recordings list them.
+const CALL_COUNTERS: [&str; 6] = [
+    "tokens_input",
+    "tokens_output",
+    "tokens_cache_read",
+    "tokens_reasoning",
+    "cost_micro_usd",
+    "unpriced_calls",
+];
+
+/// The stat names of one label set, made once: the tracer keeps them per label set, so a call's recordings copy
+/// names instead of formatting each, and carry slots a host can cache its stat ids by.
+pub(crate) struct CallStatNames {
+    /// `llm.requests<labels>.status.{ok,error,cut}`.
+    requests: [String; 3],
+    /// `llm.<counter><labels>`, in [`CALL_COUNTERS`] order.
+    counters: [String; 6],
+    duration_ms: String,
+    ttft_ms: String,
+    /// The slot of `requests[0]`; the others follow in field order (`None`: no slots).
+    first_slot: Option<u32>,
+}
+
+impl CallStatNames {
+    /// Slots one label set takes.
+    pub(crate) const SLOTS: u32 = 11;
+
+    /// The names under `labels`; with `first_slot`, they take [`CallStatNames::SLOTS`] slots from it.
+    pub(crate) fn new(labels: &str, first_slot: Option<u32>) -> CallStatNames {
+        CallStatNames {
+            requests: ["ok", "error", "cut"].map(|class| format!("llm.requests{labels}.status.{class}")),
+            counters: CALL_COUNTERS.map(|metric| format!("llm.{metric}{labels}")),
+            duration_ms: format!("llm.duration_ms{labels}"),
+            ttft_ms: format!("llm.ttft_ms{labels}"),
+            first_slot,
+        }
+    }
+
+    fn recording(&self, offset: u32, name: &str, kind: MetricKind, value: u64) -> Recording {
+        Recording {
+            name: name.to_string(),
+            kind,
+            value,
+            slot: self.first_slot.map(|s| s + offset),
+        }
+    }
+}
+
+/// Everything to record for one finished call (see [`recordings`]) under names made once per label set.
+pub(crate) fn recordings_named(obs: &Observation, names: &CallStatNames) -> Vec<Recording> {
+    let class = status_class(obs);
+    let (offset, requests) = match class {
+        "error" => (1, &names.requests[1]),
+        "cut" => (2, &names.requests[2]),
+        _ => (0, &names.requests[0]),
+    };
+    let mut out = Vec::with_capacity(8);
+    out.push(names.recording(offset, requests, MetricKind::Counter, 1));
     let u = &obs.usage;
-    for (metric, value) in [
-        ("tokens_input", u.input_tokens),
-        ("tokens_output", obs.output_tokens()),
-        ("tokens_cache_read", u.cache_read_tokens),
-        ("tokens_reasoning", u.reasoning_tokens),
-        ("cost_micro_usd", obs.cost.total_micros()),
-        (
-            "unpriced_calls",
-            matches!(obs.cost, CostOutcome::Unpriced { .. }).then_some(1),
-        ),
-    ] {
+    let values = [
+        u.input_tokens,
+        obs.output_tokens(),
+        u.cache_read_tokens,
+        u.reasoning_tokens,
+        obs.cost.total_micros(),
+        matches!(obs.cost, CostOutcome::Unpriced { .. }).then_some(1),
+    ];
+    for (i, (name, value)) in names.counters.iter().zip(values).enumerate() {
         if let Some(v) = value.filter(|v| *v > 0) {
-            out.push(Recording {
-                name: format!("llm.{metric}{labels}"),
-                kind: MetricKind::Counter,
-                value: v,
-            });
+            out.push(names.recording(3 + i as u32, name, MetricKind::Counter, v));
         }
     }
     let t = &obs.timing;
     let ms = |end: Option<u64>| end.map(|e| e.saturating_sub(t.start_ns) / 1_000_000);
     if let Some(d) = ms(t.end_ns) {
-        out.push(Recording {
-            name: format!("llm.duration_ms{labels}"),
-            kind: MetricKind::Histogram,
-            value: d,
-        });
+        out.push(names.recording(9, &names.duration_ms, MetricKind::Histogram, d));
     }
     if obs.request.stream {
         if let Some(ttft) = ms(t.first_token_ns) {
-            out.push(Recording {
-                name: format!("llm.ttft_ms{labels}"),
-                kind: MetricKind::Histogram,
-                value: ttft,
-            });
+            out.push(names.recording(10, &names.ttft_ms, MetricKind::Histogram, ttft));
         }
     }
     out
@@ -342,6 +400,7 @@ pub(crate) fn retrieval_recordings(obs: &Observation, labels: &str) -> Vec<Recor
         name: format!("llm.retrieval_requests{labels}.status.{}", status_class(obs)),
         kind: MetricKind::Counter,
         value: 1,
+        slot: None,
     }];
     let t = &obs.timing;
     if let Some(end) = t.end_ns {
@@ -349,6 +408,7 @@ pub(crate) fn retrieval_recordings(obs: &Observation, labels: &str) -> Vec<Recor
             name: format!("llm.retrieval_duration_ms{labels}"),
             kind: MetricKind::Histogram,
             value: end.saturating_sub(t.start_ns) / 1_000_000,
+            slot: None,
         });
     }
     if let Some(rows) = obs
@@ -361,6 +421,7 @@ pub(crate) fn retrieval_recordings(obs: &Observation, labels: &str) -> Vec<Recor
             name: format!("llm.retrieval_documents{labels}"),
             kind: MetricKind::Counter,
             value: rows,
+            slot: None,
         });
     }
     out
@@ -372,6 +433,7 @@ pub(crate) fn quality_score(call_labels: &str, evaluation: &str, percent: u64) -
         name: format!("llm.quality_score{call_labels}.evaluation.{}", sanitize(evaluation)),
         kind: MetricKind::Histogram,
         value: percent,
+        slot: None,
     }
 }
 
@@ -391,6 +453,7 @@ pub(crate) fn export_error(code: Option<u32>, kind: &str) -> Option<Recording> {
         name: format!("llm_trace.export_errors.{kind}.{label}"),
         kind: MetricKind::Counter,
         value: 1,
+        slot: None,
     })
 }
 
@@ -410,6 +473,7 @@ pub(crate) fn redaction_recordings(exported: &[(String, u32)], obs: &Observation
             name,
             kind: MetricKind::Counter,
             value,
+            slot: None,
         })
         .collect()
 }

@@ -8,7 +8,7 @@ use super::span::{AttrValue, SpanEvent, SpanLink, SpanRecord, StatusCode};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span, status};
-use prost::encoding::{encode_key, encode_varint, WireType};
+use prost::encoding::WireType;
 use prost::Message;
 
 fn any_value(value: &AttrValue) -> AnyValue {
@@ -41,11 +41,9 @@ pub(crate) fn key_value(key: &str, value: &AttrValue) -> KeyValue {
 /// prost structs, so no copy of every key and value (content attributes are kilobytes). Fields go out in the order
 /// prost writes them, so the bytes are the same as `Span::encode_to_vec` (a test holds it to that).
 pub(crate) fn encode_span(s: &SpanRecord) -> Vec<u8> {
-    let attributes_len: usize = s
-        .attributes
-        .iter()
-        .map(|(k, v)| field_len(9, key_value_len(k, v)))
-        .sum();
+    // Each attribute's length is needed twice (the span's length, then its own header): computed once.
+    let attribute_lens: Vec<usize> = s.attributes.iter().map(|(k, v)| key_value_len(k, v)).collect();
+    let attributes_len: usize = attribute_lens.iter().map(|len| field_len(9, *len)).sum();
     let events_len: usize = s.events.iter().map(|e| field_len(11, event_len(e))).sum();
     let status_len = string_field_len(2, &s.status_message) + varint_field_len(3, status_code(s.status) as u64);
     let parent_len = if s.parent_span_id.is_some() { field_len(4, 8) } else { 0 };
@@ -74,8 +72,8 @@ pub(crate) fn encode_span(s: &SpanRecord) -> Vec<u8> {
     put_varint(&mut buf, 6, span::SpanKind::Client as u64);
     put_fixed64(&mut buf, 7, s.start_unix_ns);
     put_fixed64(&mut buf, 8, s.end_unix_ns);
-    for (k, v) in &s.attributes {
-        put_header(&mut buf, 9, key_value_len(k, v));
+    for ((k, v), len) in s.attributes.iter().zip(attribute_lens) {
+        put_header(&mut buf, 9, len);
         put_key_value(&mut buf, k, v);
     }
     for e in &s.events {
@@ -90,7 +88,7 @@ pub(crate) fn encode_span(s: &SpanRecord) -> Vec<u8> {
     put_varint(&mut buf, 3, status_code(s.status) as u64);
     // Low byte: W3C trace flags. 0x100 says the parent's remoteness is known; 0x200 that it is remote.
     let flags = u32::from(s.flags) | 0x100 | if s.parent_span_id.is_some() { 0x200 } else { 0 };
-    encode_key(16, WireType::ThirtyTwoBit, &mut buf);
+    put_key(&mut buf, 16, WireType::ThirtyTwoBit);
     buf.extend_from_slice(&flags.to_le_bytes());
     buf
 }
@@ -159,15 +157,15 @@ pub(super) fn put_key_value(buf: &mut Vec<u8>, key: &str, value: &AttrValue) {
     match value {
         AttrValue::Str(s) => put_bytes(buf, 1, s.as_bytes()),
         AttrValue::Bool(b) => {
-            encode_key(2, WireType::Varint, buf);
-            encode_varint(u64::from(*b), buf);
+            put_key(buf, 2, WireType::Varint);
+            push_varint(buf, u64::from(*b));
         }
         AttrValue::Int(i) => {
-            encode_key(3, WireType::Varint, buf);
-            encode_varint(*i as u64, buf);
+            put_key(buf, 3, WireType::Varint);
+            push_varint(buf, *i as u64);
         }
         AttrValue::Double(d) => {
-            encode_key(4, WireType::SixtyFourBit, buf);
+            put_key(buf, 4, WireType::SixtyFourBit);
             buf.extend_from_slice(&d.to_le_bytes());
         }
         AttrValue::StrArray(items) => {
@@ -198,16 +196,32 @@ pub(super) fn fixed64_field_len(tag: u32, value: u64) -> usize {
 
 fn put_varint(buf: &mut Vec<u8>, tag: u32, value: u64) {
     if value != 0 {
-        encode_key(tag, WireType::Varint, buf);
-        encode_varint(value, buf);
+        put_key(buf, tag, WireType::Varint);
+        push_varint(buf, value);
     }
 }
 
 pub(super) fn put_fixed64(buf: &mut Vec<u8>, tag: u32, value: u64) {
     if value != 0 {
-        encode_key(tag, WireType::SixtyFourBit, buf);
+        put_key(buf, tag, WireType::SixtyFourBit);
         buf.extend_from_slice(&value.to_le_bytes());
     }
+}
+
+/// A varint, byte by byte into the (already sized) buffer: prost's `encode_varint` goes through `BufMut` per byte.
+#[inline]
+fn push_varint(buf: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        buf.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    buf.push(value as u8);
+}
+
+/// A field key (tag and wire type), as prost's `encode_key` writes it.
+#[inline]
+fn put_key(buf: &mut Vec<u8>, tag: u32, wire_type: WireType) {
+    push_varint(buf, u64::from(tag << 3 | wire_type as u32));
 }
 
 /// The constant envelope parts of every export request of a worker: resource and scope, encoded once.
@@ -296,8 +310,8 @@ pub(super) fn string_field_len(tag: u32, s: &str) -> usize {
 }
 
 pub(super) fn put_header(buf: &mut Vec<u8>, tag: u32, len: usize) {
-    encode_key(tag, WireType::LengthDelimited, buf);
-    encode_varint(len as u64, buf);
+    put_key(buf, tag, WireType::LengthDelimited);
+    push_varint(buf, len as u64);
 }
 
 pub(super) fn put_bytes(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {

@@ -27,11 +27,18 @@ pub(crate) fn build_span(
     let end_unix_ns = start_unix_ns.saturating_add(end_mono.saturating_sub(t.start_ns));
     let name = match (&obs.retrieval, &obs.request.model) {
         (Some(r), _) => span_name(r),
-        (None, Some(model)) => format!("{} {}", obs.operation, model),
+        (None, Some(model)) => {
+            let mut name = String::with_capacity(obs.operation.len() + 1 + model.len());
+            name.push_str(obs.operation);
+            name.push(' ');
+            name.push_str(model);
+            name
+        }
         (None, None) => obs.operation.to_string(),
     };
 
-    let mut a = AttributeList::default();
+    // Room for a chat call's attributes with capture off (about 40), so the list is not regrown on the way.
+    let mut a = AttributeList(Vec::with_capacity(48));
     let mut redactions = Vec::new();
     if let Some(r) = options.redactor {
         r.begin_call();

@@ -122,12 +122,29 @@ pub(crate) fn from_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
 
 /// Lower-case hex of an id, for logs and headers.
 pub(crate) fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut s, bytes);
+    s
+}
+
+fn push_hex(s: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
         s.push(DIGITS[(b >> 4) as usize] as char);
         s.push(DIGITS[(b & 0x0f) as usize] as char);
     }
+}
+
+/// A W3C `traceparent` value, `00-<trace id>-<span id>-<flags>`, written without the formatting machinery (it is
+/// made on every call, for the upstream request and the response's trace context).
+pub(crate) fn traceparent_value(trace_id: &[u8; 16], span_id: &[u8; 8], flags: u8) -> String {
+    let mut s = String::with_capacity(55);
+    s.push_str("00-");
+    push_hex(&mut s, trace_id);
+    s.push('-');
+    push_hex(&mut s, span_id);
+    s.push('-');
+    push_hex(&mut s, &[flags]);
     s
 }
 

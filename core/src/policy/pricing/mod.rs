@@ -224,9 +224,49 @@ impl RawModelPrice {
     }
 }
 
+/// A worker's last price look-up and what it was made from (provider, host, response and request model):
+/// consecutive calls mostly name the same model, and then the names are not resolved and searched again.
+#[derive(Default)]
+pub(crate) struct PriceMemo {
+    last: Option<(MemoKey, Found)>,
+}
+
+type MemoKey = (String, Option<String>, Option<String>, Option<String>);
+
+/// A look-up's result: the priced model, its price and where it came from, or the first name that was not priced.
+type Found = Result<(String, ModelPrice, PriceSource), String>;
+
+impl PriceMemo {
+    fn found(&mut self, pricing: &PricingConfig, obs: &Observation) -> &Found {
+        let same = |k: &MemoKey| {
+            k.0 == obs.provider && k.1 == obs.server_address && k.2 == obs.response.model && k.3 == obs.request.model
+        };
+        if !self.last.as_ref().is_some_and(|(k, _)| same(k)) {
+            let key = (
+                obs.provider.clone(),
+                obs.server_address.clone(),
+                obs.response.model.clone(),
+                obs.request.model.clone(),
+            );
+            self.last = Some((key, pricing.look_up(obs)));
+        }
+        match &self.last {
+            Some((_, found)) => found,
+            None => &NOT_FOUND,
+        }
+    }
+}
+
+static NOT_FOUND: Found = Err(String::new());
+
 impl PricingConfig {
     /// Prices the call: configured prices first (response model, then request model), then the table.
     pub(crate) fn price(&self, obs: &Observation) -> CostOutcome {
+        self.price_with(obs, &mut PriceMemo::default())
+    }
+
+    /// [`PricingConfig::price`], with the worker's last look-up remembered in `memo`.
+    pub(crate) fn price_with(&self, obs: &Observation, memo: &mut PriceMemo) -> CostOutcome {
         let u = &obs.usage;
         let reported = u.is_reported();
         let tokens = Tokens {
@@ -239,21 +279,9 @@ impl PricingConfig {
         if tokens.input == 0 && tokens.output == 0 {
             return CostOutcome::NoTokens;
         }
-        let mut names: Vec<&str> = Vec::with_capacity(2);
-        for m in [obs.response.model.as_deref(), obs.request.model.as_deref()]
-            .into_iter()
-            .flatten()
-        {
-            let m = self.deployments.get(m).map_or(m, String::as_str);
-            if !m.is_empty() && !names.contains(&m) {
-                names.push(m);
-            }
-        }
-        let Some((priced_model, price, source)) = self.find(&names, &obs.provider, obs.server_address.as_deref())
-        else {
-            return CostOutcome::Unpriced {
-                model: names.first().map_or("unknown", |n| n).to_string(),
-            };
+        let (priced_model, price, source) = match memo.found(self, obs) {
+            Ok(found) => found,
+            Err(model) => return CostOutcome::Unpriced { model: model.clone() },
         };
         let service_tier = obs
             .response
@@ -267,11 +295,27 @@ impl PricingConfig {
         CostOutcome::Priced(Priced {
             cost,
             currency: self.currency.clone(),
-            source,
-            priced_model,
+            source: *source,
+            priced_model: priced_model.clone(),
             estimated: !reported || u.input_tokens.is_none() || u.output_tokens.is_none(),
             tier,
         })
+    }
+
+    /// The price of the call's model: the response model's, else the request model's (each through `deployments`).
+    fn look_up(&self, obs: &Observation) -> Found {
+        let mut names: Vec<&str> = Vec::with_capacity(2);
+        for m in [obs.response.model.as_deref(), obs.request.model.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            let m = self.deployments.get(m).map_or(m, String::as_str);
+            if !m.is_empty() && !names.contains(&m) {
+                names.push(m);
+            }
+        }
+        self.find(&names, &obs.provider, obs.server_address.as_deref())
+            .ok_or_else(|| names.first().map_or("unknown", |n| n).to_string())
     }
 
     fn find(&self, names: &[&str], provider: &str, host: Option<&str>) -> Option<(String, ModelPrice, PriceSource)> {
