@@ -37,8 +37,11 @@ mod tests {
         "true",
     ];
 
+    /// `(event, data)` of one stream message.
+    type Message = (Vec<u8>, Vec<u8>);
+
     /// `(event, data)` of every message of a fixture's response, and the fixture's method and path.
-    fn messages(fixture: &Value) -> (String, String, Vec<(Vec<u8>, Vec<u8>)>) {
+    fn messages(fixture: &Value) -> (String, String, Vec<Message>) {
         let request = &fixture["request"];
         let url = request["url"].as_str().unwrap();
         let rest = url.split_once("://").unwrap().1;
