@@ -8,13 +8,15 @@
 
 use super::bedrock_metrics::InvocationMetrics;
 use super::content_parts::{generic_messages, parts_of, prompt_message, tool_definitions};
-use super::{non_empty, read_request, read_response, ApiDecoder, ApiError};
+use super::{non_empty, read_request, read_response, set_non_empty, ApiDecoder, ApiError};
 use crate::model::content::InputContent;
 use crate::model::observation::{Observation, Usage, UsageSource};
 use crate::wire::lenient;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+
+mod fast;
 
 #[derive(Debug, Default)]
 pub(crate) struct AnthropicDecoder {
@@ -234,7 +236,10 @@ impl AnthropicDecoder {
 
     /// Handles one streaming event (also used for Bedrock's wrapped Anthropic events).
     pub(crate) fn on_event_json(&mut self, data: &[u8], now_ns: u64, obs: &mut Observation) {
-        if let Ok(event) = read_response::<StreamEvent<'_>>(data, obs) {
+        // The common event in one borrowing pass; anything else through the lenient serde reading.
+        if let Ok(event) = fast::event(data) {
+            self.apply_event(event, now_ns, obs);
+        } else if let Ok(event) = read_response::<StreamEvent<'_>>(data, obs) {
             self.apply_event(event, now_ns, obs);
         }
     }
@@ -292,9 +297,7 @@ impl AnthropicDecoder {
             "message_stop" => obs.response_complete = true,
             // Text Completions: each event carries a fragment; the last one its stop reason.
             "completion" => {
-                if let Some(model) = non_empty(&event.model) {
-                    obs.response.model = Some(model);
-                }
+                set_non_empty(&mut obs.response.model, &event.model);
                 if let Some(text) = event.completion.as_deref().filter(|t| !t.is_empty()) {
                     obs.response.output_chars += text.chars().count() as u64;
                     obs.mark_first_token(now_ns);

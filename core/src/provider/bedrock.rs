@@ -14,6 +14,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
+mod fast;
+
 #[derive(Debug, Default)]
 pub(crate) struct ConverseDecoder {
     pub(crate) streaming: bool,
@@ -262,8 +264,13 @@ impl ApiDecoder for ConverseDecoder {
         if frame_error(event, data, obs) {
             return;
         }
-        let Ok(m) = read_response::<ConverseMessage<'_>>(data, obs) else {
-            return;
+        // The common payload in one borrowing pass; anything else through the lenient serde reading.
+        let m = match fast::message(data) {
+            Ok(m) => m,
+            Err(_) => match read_response::<ConverseMessage<'_>>(data, obs) {
+                Ok(m) => m,
+                Err(_) => return,
+            },
         };
         match event {
             b"contentBlockDelta" => {

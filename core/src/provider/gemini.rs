@@ -5,13 +5,15 @@
 //! tokens (Gemini bills them as output), input includes tool-use prompt tokens; the raw figures are kept too.
 
 use super::content_parts::{message, text_part, tool_definitions};
-use super::{read_request, read_response, ApiDecoder};
+use super::{read_request, read_response, set_non_empty, ApiDecoder};
 use crate::model::content::InputContent;
 use crate::model::observation::{ErrorInfo, Observation, Usage, UsageSource};
 use crate::wire::lenient::{self, EnumValue};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
+
+mod fast;
 
 #[derive(Debug, Default)]
 pub(crate) struct GeminiDecoder {
@@ -242,12 +244,8 @@ impl UsageMetadata {
 
 impl GeminiDecoder {
     fn apply(&self, r: GenerateResponse<'_>, now_ns: u64, source: UsageSource, obs: &mut Observation) {
-        if let Some(model) = r.model_version.as_deref().filter(|m| !m.is_empty()) {
-            obs.response.model = Some(model.to_string());
-        }
-        if let Some(id) = r.response_id.as_deref().filter(|m| !m.is_empty()) {
-            obs.response.id = Some(id.to_string());
-        }
+        set_non_empty(&mut obs.response.model, &r.model_version);
+        set_non_empty(&mut obs.response.id, &r.response_id);
         if let Some(u) = r.usage_metadata.and_then(|u| u.to_usage(false)) {
             obs.report_usage(u, source);
         }
@@ -310,7 +308,10 @@ impl ApiDecoder for GeminiDecoder {
     }
 
     fn on_stream_message(&mut self, _event: &[u8], data: &[u8], now_ns: u64, obs: &mut Observation) {
-        if let Ok(r) = read_response::<GenerateResponse<'_>>(data, obs) {
+        // The common response in one borrowing pass; anything else through the lenient serde reading.
+        if let Ok(r) = fast::response(data) {
+            self.apply(r, now_ns, UsageSource::StreamChunk, obs);
+        } else if let Ok(r) = read_response::<GenerateResponse<'_>>(data, obs) {
             self.apply(r, now_ns, UsageSource::StreamChunk, obs);
         }
     }

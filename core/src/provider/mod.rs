@@ -19,6 +19,8 @@ mod bedrock_metrics;
 pub(crate) mod cohere;
 mod content_parts;
 pub(crate) mod detect;
+#[cfg(test)]
+mod fast_equivalence;
 pub(crate) mod gemini;
 pub(crate) mod google_embeddings;
 pub(crate) mod ollama;
@@ -88,6 +90,21 @@ pub(crate) fn read_request<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T>
 /// A string field as an owned value, when it is not empty.
 pub(crate) fn non_empty(value: &Option<Cow<'_, str>>) -> Option<String> {
     value.as_deref().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// Sets `slot` to a non-empty string field; a stream repeats the same id and model in every message, so an
+/// unchanged value is not copied again (an allocation and a free per message).
+pub(crate) fn set_non_empty(slot: &mut Option<String>, value: &Option<Cow<'_, str>>) {
+    if let Some(v) = value.as_deref().filter(|s| !s.is_empty()) {
+        match slot {
+            Some(kept) if kept == v => {}
+            Some(kept) => {
+                kept.clear();
+                kept.push_str(v);
+            }
+            None => *slot = Some(v.to_string()),
+        }
+    }
 }
 
 /// The `{"error": {...}}` envelope OpenAI-shaped APIs (and Anthropic, inside its `type: error` body) return.

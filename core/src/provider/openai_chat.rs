@@ -3,13 +3,15 @@
 //! The same shapes are served by Azure OpenAI and most OpenAI-compatible servers.
 
 use super::content_parts::{message, parts_of, prompt_message, tool_definitions};
-use super::{non_empty, read_request, read_response, ApiDecoder, ApiError};
+use super::{non_empty, read_request, read_response, set_non_empty, ApiDecoder, ApiError};
 use crate::model::content::InputContent;
 use crate::model::observation::{Observation, Usage, UsageSource};
 use crate::wire::lenient::{self, TextOrList};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
+
+mod fast;
 
 #[derive(Debug, Default)]
 pub(crate) struct OpenAiChatDecoder;
@@ -209,18 +211,10 @@ impl RawUsage {
 impl OpenAiChatDecoder {
     fn apply_response(&mut self, r: ChatResponse<'_>, now_ns: u64, streamed: bool, obs: &mut Observation) {
         // Azure sends chunks with an empty `model` and `id` (content-filter results): keep the last real value.
-        if let Some(id) = non_empty(&r.id) {
-            obs.response.id = Some(id);
-        }
-        if let Some(model) = non_empty(&r.model) {
-            obs.response.model = Some(model);
-        }
-        if let Some(fp) = non_empty(&r.system_fingerprint) {
-            obs.response.system_fingerprint = Some(fp);
-        }
-        if let Some(tier) = non_empty(&r.service_tier) {
-            obs.response.service_tier = Some(tier);
-        }
+        set_non_empty(&mut obs.response.id, &r.id);
+        set_non_empty(&mut obs.response.model, &r.model);
+        set_non_empty(&mut obs.response.system_fingerprint, &r.system_fingerprint);
+        set_non_empty(&mut obs.response.service_tier, &r.service_tier);
         let embeddings = obs.operation == "embeddings";
         if let Some(usage) = r.usage {
             let source = if streamed {
@@ -367,8 +361,11 @@ impl ApiDecoder for OpenAiChatDecoder {
             obs.response_complete = true;
             return;
         }
-        // A mid-stream error arrives as a bare `{"error": ...}` object, which this reads too.
-        if let Ok(chunk) = read_response::<ChatResponse<'_>>(data, obs) {
+        // The common chunk in one borrowing pass; anything else (a mid-stream error, which arrives as a bare
+        // `{"error": ...}` object, an odd field) through the lenient serde reading.
+        if let Ok(chunk) = fast::chunk(data) {
+            self.apply_response(chunk, now_ns, true, obs);
+        } else if let Ok(chunk) = read_response::<ChatResponse<'_>>(data, obs) {
             self.apply_response(chunk, now_ns, true, obs);
         }
     }

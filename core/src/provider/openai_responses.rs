@@ -3,7 +3,7 @@
 //! usage. The finish reason is the response `status`, as the provider reports it.
 
 use super::content_parts::{message, parts_of, text_part, tool_definitions};
-use super::{non_empty, read_request, read_response, ApiDecoder, ApiError};
+use super::{non_empty, read_request, read_response, set_non_empty, ApiDecoder, ApiError};
 use crate::model::content::InputContent;
 use crate::model::observation::{ErrorInfo, Observation, Usage, UsageSource};
 use crate::wire::lenient;
@@ -143,15 +143,9 @@ struct StreamEvent<'a> {
 }
 
 fn apply(r: Response<'_>, source: UsageSource, obs: &mut Observation) {
-    if let Some(id) = non_empty(&r.id) {
-        obs.response.id = Some(id);
-    }
-    if let Some(model) = non_empty(&r.model) {
-        obs.response.model = Some(model);
-    }
-    if let Some(tier) = non_empty(&r.service_tier) {
-        obs.response.service_tier = Some(tier);
-    }
+    set_non_empty(&mut obs.response.id, &r.id);
+    set_non_empty(&mut obs.response.model, &r.model);
+    set_non_empty(&mut obs.response.service_tier, &r.service_tier);
     if let Some(u) = r.usage {
         let input = u.input_tokens_details;
         let usage = Usage {

@@ -4,6 +4,7 @@
 //! with one extra chunk whose `choices` is empty. The filter adds the option to the request, reads the usage, and
 //! removes that extra chunk before the client sees it, so clients that index `choices[0]` keep working.
 
+use crate::wire::json_borrow::{seen, Fast, Reader, Unusual};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
@@ -165,15 +166,78 @@ fn is_usage_only(event: &[u8]) -> bool {
             data.extend_from_slice(value.strip_prefix(b" ").unwrap_or(value));
         }
     }
-    matches!(
-        serde_json::from_slice::<ChunkProbe>(&data),
-        Ok(ChunkProbe { choices: Some(c), usage: Some(_) }) if c.is_empty()
-    )
+    match probe(&data) {
+        Ok(usage_only) => usage_only,
+        Err(Unusual) => matches!(
+            serde_json::from_slice::<ChunkProbe>(&data),
+            Ok(ChunkProbe { choices: Some(c), usage: Some(_) }) if c.is_empty()
+        ),
+    }
+}
+
+/// [`ChunkProbe`]'s answer in one borrowing pass, for the common chunk: `choices` empty and `usage` not `null`.
+fn probe(data: &[u8]) -> Fast<bool> {
+    Reader::document(data, |r| {
+        let (mut mask, mut choices, mut usage) = (0, None, false);
+        let read = r.object(|r, key| match key {
+            b"choices" => {
+                seen(&mut mask, 1)?;
+                let mut n = 0usize;
+                if r.array(|r| {
+                    n += 1;
+                    r.skip()
+                })? {
+                    choices = Some(n);
+                }
+                Ok(())
+            }
+            b"usage" => {
+                seen(&mut mask, 2)?;
+                usage = !r.null()?;
+                if usage {
+                    r.skip()?;
+                }
+                Ok(())
+            }
+            _ => r.skip(),
+        })?;
+        if !read {
+            return Err(Unusual);
+        }
+        Ok(choices == Some(0) && usage)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_probe_answers_as_serde_or_leaves_it_to_serde() {
+        for data in [
+            r#"{"choices":[],"usage":{"prompt_tokens":3}}"#,
+            r#"{"choices":[],"usage":null}"#,
+            r#"{"choices":[{"index":0}],"usage":{"prompt_tokens":3}}"#,
+            r#"{"choices":null,"usage":{}}"#,
+            r#"{"choices":[],"usage":7}"#,
+            r#"{"choices":[],"usage":{},"usage":{}}"#,
+            r#"{"choices":{},"usage":{}}"#,
+            r#"{"choices":[],"usage":{}}"#,
+            r#"{"usage":{}}"#,
+            r#"null"#,
+            r#"[[],{}]"#,
+            r#"{"choices":[],"usage":{}} x"#,
+        ] {
+            let serde = matches!(
+                serde_json::from_slice::<ChunkProbe>(data.as_bytes()),
+                Ok(ChunkProbe { choices: Some(c), usage: Some(_) }) if c.is_empty()
+            );
+            if let Ok(fast) = probe(data.as_bytes()) {
+                assert_eq!(fast, serde, "{data}");
+            }
+            assert_eq!(is_usage_only(format!("data: {data}\n\n").as_bytes()), serde, "{data}");
+        }
+    }
 
     #[test]
     fn injects_only_into_streaming_requests_without_stream_options() {

@@ -253,7 +253,7 @@ mod tests {
                 let mut frames = Vec::new();
                 let mut decoder = crate::wire::event_stream::EventStreamDecoder::new(1 << 20);
                 decoder.feed(bytes, &mut |f| {
-                    let payload = match serde_json::from_slice::<Value>(&f.payload) {
+                    let payload = match serde_json::from_slice::<Value>(f.payload) {
                         Ok(Value::Object(mut outer)) if outer.contains_key("bytes") => {
                             let b64 = outer.remove("bytes").and_then(|b| b.as_str().map(str::to_string));
                             let inner = b64
@@ -264,11 +264,11 @@ mod tests {
                                 inner: data(&inner),
                             }
                         }
-                        _ => Payload::Plain(data(&f.payload)),
+                        _ => Payload::Plain(data(f.payload)),
                     };
                     frames.push(Frame {
-                        event: f.kind.clone(),
-                        message_type: f.message_type.clone(),
+                        event: f.kind.to_string(),
+                        message_type: f.message_type.to_string(),
                         payload,
                     });
                 });

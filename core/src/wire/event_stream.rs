@@ -4,17 +4,19 @@
 //! big-endian; the prelude CRC covers the first 8 bytes and the message CRC everything before it (CRC-32/IEEE).
 //! The decoder is incremental: it keeps at most one partial frame, capped, and checks both CRCs.
 
+use std::borrow::Cow;
+
 /// Smallest possible frame: prelude (12) + message CRC (4).
 const MIN_FRAME: usize = 16;
 
-/// One decoded frame's routing headers and payload.
+/// One decoded frame's routing headers and payload, read in place from the bytes that held it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct Frame {
+pub(crate) struct Frame<'a> {
     /// `:message-type`: `event`, `exception` or `error`.
-    pub(crate) message_type: String,
+    pub(crate) message_type: Cow<'a, str>,
     /// `:event-type` for events, `:exception-type` for exceptions, `:error-code` for errors.
-    pub(crate) kind: String,
-    pub(crate) payload: Vec<u8>,
+    pub(crate) kind: Cow<'a, str>,
+    pub(crate) payload: &'a [u8],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +29,8 @@ pub(crate) enum FrameError {
 
 #[derive(Debug)]
 pub(crate) struct EventStreamDecoder {
+    /// The start of a frame that the next chunk completes (only ever an incomplete frame: whole frames are read
+    /// from the chunk itself).
     pending: Vec<u8>,
     max_frame_bytes: usize,
     failed: Option<FrameError>,
@@ -46,36 +50,53 @@ impl EventStreamDecoder {
     }
 
     /// Feeds one chunk; calls `on_frame` for every complete, checksum-valid frame.
-    pub(crate) fn feed(&mut self, chunk: &[u8], on_frame: &mut dyn FnMut(&Frame)) {
+    pub(crate) fn feed(&mut self, chunk: &[u8], on_frame: &mut dyn FnMut(&Frame<'_>)) {
         if self.failed.is_some() {
             return;
         }
-        self.pending.extend_from_slice(chunk);
+        if self.pending.is_empty() {
+            let used = self.frames(chunk, on_frame);
+            if self.failed.is_none() {
+                self.pending.extend_from_slice(chunk.get(used..).unwrap_or_default());
+            }
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.extend_from_slice(chunk);
+        let used = self.frames(&pending, on_frame);
+        if self.failed.is_none() {
+            pending.drain(..used);
+            self.pending = pending;
+        }
+    }
+
+    /// Hands over every complete frame at the start of `buf`; returns the bytes they took. Stops at the first
+    /// corrupt or oversized frame, which fails the stream.
+    fn frames(&mut self, buf: &[u8], on_frame: &mut dyn FnMut(&Frame<'_>)) -> usize {
         let mut offset = 0;
-        while self.pending.len() - offset >= 12 {
-            let rest = &self.pending[offset..];
-            let total = be_u32(&rest[0..4]) as usize;
+        while let Some(rest) = buf.get(offset..).filter(|r| r.len() >= 12) {
+            let total = be_u32(rest, 0) as usize;
             if total < MIN_FRAME || total > self.max_frame_bytes {
                 self.fail(FrameError::Length);
-                return;
+                return offset;
             }
-            if crc32fast::hash(&rest[0..8]) != be_u32(&rest[8..12]) {
+            if crc32fast::hash(rest.get(0..8).unwrap_or_default()) != be_u32(rest, 8) {
                 self.fail(FrameError::Checksum);
-                return;
+                return offset;
             }
-            if rest.len() < total {
+            let Some(frame) = rest.get(..total) else {
                 break;
-            }
-            match parse_frame(&rest[..total]) {
+            };
+            match parse_frame(frame) {
                 Ok(frame) => on_frame(&frame),
                 Err(e) => {
                     self.fail(e);
-                    return;
+                    return offset;
                 }
             }
             offset += total;
         }
-        self.pending.drain(..offset);
+        offset
     }
 
     fn fail(&mut self, e: FrameError) {
@@ -84,29 +105,32 @@ impl EventStreamDecoder {
     }
 }
 
-fn be_u32(b: &[u8]) -> u32 {
-    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+/// The big-endian `u32` at `at` (0 past the end; callers check lengths first).
+fn be_u32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4)
+        .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-fn parse_frame(frame: &[u8]) -> Result<Frame, FrameError> {
+fn parse_frame(frame: &[u8]) -> Result<Frame<'_>, FrameError> {
     let total = frame.len();
-    let headers_len = be_u32(&frame[4..8]) as usize;
+    let headers_len = be_u32(frame, 4) as usize;
     if 12 + headers_len + 4 > total {
         return Err(FrameError::Length);
     }
-    if crc32fast::hash(&frame[..total - 4]) != be_u32(&frame[total - 4..]) {
+    let (body, crc) = frame.split_at_checked(total - 4).ok_or(FrameError::Length)?;
+    if crc32fast::hash(body) != be_u32(crc, 0) {
         return Err(FrameError::Checksum);
     }
     let mut out = Frame {
-        payload: frame[12 + headers_len..total - 4].to_vec(),
+        payload: body.get(12 + headers_len..).unwrap_or_default(),
         ..Default::default()
     };
-    let mut h = &frame[12..12 + headers_len];
-    while !h.is_empty() {
-        let name_len = h[0] as usize;
-        let name = h.get(1..1 + name_len).ok_or(FrameError::Length)?;
-        let value_type = *h.get(1 + name_len).ok_or(FrameError::Length)?;
-        h = &h[2 + name_len..];
+    let mut h = body.get(12..12 + headers_len).unwrap_or_default();
+    while let Some((&name_len, after)) = h.split_first() {
+        let name_len = name_len as usize;
+        let name = after.get(..name_len).ok_or(FrameError::Length)?;
+        let value_type = *after.get(name_len).ok_or(FrameError::Length)?;
+        h = after.get(name_len + 1..).unwrap_or_default();
         let value_len = match value_type {
             0 | 1 => 0,
             2 => 1,
@@ -115,19 +139,18 @@ fn parse_frame(frame: &[u8]) -> Result<Frame, FrameError> {
             5 | 8 => 8,
             9 => 16,
             6 | 7 => {
-                let len = h.get(0..2).ok_or(FrameError::Length)?;
-                h = &h[2..];
+                let (len, after) = h.split_at_checked(2).ok_or(FrameError::Length)?;
+                h = after;
                 u16::from_be_bytes([len[0], len[1]]) as usize
             }
             _ => return Err(FrameError::Length),
         };
-        let value = h.get(..value_len).ok_or(FrameError::Length)?;
-        h = &h[value_len..];
+        let (value, after) = h.split_at_checked(value_len).ok_or(FrameError::Length)?;
+        h = after;
         if value_type == 7 {
-            let text = String::from_utf8_lossy(value).into_owned();
             match name {
-                b":message-type" => out.message_type = text,
-                b":event-type" | b":exception-type" | b":error-code" => out.kind = text,
+                b":message-type" => out.message_type = String::from_utf8_lossy(value),
+                b":event-type" | b":exception-type" | b":error-code" => out.kind = String::from_utf8_lossy(value),
                 _ => {}
             }
         }
@@ -186,11 +209,24 @@ mod tests {
         s
     }
 
-    fn decode(bytes: &[u8], size: usize) -> (Vec<Frame>, Option<FrameError>) {
+    /// A frame as the tests keep it (a [`Frame`] borrows the decoder's bytes).
+    struct Owned {
+        message_type: String,
+        kind: String,
+        payload: Vec<u8>,
+    }
+
+    fn decode(bytes: &[u8], size: usize) -> (Vec<Owned>, Option<FrameError>) {
         let mut d = EventStreamDecoder::new(1 << 20);
         let mut frames = Vec::new();
         for c in bytes.chunks(size) {
-            d.feed(c, &mut |f| frames.push(f.clone()));
+            d.feed(c, &mut |f| {
+                frames.push(Owned {
+                    message_type: f.message_type.to_string(),
+                    kind: f.kind.to_string(),
+                    payload: f.payload.to_vec(),
+                })
+            });
         }
         (frames, d.error())
     }

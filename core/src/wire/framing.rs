@@ -55,10 +55,10 @@ impl Framing {
             Framing::Sse(sse) => sse.feed(bytes, on_message),
             Framing::EventStream(es) => es.feed(bytes, &mut |frame| {
                 if frame.message_type == "event" {
-                    on_message(frame.kind.as_bytes(), &frame.payload);
+                    on_message(frame.kind.as_bytes(), frame.payload);
                 } else {
                     let event = format!("{}:{}", frame.message_type, frame.kind);
-                    on_message(event.as_bytes(), &frame.payload);
+                    on_message(event.as_bytes(), frame.payload);
                 }
             }),
             Framing::JsonArray(split) => split.feed(bytes, &mut |element| on_message(b"", element)),

@@ -3,8 +3,10 @@
 
 pub(crate) mod content_encoding;
 pub(crate) mod event_stream;
+pub(crate) mod find;
 pub(crate) mod framing;
 pub(crate) mod json_array;
+pub(crate) mod json_borrow;
 pub(crate) mod json_fields;
 pub(crate) mod json_scan;
 pub(crate) mod lenient;

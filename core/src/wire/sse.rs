@@ -4,6 +4,9 @@
 //! unfinished line and the event being assembled. Both are capped: an event larger than the cap is skipped (and
 //! counted) instead of growing memory without bound.
 
+use super::find::line_end;
+use std::ops::Range;
+
 /// Decoder state carried between chunks.
 #[derive(Debug)]
 pub struct SseDecoder {
@@ -14,6 +17,9 @@ pub struct SseDecoder {
     line_len: usize,
     /// `data` lines of the current event, joined with `\n`.
     data: Vec<u8>,
+    /// The current event's only `data` value so far, where it lies in the chunk being fed: read from there when
+    /// the event ends in the same chunk (the common case), copied into `data` otherwise. `None` between feeds.
+    borrowed: Option<Range<usize>>,
     /// `event` field of the current event.
     event: Vec<u8>,
     has_data: bool,
@@ -33,6 +39,7 @@ impl SseDecoder {
             line: Vec::new(),
             line_len: 0,
             data: Vec::new(),
+            borrowed: None,
             event: Vec::new(),
             has_data: false,
             pending_lf: false,
@@ -50,39 +57,40 @@ impl SseDecoder {
 
     /// Feeds one chunk; calls `on_event(event_type, data)` for every event completed by it.
     pub fn feed(&mut self, chunk: &[u8], on_event: &mut dyn FnMut(&[u8], &[u8])) {
-        let mut rest = chunk;
+        let mut at = 0;
         if self.pending_lf {
             self.pending_lf = false;
-            if let Some(stripped) = rest.strip_prefix(b"\n") {
-                rest = stripped;
+            if chunk.first() == Some(&b'\n') {
+                at = 1;
             }
         }
-        while let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') {
-            let (head, tail) = rest.split_at(end);
+        while let Some(end) = line_end(chunk, at) {
             if self.line_len == 0 {
-                self.process_line(head, on_event);
+                self.process_line(chunk, at..end, true, on_event);
             } else {
-                self.append_to_line(head);
+                self.append_to_line(chunk.get(at..end).unwrap_or_default());
                 self.line_len = 0;
                 let line = std::mem::take(&mut self.line);
                 // Not blank (part of it came earlier); in an oversized event its bytes were dropped and it counts
                 // for nothing, as it would had it come in one piece.
                 if !self.oversized {
-                    self.process_line(&line, on_event);
+                    self.process_line(&line, 0..line.len(), false, on_event);
                 }
                 self.line = line;
                 self.line.clear();
             }
-            rest = &tail[1..];
-            if tail[0] == b'\r' {
-                match rest.first() {
-                    Some(b'\n') => rest = &rest[1..],
+            at = end + 1;
+            if chunk.get(end) == Some(&b'\r') {
+                match chunk.get(at) {
+                    Some(b'\n') => at += 1,
                     None => self.pending_lf = true,
                     Some(_) => {}
                 }
             }
         }
-        self.append_to_line(rest);
+        // The event goes on in the next chunk: its data, read from this chunk so far, is kept.
+        self.own_borrowed(chunk);
+        self.append_to_line(chunk.get(at..).unwrap_or_default());
     }
 
     /// End of stream: an event whose blank line never came is dispatched if its lines were complete, since a
@@ -92,10 +100,17 @@ impl SseDecoder {
             self.line_len = 0;
             let line = std::mem::take(&mut self.line);
             if !self.oversized {
-                self.process_line(&line, on_event);
+                self.process_line(&line, 0..line.len(), false, on_event);
             }
         }
-        self.process_line(b"", on_event);
+        self.process_line(b"", 0..0, false, on_event);
+    }
+
+    /// Copies a data value still read in place from `chunk` into `data`.
+    fn own_borrowed(&mut self, chunk: &[u8]) {
+        if let Some(range) = self.borrowed.take() {
+            self.data.extend_from_slice(chunk.get(range).unwrap_or_default());
+        }
     }
 
     fn append_to_line(&mut self, bytes: &[u8]) {
@@ -117,13 +132,23 @@ impl SseDecoder {
         }
         self.line.clear();
         self.data.clear();
+        self.borrowed = None;
         self.has_data = false;
     }
 
-    fn process_line(&mut self, line: &[u8], on_event: &mut dyn FnMut(&[u8], &[u8])) {
+    /// Handles the line `src[line]`: `src` is the chunk being fed when `in_chunk` (a data value may then be read
+    /// from it in place), else the assembled line.
+    fn process_line(&mut self, src: &[u8], line: Range<usize>, in_chunk: bool, on_event: &mut dyn FnMut(&[u8], &[u8])) {
+        let start = line.start;
+        let line = src.get(line).unwrap_or_default();
         if line.is_empty() {
+            // Only a line of the chunk can have left a value in place, and a blank line is never assembled.
+            let borrowed = self.borrowed.take();
             if self.has_data && !self.oversized {
-                on_event(&self.event, &self.data);
+                match borrowed {
+                    Some(range) => on_event(&self.event, src.get(range).unwrap_or_default()),
+                    None => on_event(&self.event, &self.data),
+                }
             }
             self.data.clear();
             self.event.clear();
@@ -137,31 +162,46 @@ impl SseDecoder {
             self.mark_oversized();
             return;
         }
-        if self.oversized || line[0] == b':' {
+        if self.oversized || line.first() == Some(&b':') {
             return;
         }
         let (field, value) = match line.iter().position(|&b| b == b':') {
             Some(i) => {
-                let value = &line[i + 1..];
-                (&line[..i], value.strip_prefix(b" ").unwrap_or(value))
+                let value = line.get(i + 1..).unwrap_or_default();
+                (
+                    line.get(..i).unwrap_or_default(),
+                    value.strip_prefix(b" ").unwrap_or(value),
+                )
             }
             None => (line, &b""[..]),
         };
         match field {
             b"data" => {
-                if self.data.len() + value.len() + 1 > self.max_event_bytes {
+                let held = self.data.len() + self.borrowed.as_ref().map_or(0, Range::len);
+                if held + value.len() + 1 > self.max_event_bytes {
                     self.mark_oversized();
                     return;
                 }
-                if self.has_data {
-                    self.data.push(b'\n');
+                if in_chunk && !self.has_data {
+                    let value_start = start + (line.len() - value.len());
+                    self.borrowed = Some(value_start..value_start + value.len());
+                } else {
+                    // A second data line: the first, if still in place (only a line of the chunk leaves one),
+                    // is copied before this one joins it.
+                    if in_chunk {
+                        self.own_borrowed(src);
+                    }
+                    if self.has_data {
+                        self.data.push(b'\n');
+                    }
+                    self.data.extend_from_slice(value);
                 }
-                self.data.extend_from_slice(value);
                 self.has_data = true;
             }
             b"event" => {
                 self.event.clear();
-                self.event.extend_from_slice(&value[..value.len().min(256)]);
+                self.event
+                    .extend_from_slice(value.get(..value.len().min(256)).unwrap_or_default());
             }
             _ => {} // `id`, `retry` and unknown fields carry nothing the filter needs.
         }
