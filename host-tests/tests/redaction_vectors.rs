@@ -135,14 +135,12 @@ fn no_vector_leaks_when_split_across_stream_chunks_or_planted_in_a_json_prompt()
             if leaked(&everything, &v.masked) {
                 failures.push(format!("{}: leaked: {output} / {input}", v.id));
             }
-            // A key-named vendor value before a `.` ends up under the generic `[SECRET]` label in the answer (its
-            // vendor check sees the `.`): masked all the same, labelled apart (known, issue 15 closing note).
-            let generic = output.contains("[SECRET]");
-            if !(output.contains(&label) || generic) || !input.contains(&label) {
+            // Under its own label in both, a key-named vendor value before the answer's full stop included.
+            if !output.contains(&label) || !input.contains(&label) {
                 failures.push(format!("{}: {label} missing: {output} / {input}", v.id));
             }
             let counted = |d: &str| attr(span, &format!("llm.redactions.{d}")).as_i64().unwrap_or(0);
-            if counted(&v.detector) + if generic { counted("secret") } else { 0 } < 2 {
+            if counted(&v.detector) < 2 {
                 failures.push(format!("{}: not counted twice", v.id));
             }
             checked += 1;

@@ -22,6 +22,10 @@ pub(super) struct Run {
     seps: [u8; 8],
     pub(super) sep_count: usize,
     pub(super) digit_count: usize,
+    /// The digits as values 0–9, once [`Run::fill_digits`] ran (every check reads them; a text dense with numbers
+    /// would otherwise collect them once per check).
+    digits: [u8; 20],
+    digits_len: usize,
 }
 
 impl Run {
@@ -39,6 +43,8 @@ impl Run {
             seps: [0; 8],
             sep_count: 0,
             digit_count: 0,
+            digits: [0; 20],
+            digits_len: 0,
         }
     }
 
@@ -75,19 +81,23 @@ impl Run {
         &self.seps[..self.sep_count]
     }
 
-    /// The digits, in order, as values 0–9.
-    pub(super) fn digits(&self, t: &[u8]) -> ([u8; 20], usize) {
-        let mut out = [0u8; 20];
+    /// Collects the digits of the groups (at most 20), for [`Run::digits`].
+    pub(super) fn fill_digits(&mut self, t: &[u8]) {
         let mut n = 0;
         for &(s, len) in &self.groups[..self.group_count] {
             for &b in &t[s..s + usize::from(len)] {
-                if n < out.len() {
-                    out[n] = b - b'0';
+                if n < self.digits.len() {
+                    self.digits[n] = b - b'0';
                     n += 1;
                 }
             }
         }
-        (out, n)
+        self.digits_len = n;
+    }
+
+    /// The digits, in order, as values 0–9 (after [`Run::fill_digits`]).
+    pub(super) fn digits(&self) -> &[u8] {
+        &self.digits[..self.digits_len]
     }
 
     pub(super) fn shape_is(&self, lens: &[usize]) -> bool {

@@ -186,6 +186,7 @@ impl Engine {
             out,
             ipv6_checked_until: 0,
             searches: [(&[], 0, None); 3],
+            limit: text.len(),
         };
         self.run(&mut s);
         for (literal, det) in &self.unanchored {
@@ -304,7 +305,10 @@ impl Engine {
         let mut b64 = infix::Base64Runs::default();
         let n = t.len();
         let mut i = 0;
-        while i < n {
+        // The walk ends early after a value that runs to the end of the text (`s.limit`, read after each boundary
+        // check; a token's value that runs to the end ends the walk by itself).
+        let mut limit = n;
+        while i < limit {
             let b = t[i];
             if is_alnum(b) {
                 i = self.token(s, &mut b64, i);
@@ -328,8 +332,12 @@ impl Engine {
                         continue;
                     }
                 }
-                _ => {}
+                _ => {
+                    i += 1;
+                    continue;
+                }
             }
+            limit = s.limit;
             i += 1;
         }
     }

@@ -178,7 +178,7 @@ fn assignment(s: &mut Scanner<'_>, sep: usize, value_from: usize, kind: Sep) {
     if kind == Sep::Equals && (lower.ends_with(b"sig") || lower.ends_with(b"ure") || lower.starts_with(b"x-")) {
         signed_url(s, &key, value_from, after_query);
     }
-    keyword_vendor(s, lower, value_from);
+    let vendor_end = keyword_vendor(s, lower, value_from);
     // Signed-URL parameters are the signed-URL rules' (the `AKIA…` in `X-Amz-Credential` is its own finding).
     if lower.starts_with(b"x-amz-") || lower.starts_with(b"x-goog-") {
         return;
@@ -196,6 +196,11 @@ fn assignment(s: &mut Scanner<'_>, sep: usize, value_from: usize, kind: Sep) {
     let Some(v) = read_value(t, value_from, after_query) else {
         return;
     };
+    // A sentence's full stop right after a vendor's value (`… set DD_API_KEY=<32 hex>.`) is punctuation, not part
+    // of the value: the vendor's finding stands, under its own label (the generic one would win by a byte).
+    if vendor_end.is_some_and(|e| v.end == e + 1 && t[e] == b'.') {
+        return;
+    }
     let value = &t[v.start..v.end];
     if is_placeholder(value) {
         return;
@@ -1096,10 +1101,50 @@ const UUID_ANY_CASE: &[Seg] = &[
     Run(HEX, 12, 12),
 ];
 
+/// The bytes a (lower-case) key or keyword holds, one bit per byte class: `a-z`, `0-9`, `_`, `-`, anything else.
+const fn byte_mask(w: &[u8]) -> u64 {
+    let mut m = 0u64;
+    let mut i = 0;
+    while i < w.len() {
+        let b = w[i];
+        let bit = match b {
+            b'a'..=b'z' => b - b'a',
+            b'0'..=b'9' => 26 + b - b'0',
+            b'_' => 36,
+            b'-' => 37,
+            _ => 38,
+        };
+        m |= 1 << bit;
+        i += 1;
+    }
+    m
+}
+
+/// The most keywords a [`KeywordShape`] has.
+const MAX_KEYWORDS: usize = 5;
+
+/// [`byte_mask`] of every keyword of [`KEYWORD_SHAPES`], in the same order.
+static KEYWORD_MASKS: [[u64; MAX_KEYWORDS]; KEYWORD_SHAPES.len()] = {
+    let mut out = [[0u64; MAX_KEYWORDS]; KEYWORD_SHAPES.len()];
+    let mut k = 0;
+    while k < KEYWORD_SHAPES.len() {
+        let words = KEYWORD_SHAPES[k].keywords;
+        // More keywords than `MAX_KEYWORDS` fail the build here (an index out of range in a constant).
+        let mut w = 0;
+        while w < words.len() {
+            out[k][w] = byte_mask(words[w]);
+            w += 1;
+        }
+        k += 1;
+    }
+    out
+};
+
 /// Bytes that may not follow a keyword-anchored value: `A-Z a-z 0-9 + / = _ -`.
 const VALUE_CONTINUES: Charset = B64_PAD | B64URL;
 
-fn keyword_vendor(s: &mut Scanner<'_>, key: &[u8], value_from: usize) {
+/// The vendor credential named by `key` at `value_from`, if any, recorded; returns where its value ends.
+fn keyword_vendor(s: &mut Scanner<'_>, key: &[u8], value_from: usize) -> Option<usize> {
     const CREDENTIAL_WORDS: [&[u8]; 11] = [
         b"key",
         b"token",
@@ -1119,25 +1164,33 @@ fn keyword_vendor(s: &mut Scanner<'_>, key: &[u8], value_from: usize) {
     if matches!(t.get(v + level), Some(b'"' | b'\'' | b'`')) {
         v += level + 1;
     }
-    let Some(&first) = t.get(v) else {
-        return;
-    };
+    let &first = t.get(v)?;
+    // A keyword can only occur in the key when the key has every byte of it: one mask test turns most away.
+    let has = byte_mask(key);
     let mut credential_word = None;
-    for shape in KEYWORD_SHAPES {
-        if !shape.keywords.iter().any(|k| contains(key, k)) || !s.wants(u16::from(shape.det)) {
+    for (shape, masks) in KEYWORD_SHAPES.iter().zip(&KEYWORD_MASKS) {
+        let mut named = false;
+        for (k, mask) in shape.keywords.iter().zip(masks) {
+            if mask & !has == 0 && contains(key, k) {
+                named = true;
+                break;
+            }
+        }
+        if !named || !s.wants(u16::from(shape.det)) {
             continue;
         }
         if !*credential_word.get_or_insert_with(|| CREDENTIAL_WORDS.iter().any(|w| contains(key, w))) {
-            return;
+            return None;
         }
         if !shape.first.is_empty() && !shape.first.contains(&first) {
             continue;
         }
         if let Some(end) = match_segs(t, v, shape.value, VALUE_CONTINUES) {
             s.push(v, end, shape.det);
-            return;
+            return Some(end);
         }
     }
+    None
 }
 
 /// Azure SAS `sig=` (with another SAS parameter within 400 bytes before), `SharedAccessSignature=` in connection
@@ -1275,5 +1328,20 @@ mod tests {
         ] {
             assert_eq!(class(key), expected, "{key}");
         }
+    }
+
+    #[test]
+    fn a_vendor_value_before_a_full_stop_keeps_its_vendor_label() {
+        let r = super::super::Redactor::default();
+        let redact = |text: &str| super::super::Redact::redact(&r, text, &mut Vec::new()).unwrap_or_default();
+        // Built here: the repository holds no shape-valid value.
+        let hex = "0123456789abcdef".repeat(2);
+        assert_eq!(
+            redact(&format!("Set DD_API_KEY={hex}.")),
+            "Set DD_API_KEY=[DATADOG_KEY]."
+        );
+        assert_eq!(redact(&format!("Set DD_API_KEY={hex}")), "Set DD_API_KEY=[DATADOG_KEY]");
+        // More than a full stop after the vendor's shape: the whole value is masked, by the generic rule.
+        assert_eq!(redact(&format!("Set DD_API_KEY={hex}.x9")), "Set DD_API_KEY=[SECRET]");
     }
 }

@@ -208,9 +208,7 @@ impl Redactor {
             }));
         }
         // At one start the longest first, then precedence; most findings already come in that order.
-        let key = |f: &Finding| {
-            (f.start as u64) << 40 | (0xff_ffff - (f.end - f.start).min(0xff_ffff) as u64) << 16 | u64::from(f.det)
-        };
+        let key = Finding::key;
         if !all.is_sorted_by_key(key) {
             // Adaptive to the runs already in order: a few findings out of place cost little.
             all.sort_by_key(key);
@@ -270,24 +268,30 @@ impl Redactor {
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
         let mut dropped = false;
-        let mut found: Vec<(u16, u32)> = Vec::new();
+        // Findings per detector, indexed by detector (a text dense with findings would otherwise search a list per
+        // finding); reported in the order each detector first fired.
+        let mut found = vec![0u32; self.detectors.len()];
+        let mut order: Vec<u16> = Vec::new();
         for f in &findings {
-            let Some(d) = self.detectors.get(usize::from(f.det)) else {
+            let (Some(d), Some(c)) = (
+                self.detectors.get(usize::from(f.det)),
+                found.get_mut(usize::from(f.det)),
+            ) else {
                 continue;
             };
-            match found.iter_mut().find(|(det, _)| *det == f.det) {
-                Some((_, c)) => *c += 1,
-                None => found.push((f.det, 1)),
+            if *c == 0 {
+                order.push(f.det);
             }
+            *c += 1;
             dropped |= d.action == Action::Drop && drop_allowed;
             out.push_str(&text[at..f.start]);
             self.replacement(d, &text[f.start..f.end], &mut out);
             at = f.end;
         }
         out.push_str(&text[at..]);
-        for (det, c) in found {
-            if let Some(d) = self.detectors.get(usize::from(det)) {
-                count(counts, &d.name, c);
+        for det in order {
+            if let (Some(d), Some(c)) = (self.detectors.get(usize::from(det)), found.get(usize::from(det))) {
+                count(counts, &d.name, *c);
             }
         }
         (!dropped).then_some(out)

@@ -117,6 +117,7 @@ pub(super) fn scan(s: &mut Scanner<'_>, digit_or_plus: usize) -> Option<usize> {
     if glued || too_long || (run.digit_count < 8 && groups != 4) {
         return Some(resume);
     }
+    run.fill_digits(t);
     let found = if s.wants(u16::from(CARD)) && is_card(t, &run) {
         Some((run.start, run.core_end, CARD))
     } else if s.wants(u16::from(SSN)) && is_ssn(t, &run) {
@@ -217,8 +218,8 @@ fn is_card(t: &[u8], run: &Run) -> bool {
     if seps.iter().any(|b| !matches!(b, b' ' | b'-')) || seps.windows(2).any(|w| w[0] != w[1]) {
         return false;
     }
-    let (ds, len) = run.digits(t);
-    let ds = &ds[..len];
+    let ds = run.digits();
+    let len = ds.len();
     if !(12..=19).contains(&len) {
         return false;
     }
@@ -282,7 +283,7 @@ fn is_ssn(t: &[u8], run: &Run) -> bool {
     if needs_word && !keyword_before(t, run.start, 16, &SSN_WORDS, SSN_PHRASES) {
         return false;
     }
-    let (d, _) = run.digits(t);
+    let d = run.digits();
     let area = &d[..3];
     let group = &d[3..5];
     let serial = &d[5..9];

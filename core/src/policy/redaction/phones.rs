@@ -271,8 +271,8 @@ pub(super) fn is_phone(t: &[u8], run: &Run, regions: Regions) -> bool {
     if n == 2 && seps == b"." {
         return false;
     }
-    let (ds, len) = run.digits(t);
-    let ds = &ds[..len];
+    let ds = run.digits();
+    let len = ds.len();
     // Asked at most once.
     let mut asked: Option<bool> = None;
     let mut keyword = || *asked.get_or_insert_with(|| keyword_before(t, run.start, 24, &PHONE_WORDS, PHONE_PHRASES));

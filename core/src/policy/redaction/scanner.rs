@@ -13,6 +13,16 @@ pub(super) struct Finding {
     pub(super) det: u16,
 }
 
+impl Finding {
+    /// The order findings are resolved in: by start, at one start the longest first, then by precedence.
+    #[inline]
+    pub(super) fn key(&self) -> u64 {
+        (self.start as u64) << 40
+            | (0xff_ffff - (self.end - self.start).min(0xff_ffff) as u64) << 16
+            | u64::from(self.det)
+    }
+}
+
 /// One scan of one text.
 pub(super) struct Scanner<'a> {
     pub(super) t: &'a [u8],
@@ -24,7 +34,14 @@ pub(super) struct Scanner<'a> {
     /// The last forward search for each end marker (`-----END `...): where it started and what it found, so a text
     /// full of cut PEM blocks is searched once, not once per block.
     pub(super) searches: [(&'static [u8], usize, Option<usize>); 3],
+    /// Where the walk may stop: every value starting past here would lie inside one already found that runs to
+    /// the end of the text (a cut PEM block), and so be dropped.
+    pub(super) limit: usize,
 }
+
+/// How far before the byte that triggers it a value may start (an Azure key's 88 bytes ending at its last run is
+/// the most), with room to spare.
+const LOOK_BEHIND: usize = 256;
 
 impl Scanner<'_> {
     /// Whether detector `det` is enabled for this scan.
@@ -57,7 +74,22 @@ impl Scanner<'_> {
 
     pub(super) fn push_any(&mut self, start: usize, end: usize, det: u16) {
         if end > start && self.wants(det) {
-            self.out.push(Finding { start, end, det });
+            // Kept in order as found: a value is mostly found after the ones before it, or a few places back (a
+            // vendor key inside a `token: …` value found after it), so the findings need no sort. Further back
+            // than a few places it is appended, and the sort after the scan puts it in place.
+            let f = Finding { start, end, det };
+            let key = f.key();
+            let mut at = self.out.len();
+            while at > 0 && self.out.len() - at < 8 && self.out.get(at - 1).is_some_and(|p| p.key() > key) {
+                at -= 1;
+            }
+            if self.out.len() - at == 8 {
+                at = self.out.len();
+            }
+            self.out.insert(at, f);
+            if end == self.t.len() {
+                self.limit = self.limit.min(start.saturating_add(LOOK_BEHIND));
+            }
         }
     }
 }

@@ -23,12 +23,35 @@ pub(super) fn find(t: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
     let mut at = from;
     while at + needle.len() <= t.len() {
-        let off = t[at..=t.len() - needle.len()].iter().position(|b| *b == first)?;
-        at += off;
+        at = find_byte(t, at, t.len() - needle.len() + 1, first)?;
         if &t[at + 1..at + needle.len()] == rest {
             return Some(at);
         }
         at += 1;
     }
     None
+}
+
+/// First position of `byte` in `t[from..to]`: eight bytes at a time (a word's test of every byte at once), then one
+/// at a time. A search may run over the rest of a long text (the end of a cut PEM block).
+fn find_byte(t: &[u8], from: usize, to: usize, byte: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let pattern = ONES * u64::from(byte);
+    let mut at = from;
+    while at + 8 <= to {
+        let Some(chunk) = t.get(at..at + 8) else {
+            break;
+        };
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ pattern;
+        // The high bit of each zero byte of `x` (exact: no borrow crosses into a byte that is not zero).
+        let zero = !(((x & !HIGH) + !HIGH) | x) & HIGH;
+        if zero != 0 {
+            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    t.get(at..to)?.iter().position(|b| *b == byte).map(|k| at + k)
 }
