@@ -18,7 +18,7 @@ help:
 	@echo "make demo-edge - the wasi:http component (served like wasmtime serve) + the OpenAI SDK; prints its traces"
 	@echo "make test   - fmt, clippy (host and wasm32), unit, host, end-to-end (Envoy and edge) tests, fault matrix, short fuzz run"
 	@echo "make e2e-faults - the fault matrix of issue 12 in real Envoy (writes target/e2e-faults.md)"
-	@echo "make fuzz   - every fuzz target for FUZZ_SECONDS each (default 60; nightly + cargo-fuzz, installed on first use)"
+	@echo "make fuzz   - every fuzz target for FUZZ_SECONDS each (default 60; libFuzzer, built on the stable toolchain)"
 	@echo "make oci    - OCI image of the .wasm for Istio (target/oci/), digest pinned in envoy/istio/llm-trace.yaml"
 	@echo "make e2e-phoenix - opt-in: Arize Phoenix on loopback, demo calls and recorded captures, asserted through its API"
 	@echo "make bench  - overhead in real Envoy vs plain Envoy, a no-op Wasm filter and native filters (bench-quick: <2 min)"
@@ -115,7 +115,7 @@ edge-e2e: component bins venv
 	$(VENV)/bin/pytest -q edge/e2e
 
 # Every check CI runs, in two lanes so both cores stay busy (scripts/make_test.sh): the builds, lints and host
-# tests in one; the virtualenv and the nightly fuzz build and short run in the other; then, with the machine quiet,
+# tests in one; the virtualenv and the fuzz build and short run in the other; then, with the machine quiet,
 # the real-Envoy and edge end-to-end suites. Prints the time of every step.
 test:
 	scripts/make_test.sh
@@ -152,24 +152,29 @@ e2e-phoenix: wasm bins venv phoenix-venv
 e2e-faults: wasm bins venv
 	$(VENV)/bin/pytest -q -p no:cacheprovider envoy/faults
 
-# Fuzzing (fuzz/, libFuzzer through cargo-fuzz on nightly; its own workspace and Cargo.lock). `make fuzz` runs every
-# target for FUZZ_SECONDS; `make fuzz-quick` FUZZ_QUICK_SECONDS each. A crash stops the run with its
-# input in fuzz/artifacts/<target>/; it becomes a regression test in the core (core/src/fuzzing.rs, fuzz/README.md).
-CARGO_FUZZ_VERSION := 0.13.2
+# Fuzzing (fuzz/, libFuzzer; its own workspace and Cargo.lock). `make fuzz` runs every target for FUZZ_SECONDS;
+# `make fuzz-quick` FUZZ_QUICK_SECONDS each. A crash stops the run with its input in fuzz/artifacts/<target>/; it
+# becomes a regression test in the core (core/src/fuzzing.rs, fuzz/README.md).
+# Built with plain cargo on the stable toolchain: with no sanitizer (the core is safe Rust, so a bug shows as a
+# panic, which libFuzzer catches), libFuzzer's coverage feedback is LLVM's sanitizer-coverage pass, which stable
+# rustc runs (-Cpasses, -Cllvm-args: the flags cargo-fuzz passes). That needs neither nightly nor cargo-fuzz, whose
+# install compiled for a minute on every fresh machine; and it keeps cargo's codegen units (cargo-fuzz forces one, and
+# full debug info). The explicit --target keeps the flags off build scripts and proc macros.
 FUZZ_TARGETS := sse event_stream json_array content_decoding exchange config redactor
 FUZZ_SECONDS ?= 60
 FUZZ_QUICK_SECONDS ?= 4
-# No sanitizer: the core is safe Rust, so a bug shows as a panic (caught by libFuzzer); ASan would only slow it.
-FUZZ_BUILD := cargo +nightly fuzz build --sanitizer none --fuzz-dir fuzz
+FUZZ_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+FUZZ_RUSTFLAGS := -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+	-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+	-Cllvm-args=-sanitizer-coverage-trace-compares -Cllvm-args=-sanitizer-coverage-stack-depth \
+	-Cllvm-args=-simplifycfg-branch-fold-threshold=0 --cfg fuzzing -Cdebug-assertions -Coverflow-checks
 
 fuzz-deps:
-	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-	cargo fuzz --version 2>/dev/null | grep -qF '$(CARGO_FUZZ_VERSION)' || \
-		cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
 	python3 fuzz/seeds.py
 
 fuzz-build: fuzz-deps
-	$(FUZZ_BUILD)
+	RUSTFLAGS="$(FUZZ_RUSTFLAGS)" cargo build --release --locked --manifest-path fuzz/Cargo.toml \
+		--target $(FUZZ_TRIPLE) --bins
 
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do fuzz/run.sh $$t $(FUZZ_SECONDS) || exit 1; done

@@ -7,7 +7,8 @@ target="$1" seconds="$2"
 mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target" target/fuzz-logs
 log="target/fuzz-logs/$target.log"
 start=$(date +%s%N)
-cargo +nightly fuzz run --sanitizer none --fuzz-dir fuzz "$target" "fuzz/corpus/$target" -- \
+triple=$(rustc -vV | sed -n 's/^host: //p')
+"fuzz/target/$triple/release/$target" "fuzz/corpus/$target" \
   -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
   -artifact_prefix="fuzz/artifacts/$target/" > "$log" 2>&1
 status=$?

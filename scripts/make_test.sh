@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # `make test`: every check CI runs, as Makefile targets, in lanes so both cores stay busy on a fresh machine (most of
 # a fresh run is compiling, and no single cargo build keeps two cores busy all the way).
-# - build lane (output shown): fmt, the .wasm, its lints, the host build (linted as it compiles), every host test
-#   (once the component lane is done), the tools;
+# - build lane (output shown): fmt, the .wasm, its lints, the host build (linted as it compiles, and building the
+#   tools the end-to-end tests run);
 # - component lane (target/make-test/component.log): the wasi:http component and its lints, in a target directory
 #   of its own (no cargo lock shared with the build lane);
-# - side lane (target/make-test/side.log): the virtualenv (Envoy, SDKs), then the nightly toolchain, cargo-fuzz,
-#   the fuzz build and the short fuzz run (its own workspace and target directory);
-# - then the end-to-end suites, once everything is built: Envoy config validation and the Envoy suite in one lane,
-#   the edge suite and the fault matrix in another (each stack is on free ports with its own Envoy base id; they
-#   spend most of their time waiting on sockets), and the OCI image check.
+# - venv lane (target/make-test/venv.log): the virtualenv (Envoy, SDKs);
+# - fuzz lane (target/make-test/fuzz.log): the fuzz build and the short fuzz run (its own workspace and target
+#   directory);
+# - then, once everything is built, with nothing rebuilt: every host test (target/make-test/host-tests.log) beside
+#   Envoy config validation, the Envoy suite and the OCI image check in one lane and the edge suite and the fault
+#   matrix in another (each stack is on free ports with its own Envoy base id; they spend most of their time waiting
+#   on sockets).
 # Prints every step's seconds at the end (target/make-test/steps.tsv). A failing step stops every lane and the run
 # exits 1; a background lane's log is printed when it failed.
 set -uo pipefail
@@ -75,18 +77,24 @@ fail() {
 
 RUNNING=()
 trap 'for pid in "${RUNNING[@]}"; do kill -- "-$pid" 2>/dev/null; done' EXIT
-background side venv fuzz-deps fuzz-build fuzz-quick; SIDE=$LAST
+background venv venv; VENV_LANE=$LAST
+background fuzz fuzz-deps fuzz-build fuzz-quick; FUZZ=$LAST
 background component component clippy-component; COMPONENT=$LAST
 lane build fmt-check wasm clippy-plugin host-build || fail
 await component "$COMPONENT" || fail
-lane build host-tests bins || fail
-await side "$SIDE" || fail
-grep -hE '^(fuzz |FUZZ )' "$OUT/side.log" || true
+await venv "$VENV_LANE" || fail
 
+# Everything is built: from here no step rebuilds (make -o), so no step waits on another's cargo lock. The host
+# tests (CPU) run beside the end-to-end suites (mostly waiting on sockets) and the rest of the fuzz run.
+MAKE_CMD+=(-o wasm -o component -o host-build -o bins)
+background host-tests host-tests; HOST_TESTS=$LAST
 background edge-and-faults edge-e2e e2e-faults; EDGE=$LAST
-lane live validate e2e || fail
+lane live validate e2e oci-check || fail
 await edge-and-faults "$EDGE" || fail
-lane live oci-check || fail
+await host-tests "$HOST_TESTS" || fail
+grep -hE '^test result|^running [0-9]+ tests' "$OUT/host-tests.log" | sort | uniq -c || true
+await fuzz "$FUZZ" || fail
+grep -hE '^(fuzz |FUZZ )' "$OUT/fuzz.log" || true
 RUNNING=()
 summary
 echo "make test: all checks passed"

@@ -144,17 +144,29 @@ fn main() {
     let response_1k = chat_response(150);
     let stream_64 = sse_stream(64);
 
-    // `HOT_PATHS_PROFILE=exchange|redaction`: loop one hot path only, for `perf record`.
+    // `HOT_PATHS_PROFILE=exchange|exchange-full|redaction`: loop one hot path only, for `perf record` or (with a small
+    // `HOT_PATHS_ITERATIONS`) `valgrind --tool=callgrind`, whose instruction counts per function track the
+    // `.wasm`'s fuel.
+    let iterations: u32 = std::env::var("HOT_PATHS_ITERATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200_000);
     match std::env::var("HOT_PATHS_PROFILE").as_deref() {
         Ok("exchange") => {
-            for _ in 0..200_000 {
+            for _ in 0..iterations {
                 black_box(exchange(&mut off, &request_1k, &response_1k, "application/json"));
+            }
+            return;
+        }
+        Ok("exchange-full") => {
+            for _ in 0..iterations {
+                black_box(exchange(&mut full, &request_1k, &response_1k, "application/json"));
             }
             return;
         }
         Ok("redaction") => {
             let clean = FILLER.repeat(10);
-            for _ in 0..200_000 {
+            for _ in 0..iterations {
                 black_box(redactor.redact(&clean, &mut Vec::new()));
             }
             return;

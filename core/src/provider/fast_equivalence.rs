@@ -1,5 +1,5 @@
 //! The borrowing fast readers (`*/fast.rs`, [`crate::wire::json_borrow`]) change no result: every stream message
-//! of every fixture in `host-tests/testdata/exchanges/`, and mutations of it (each member's value replaced by
+//! and whole response body of every fixture in `host-tests/testdata/exchanges/`, and mutations of it (each member's value replaced by
 //! values of every JSON type, members repeated, strings with escapes), gives the same observation through each
 //! decoder with the fast reader as without it, content captured or not.
 
@@ -40,8 +40,9 @@ mod tests {
     /// `(event, data)` of one stream message.
     type Message = (Vec<u8>, Vec<u8>);
 
-    /// `(event, data)` of every message of a fixture's response, and the fixture's method and path.
-    fn messages(fixture: &Value) -> (String, String, Vec<Message>) {
+    /// A fixture's method and path, the `(event, data)` of every message of its streamed response, or its whole
+    /// (not streamed) response body.
+    fn messages(fixture: &Value) -> (String, String, Vec<Message>, Option<Vec<u8>>) {
         let request = &fixture["request"];
         let url = request["url"].as_str().unwrap();
         let rest = url.split_once("://").unwrap().1;
@@ -64,7 +65,7 @@ mod tests {
             .into_iter()
             .flatten()
             .any(|(k, _)| k.eq_ignore_ascii_case("content-encoding"));
-        let mut out = Vec::new();
+        let (mut out, mut whole) = (Vec::new(), None);
         if !encoded {
             let streams = path.contains(":streamGenerateContent") || path.contains("-stream");
             let mut framing = Framing::for_response(content_type.as_deref(), streams, 1 << 20);
@@ -72,9 +73,16 @@ mod tests {
                 let mut push = |e: &[u8], d: &[u8]| out.push((e.to_vec(), d.to_vec()));
                 framing.feed(&body, usize::MAX, &mut push);
                 framing.finish(&mut push);
+            } else {
+                whole = Some(body);
             }
         }
-        (request["method"].as_str().unwrap().to_string(), path.to_string(), out)
+        (
+            request["method"].as_str().unwrap().to_string(),
+            path.to_string(),
+            out,
+            whole,
+        )
     }
 
     /// The data and its mutations: every member's value replaced, every top-level member repeated.
@@ -136,7 +144,8 @@ mod tests {
         v
     }
 
-    fn observe(method: &str, path: &str, event: &[u8], data: &[u8], capture: bool) -> Observation {
+    /// One stream message (`Some(event)`) or a whole response body (`None`), through a new decoder.
+    fn observe(method: &str, path: &str, event: Option<&[u8]>, data: &[u8], capture: bool) -> Observation {
         let detected = by_path(method, path).unwrap();
         let mut decoder = detected.api.decoder(detected.path_streams, None);
         let mut obs = Observation {
@@ -144,7 +153,10 @@ mod tests {
             output: capture.then(|| OutputContent::new(1 << 20)),
             ..Default::default()
         };
-        decoder.on_stream_message(event, data, 5, &mut obs);
+        match event {
+            Some(event) => decoder.on_stream_message(event, data, 5, &mut obs),
+            None => decoder.on_response_body(data, 5, &mut obs),
+        }
         decoder.on_response_end(&mut obs);
         obs
     }
@@ -158,17 +170,25 @@ mod tests {
             .filter(|p| p.extension().is_some_and(|e| e == "json"))
             .collect();
         paths.sort();
-        let (mut compared, before) = (0u64, messages_read());
+        let (mut compared, before, mut whole_bodies_read) = (0u64, messages_read(), 0);
         for p in &paths {
             let fixture: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
-            let (method, path, messages) = messages(&fixture);
+            let (method, path, messages, whole) = messages(&fixture);
             if by_path(&method, &path).is_none() {
                 continue;
             }
-            for (event, data) in &messages {
+            let readings = messages
+                .iter()
+                .map(|(e, d)| (Some(e.as_slice()), d))
+                .chain(whole.iter().map(|b| (None, b)));
+            for (event, data) in readings {
                 for variant in variants(data) {
                     for capture in [false, true] {
+                        let read_before = messages_read();
                         let fast = observe(&method, &path, event, &variant, capture);
+                        if event.is_none() && variant == *data {
+                            whole_bodies_read += messages_read() - read_before;
+                        }
                         let serde = without(|| observe(&method, &path, event, &variant, capture));
                         assert_eq!(fast, serde, "{}: {}", p.display(), String::from_utf8_lossy(&variant));
                         compared += 1;
@@ -181,5 +201,10 @@ mod tests {
         // Most mutations are left to serde on purpose; the fast reader still has to take the fixtures' own
         // messages and the mutations it understands (28,836 of 128,600 readings when this was written).
         assert!(read > 20_000, "the fast reader read {read} of {compared}");
+        // Whole OpenAI chat responses (`openai-chat*.json` and the compatible servers' fixtures) take it too.
+        assert!(
+            whole_bodies_read >= 4,
+            "the fast reader read {whole_bodies_read} whole response bodies"
+        );
     }
 }

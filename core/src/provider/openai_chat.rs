@@ -363,7 +363,7 @@ impl ApiDecoder for OpenAiChatDecoder {
         }
         // The common chunk in one borrowing pass; anything else (a mid-stream error, which arrives as a bare
         // `{"error": ...}` object, an odd field) through the lenient serde reading.
-        if let Ok(chunk) = fast::chunk(data) {
+        if let Ok(chunk) = fast::response(data) {
             self.apply_response(chunk, now_ns, true, obs);
         } else if let Ok(chunk) = read_response::<ChatResponse<'_>>(data, obs) {
             self.apply_response(chunk, now_ns, true, obs);
@@ -371,7 +371,10 @@ impl ApiDecoder for OpenAiChatDecoder {
     }
 
     fn on_response_body(&mut self, body: &[u8], now_ns: u64, obs: &mut Observation) {
-        if let Ok(response) = read_response::<ChatResponse<'_>>(body, obs) {
+        // A whole `chat.completion` has a chunk's shape (`message` for `delta`): the same one-pass reading first.
+        if let Ok(response) = fast::response(body) {
+            self.apply_response(response, now_ns, false, obs);
+        } else if let Ok(response) = read_response::<ChatResponse<'_>>(body, obs) {
             self.apply_response(response, now_ns, false, obs);
         }
     }

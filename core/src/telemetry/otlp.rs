@@ -1,38 +1,39 @@
-//! OTLP protobuf encoding (`opentelemetry-proto` message types, `prost` wire format).
+//! OTLP protobuf encoding, written by hand in the wire format of the `opentelemetry-proto` messages (tests hold
+//! every encoder to prost's bytes for the same message; the crate itself is a test dependency only, so the `.wasm`
+//! links no OpenTelemetry code).
 //!
 //! Each span is encoded once, when it is queued; a batch is then assembled by wrapping the already-encoded spans in
 //! `ExportTraceServiceRequest { resource_spans { resource, scope_spans { scope, spans... } } }`. Protobuf repeated
 //! fields concatenate, so this produces exactly the bytes prost would, without re-encoding or cloning spans.
 
 use super::span::{AttrValue, SpanEvent, SpanLink, SpanRecord, StatusCode};
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span, status};
 use prost::encoding::WireType;
-use prost::Message;
 
-fn any_value(value: &AttrValue) -> AnyValue {
+/// `Span.SpanKind.SPAN_KIND_CLIENT`: every span of the filter is a call to a provider.
+const SPAN_KIND_CLIENT: u64 = 3;
+/// `Status.StatusCode`: `STATUS_CODE_UNSET` and `STATUS_CODE_ERROR` (the filter never sets `OK`).
+const STATUS_CODE_UNSET: i32 = 0;
+const STATUS_CODE_ERROR: i32 = 2;
+
+/// prost's `KeyValue` of an attribute: the reference the tests hold the hand-written encoders to.
+#[cfg(test)]
+pub(crate) fn key_value(key: &str, value: &AttrValue) -> opentelemetry_proto::tonic::common::v1::KeyValue {
+    use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, ArrayValue, KeyValue};
+    let text = |s: &String| AnyValue {
+        value: Some(Value::StringValue(s.clone())),
+    };
     let v = match value {
-        AttrValue::Str(s) => any_value::Value::StringValue(s.clone()),
-        AttrValue::Int(i) => any_value::Value::IntValue(*i),
-        AttrValue::Double(d) => any_value::Value::DoubleValue(*d),
-        AttrValue::Bool(b) => any_value::Value::BoolValue(*b),
-        AttrValue::StrArray(items) => any_value::Value::ArrayValue(ArrayValue {
-            values: items
-                .iter()
-                .map(|s| AnyValue {
-                    value: Some(any_value::Value::StringValue(s.clone())),
-                })
-                .collect(),
+        AttrValue::Str(s) => Value::StringValue(s.clone()),
+        AttrValue::Int(i) => Value::IntValue(*i),
+        AttrValue::Double(d) => Value::DoubleValue(*d),
+        AttrValue::Bool(b) => Value::BoolValue(*b),
+        AttrValue::StrArray(items) => Value::ArrayValue(ArrayValue {
+            values: items.iter().map(text).collect(),
         }),
     };
-    AnyValue { value: Some(v) }
-}
-
-pub(crate) fn key_value(key: &str, value: &AttrValue) -> KeyValue {
     KeyValue {
         key: key.to_string(),
-        value: Some(any_value(value)),
+        value: Some(AnyValue { value: Some(v) }),
         ..Default::default()
     }
 }
@@ -54,7 +55,7 @@ pub(crate) fn encode_span(s: &SpanRecord) -> Vec<u8> {
         + parent_len
         + 2 + 4 // flags: fixed32, tag 16 takes two key bytes
         + string_field_len(5, &s.name)
-        + varint_field_len(6, span::SpanKind::Client as u64)
+        + varint_field_len(6, SPAN_KIND_CLIENT)
         + fixed64_field_len(7, s.start_unix_ns)
         + fixed64_field_len(8, s.end_unix_ns)
         + attributes_len
@@ -69,7 +70,7 @@ pub(crate) fn encode_span(s: &SpanRecord) -> Vec<u8> {
         put_bytes(&mut buf, 4, parent);
     }
     put_string(&mut buf, 5, &s.name);
-    put_varint(&mut buf, 6, span::SpanKind::Client as u64);
+    put_varint(&mut buf, 6, SPAN_KIND_CLIENT);
     put_fixed64(&mut buf, 7, s.start_unix_ns);
     put_fixed64(&mut buf, 8, s.end_unix_ns);
     for ((k, v), len) in s.attributes.iter().zip(attribute_lens) {
@@ -124,8 +125,8 @@ fn put_link(buf: &mut Vec<u8>, link: &SpanLink) {
 
 fn status_code(code: StatusCode) -> i32 {
     match code {
-        StatusCode::Unset => status::StatusCode::Unset as i32,
-        StatusCode::Error => status::StatusCode::Error as i32,
+        StatusCode::Unset => STATUS_CODE_UNSET,
+        StatusCode::Error => STATUS_CODE_ERROR,
     }
 }
 
@@ -239,18 +240,19 @@ impl ExportEnvelope {
         scope_version: &str,
         schema_url: &str,
     ) -> Self {
-        let resource = Resource {
-            attributes: resource_attributes.iter().map(|(k, v)| key_value(k, v)).collect(),
-            ..Default::default()
-        };
-        let scope = InstrumentationScope {
-            name: scope_name.into(),
-            version: scope_version.into(),
-            ..Default::default()
-        };
+        // Resource { repeated KeyValue attributes = 1 }
+        let mut resource = Vec::new();
+        for (key, value) in resource_attributes {
+            put_header(&mut resource, 1, key_value_len(key, value));
+            put_key_value(&mut resource, key, value);
+        }
+        // InstrumentationScope { string name = 1; string version = 2 }
+        let mut scope = Vec::new();
+        put_string(&mut scope, 1, scope_name);
+        put_string(&mut scope, 2, scope_version);
         ExportEnvelope {
-            resource: resource.encode_to_vec(),
-            scope: scope.encode_to_vec(),
+            resource,
+            scope,
             schema_url: schema_url.into(),
         }
     }
@@ -279,14 +281,56 @@ impl ExportEnvelope {
     }
 }
 
-/// Spans the collector refused, from an `ExportTraceServiceResponse` (HTTP or gRPC). An empty or unreadable body
-/// means full success, as OTLP specifies.
+/// Spans the collector refused, from an `ExportTraceServiceResponse` (HTTP or gRPC): its
+/// `ExportTracePartialSuccess partial_success = 1 { int64 rejected_spans = 1; string error_message = 2 }`. An empty
+/// or unreadable body means full success, as OTLP specifies.
 pub(crate) fn rejected_spans(response: &[u8]) -> u64 {
-    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
-    ExportTraceServiceResponse::decode(response)
-        .ok()
-        .and_then(|r| r.partial_success)
-        .map_or(0, |p| u64::try_from(p.rejected_spans).unwrap_or(0))
+    let Some(partial_success) = last_field(response, 1, WireType::LengthDelimited) else {
+        return 0;
+    };
+    last_field(partial_success, 1, WireType::Varint)
+        .and_then(|varint| read_varint(varint).map(|(value, _)| value))
+        // An int64 field: a negative count is no count.
+        .map_or(0, |value| u64::try_from(value as i64).unwrap_or(0))
+}
+
+/// The last occurrence of field `tag` in a protobuf message (protobuf's rule for a repeated singular field): a
+/// length-delimited field's bytes, or a varint's own bytes. `None` when it is absent or the message is malformed.
+fn last_field(mut message: &[u8], tag: u64, wire_type: WireType) -> Option<&[u8]> {
+    let mut found = None;
+    while !message.is_empty() {
+        let (key, used) = read_varint(message)?;
+        message = &message[used..];
+        let value_len = match key & 7 {
+            0 => read_varint(message)?.1,
+            1 => 8,
+            2 => {
+                let (len, used) = read_varint(message)?;
+                message = &message[used..];
+                usize::try_from(len).ok()?
+            }
+            5 => 4,
+            _ => return None,
+        };
+        let value = message.get(..value_len)?;
+        if key >> 3 == tag && key & 7 == wire_type as u64 {
+            found = Some(value);
+        }
+        message = &message[value_len..];
+    }
+    found
+}
+
+/// A varint and the bytes it took; `None` when truncated or longer than ten bytes.
+fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for (i, byte) in bytes.iter().take(10).enumerate() {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
 }
 
 /// Gzips an export body (`content-encoding: gzip`).
@@ -329,7 +373,10 @@ pub(super) fn put_string(buf: &mut Vec<u8>, tag: u32, s: &str) {
 mod tests {
     use super::*;
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+    use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span, Status};
+    use prost::Message;
     use std::borrow::Cow;
 
     /// The reference encoding: prost structs built from the record.
@@ -490,12 +537,64 @@ mod tests {
         assert_eq!(rejected_spans(&r.encode_to_vec()), 3);
         assert_eq!(rejected_spans(b""), 0);
         assert_eq!(rejected_spans(b"\xff\xff"), 0);
+        // Field order, unknown fields of every wire type, a repeated message (the last one counts).
+        let count = |n: i64, message: &str| {
+            ExportTracePartialSuccess {
+                rejected_spans: n,
+                error_message: message.into(),
+            }
+            .encode_to_vec()
+        };
+        let mut body = vec![0x12, 0x02, 0x08, 0x05]; // field 2 (not ours), holding a varint 5
+        body.extend([0x18, 0x96, 0x01, 0x21, 1, 2, 3, 4, 5, 6, 7, 8, 0x2d, 1, 2, 3, 4]); // varint, fixed64, fixed32
+        for n in [9, 1_000_000] {
+            let inner = count(n, "too many attributes");
+            body.push(0x0a);
+            body.push(inner.len() as u8);
+            body.extend(&inner);
+        }
+        assert_eq!(rejected_spans(&body), 1_000_000);
+        // A negative count, an error message first, truncation anywhere, an unknown wire type.
+        let inner = count(-4, "x");
+        let negative = [&[0x0a, inner.len() as u8][..], &inner].concat();
+        assert_eq!(rejected_spans(&negative), 0);
+        let message_first = [0x0a, 0x05, 0x12, 0x01, b'x', 0x08, 0x07];
+        assert_eq!(rejected_spans(&message_first), 7);
+        for end in 0..message_first.len() {
+            assert_eq!(rejected_spans(&message_first[..end]), 0, "{end}");
+        }
+        assert_eq!(rejected_spans(&[0x0a, 0x02, 0x08, 0x07, 0x0b]), 0);
         let body = vec![7u8; 10_000];
         let zipped = gzip(&body).unwrap();
         assert!(zipped.len() < 200);
         let mut out = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(zipped.as_slice()), &mut out).unwrap();
         assert_eq!(out, body);
+    }
+
+    #[test]
+    fn envelope_is_prost_encoding_of_resource_and_scope() {
+        let attributes = [
+            ("service.name".to_string(), AttrValue::Str("svc".into())),
+            ("empty".to_string(), AttrValue::Str(String::new())),
+            ("host.cpus".to_string(), AttrValue::Int(2)),
+            ("tags".to_string(), AttrValue::StrArray(vec!["a".into(), String::new()])),
+        ];
+        for (name, version) in [("llm-trace", "0.1.0"), ("", ""), ("s", "")] {
+            let env = ExportEnvelope::new(&attributes, name, version, "s://u");
+            let resource = Resource {
+                attributes: attributes.iter().map(|(k, v)| key_value(k, v)).collect(),
+                ..Default::default()
+            };
+            let scope = InstrumentationScope {
+                name: name.into(),
+                version: version.into(),
+                ..Default::default()
+            };
+            assert_eq!(env.resource, resource.encode_to_vec());
+            assert_eq!(env.scope, scope.encode_to_vec());
+        }
+        assert!(ExportEnvelope::new(&[], "", "", "").resource.is_empty());
     }
 
     #[test]

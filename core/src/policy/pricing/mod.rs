@@ -622,6 +622,28 @@ mod tests {
         assert_eq!(strip_snapshot("gemini-1.5-flash-002"), Some("gemini-1.5-flash"));
         assert_eq!(strip_snapshot("gpt-4.1-nano"), None);
         assert_eq!(strip_snapshot("llama3-8b-8192"), None);
+        // Found by the `exchange` fuzz target: a Bedrock model id with invalid UTF-8 in the path (read lossily, so
+        // `\u{FFFD}`, three bytes) put a multi-byte character across the dated suffix's first byte, and the cut
+        // there panicked. Every non-ASCII character at every position of a suffix-length tail now reads as no suffix.
+        let model = String::from_utf8_lossy(b"mistral.mist\xff\xff\xff\xfflarge-2407-v1:0").into_owned();
+        assert!(name_variants(&model).contains(&"mist\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}large-2407"));
+        for wide in ["\u{FFFD}", "é", "😀"] {
+            for at in 0..=12 {
+                for base in [
+                    "gpt-4o-2024-08-06",
+                    "claude-3-5-sonnet-20240620",
+                    "gemini-1.5-flash-002",
+                ] {
+                    let mut name: Vec<char> = base.chars().collect();
+                    name.insert(name.len().saturating_sub(at), wide.chars().next().unwrap());
+                    let name: String = name.into_iter().collect();
+                    let stripped = strip_snapshot(&name);
+                    assert!(stripped.is_none_or(|s| name.starts_with(s)), "{name}: {stripped:?}");
+                    name_variants(&name);
+                }
+            }
+        }
+        assert_eq!(strip_snapshot("é-gpt-4o-2024-08-06"), Some("é-gpt-4o"));
         assert_eq!(
             strip_bedrock_version("anthropic.claude-3-haiku-20240307-v1:0"),
             "anthropic.claude-3-haiku-20240307"

@@ -92,18 +92,20 @@ pub(super) fn strip_snapshot(name: &str) -> Option<&str> {
             return Some(head);
         }
     }
-    // -2024-08-06
-    if name.len() > 11 {
-        let (head, tail) = name.split_at(name.len() - 11);
-        let b = tail.as_bytes();
-        if b[0] == b'-'
-            && b[5] == b'-'
-            && b[8] == b'-'
-            && digits(&tail[1..5])
-            && digits(&tail[6..8])
-            && digits(&tail[9..])
+    // -2024-08-06 (read as bytes: the name is the caller's and may end in any character)
+    let bytes = name.as_bytes();
+    if bytes.len() > 11 {
+        let tail = &bytes[bytes.len() - 11..];
+        let digits_at = |range: std::ops::Range<usize>| tail[range].iter().all(u8::is_ascii_digit);
+        if tail[0] == b'-'
+            && tail[5] == b'-'
+            && tail[8] == b'-'
+            && digits_at(1..5)
+            && digits_at(6..8)
+            && digits_at(9..11)
         {
-            return Some(head);
+            // The tail is ASCII, so the cut is on a character boundary.
+            return name.get(..name.len() - 11);
         }
     }
     // -20250219, @20240620, -001

@@ -1,12 +1,12 @@
-//! A `chat.completion.chunk` read in one borrowing pass ([`Reader`]), into the same [`ChatResponse`] the lenient
-//! serde reading builds; a chunk of any other shape is left to serde ([`Unusual`]).
+//! A `chat.completion.chunk` or a whole `chat.completion` read in one borrowing pass ([`Reader`]), into the same
+//! [`ChatResponse`] the lenient serde reading builds; a message of any other shape is left to serde ([`Unusual`]).
 
 use super::{ChatResponse, Choice, CompletionDetails, Delta, FunctionCall, PromptDetails, RawUsage, ToolCall};
 use crate::wire::json_borrow::{seen, Fast, Reader, Unusual};
 use crate::wire::lenient::TextOrList;
 
-/// The chunk, or [`Unusual`] when serde must read it.
-pub(super) fn chunk(data: &[u8]) -> Fast<ChatResponse<'_>> {
+/// The chunk or response, or [`Unusual`] when serde must read it.
+pub(super) fn response(data: &[u8]) -> Fast<ChatResponse<'_>> {
     Reader::document(data, |r| {
         let mut out = ChatResponse::default();
         let mut mask = 0;
