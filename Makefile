@@ -120,9 +120,9 @@ e2e: wasm bins venv
 edge-e2e: component bins venv
 	$(VENV)/bin/pytest -q edge/e2e
 
-# Every check CI runs, in two lanes so both cores stay busy (scripts/make_test.sh): the builds, lints and host
-# tests in one; the virtualenv and the fuzz build and short run in the other; then, with the machine quiet,
-# the real-Envoy and edge end-to-end suites. Prints the time of every step.
+# Every check CI runs, in lanes so both cores stay busy (scripts/make_test.sh): the builds and lints in one; the
+# component, the virtualenv and the fuzz build and short run each in another; then, with everything built, the host
+# tests beside the real-Envoy and edge end-to-end suites. Prints the time of every step.
 test:
 	scripts/make_test.sh
 

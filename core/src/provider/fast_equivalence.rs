@@ -1,7 +1,7 @@
 //! The borrowing fast readers (`*/fast.rs`, [`crate::wire::json_borrow`]) change no result: every stream message
-//! and whole response body of every fixture in `host-tests/testdata/exchanges/`, and mutations of it (each member's value replaced by
-//! values of every JSON type, members repeated, strings with escapes), gives the same observation through each
-//! decoder with the fast reader as without it, content captured or not.
+//! and whole response body of every fixture in `host-tests/testdata/exchanges/`, and mutations of it (each member's
+//! value replaced by values of every JSON type, members repeated, strings with escapes), gives the same observation
+//! through each decoder with the fast reader as without it, content captured or not.
 
 #[cfg(test)]
 mod tests {

@@ -86,23 +86,23 @@ pub(super) fn strip_bedrock_version(id: &str) -> &str {
 
 /// The name without a dated snapshot or alias suffix, if it has one.
 pub(super) fn strip_snapshot(name: &str) -> Option<&str> {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    // Bytes, not `str` slices: the name is the caller's and may end in any character.
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
     for alias in ["-latest", "@latest"] {
         if let Some(head) = name.strip_suffix(alias) {
             return Some(head);
         }
     }
-    // -2024-08-06 (read as bytes: the name is the caller's and may end in any character)
+    // -2024-08-06
     let bytes = name.as_bytes();
     if bytes.len() > 11 {
         let tail = &bytes[bytes.len() - 11..];
-        let digits_at = |range: std::ops::Range<usize>| tail[range].iter().all(u8::is_ascii_digit);
         if tail[0] == b'-'
             && tail[5] == b'-'
             && tail[8] == b'-'
-            && digits_at(1..5)
-            && digits_at(6..8)
-            && digits_at(9..11)
+            && digits(&tail[1..5])
+            && digits(&tail[6..8])
+            && digits(&tail[9..])
         {
             // The tail is ASCII, so the cut is on a character boundary.
             return name.get(..name.len() - 11);
@@ -110,7 +110,7 @@ pub(super) fn strip_snapshot(name: &str) -> Option<&str> {
     }
     // -20250219, @20240620, -001
     let (head, tail) = name.rsplit_once(['-', '@'])?;
-    if (tail.len() == 8 && tail.starts_with("20") || tail.len() == 3) && digits(tail) {
+    if (tail.len() == 8 && tail.starts_with("20") || tail.len() == 3) && digits(tail.as_bytes()) {
         return Some(head);
     }
     None
