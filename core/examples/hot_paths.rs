@@ -164,8 +164,30 @@ fn main() {
             }
             return;
         }
+        // `HOT_PATHS_REQUEST=FILE HOT_PATHS_RESPONSE=FILE [HOT_PATHS_REDACTION=off]`: one recorded chat exchange
+        // (a redaction-cost fixture's bodies) with full capture, redacted or not: the difference is redaction's.
+        Ok("exchange-file") => {
+            let read = |var: &str| std::fs::read(std::env::var(var).expect(var)).expect("a readable body file");
+            let (request, response) = (read("HOT_PATHS_REQUEST"), read("HOT_PATHS_RESPONSE"));
+            let redaction = match std::env::var("HOT_PATHS_REDACTION").as_deref() {
+                Ok("off") => r#","redaction":{"enabled":false}"#,
+                _ => "",
+            };
+            let config = format!(
+                r#"{{"exporter":{{"cluster":"otel"}},"capture":{{"content":"full","max_content_bytes":1048576}}{redaction}}}"#
+            );
+            let mut tracer = tracer(&config);
+            for _ in 0..iterations {
+                black_box(exchange(&mut tracer, &request, &response, "application/json"));
+            }
+            return;
+        }
         Ok("redaction") => {
-            let clean = FILLER.repeat(10);
+            // `HOT_PATHS_TEXT=FILE`: redact that file's text instead (a redaction-cost fixture's content).
+            let clean = match std::env::var("HOT_PATHS_TEXT") {
+                Ok(path) => std::fs::read_to_string(path).expect("HOT_PATHS_TEXT names a readable text file"),
+                Err(_) => FILLER.repeat(10),
+            };
             for _ in 0..iterations {
                 black_box(redactor.redact(&clean, &mut Vec::new()));
             }

@@ -23,9 +23,20 @@ pub(super) fn export_value(
         (CaptureMode::Off, _) => return None,
         (CaptureMode::Metadata, _) => metadata_only(value),
         (CaptureMode::Full, Some(r)) => {
-            // What fitting the raw value would leave of each text bounds what redaction scans of it.
-            let scan = text_cap(value, json_len(value), max).unwrap_or(usize::MAX);
-            redact_leaves(value, None, r, scan, redactions)?
+            // What fitting the raw value would leave of each text bounds what redaction scans of it. A value that
+            // fits even if every byte were escaped needs no exact length.
+            let scan = if json_len_at_most(value) <= max {
+                usize::MAX
+            } else {
+                text_cap(value, json_len(value), max).unwrap_or(usize::MAX)
+            };
+            // Copied as the unredacted value would be, then redacted where it stands: a text with nothing to remove
+            // is not copied again.
+            let mut value = value.clone();
+            if !redact_leaves(&mut value, None, r, scan, redactions) {
+                return None;
+            }
+            value
         }
         (CaptureMode::Full, None) => value.clone(),
     };
@@ -187,27 +198,73 @@ fn drop_items(value: &mut Value, max: usize) {
     });
 }
 
-/// Bytes of `value` serialized as compact JSON, without building the string.
+/// Bytes of `value` serialized as compact JSON (as serde_json writes it), counted without writing it: this runs on
+/// every captured value before redaction, so strings are measured eight bytes at a time.
 fn json_len(value: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
+    match value {
+        Value::Null => 4,
+        Value::Bool(b) => 4 + usize::from(!*b),
+        Value::Number(n) => n.to_string().len(),
+        Value::String(s) => escaped_len(s) + 2,
+        Value::Array(items) => 2 + items.len().saturating_sub(1) + items.iter().map(json_len).sum::<usize>(),
+        Value::Object(map) => {
+            let members: usize = map.iter().map(|(k, v)| escaped_len(k) + 3 + json_len(v)).sum();
+            2 + map.len().saturating_sub(1) + members
         }
     }
-    let mut count = Count(0);
-    // Writing a `Value` to a writer that never fails cannot fail.
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
 }
 
-/// Bytes of `s` inside a JSON string as serde_json writes it (quotes excluded).
+/// At least [`json_len`] of `value`, counted from its shape alone (every string byte as a six-byte escape, every
+/// number at its longest): one step per node, none per byte.
+fn json_len_at_most(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        // u64::MAX, i64::MIN and the longest f64 serde_json writes are at most 24 bytes.
+        Value::Number(_) => 24,
+        Value::String(s) => s.len().saturating_mul(6).saturating_add(2),
+        Value::Array(items) => items.iter().fold(items.len().saturating_add(2), |n, i| {
+            n.saturating_add(json_len_at_most(i))
+        }),
+        Value::Object(map) => map.iter().fold(map.len().saturating_add(2), |n, (k, v)| {
+            n.saturating_add(k.len().saturating_mul(6).saturating_add(3))
+                .saturating_add(json_len_at_most(v))
+        }),
+    }
+}
+
+/// Bytes of `s` inside a JSON string as serde_json writes it (quotes excluded). Eight bytes at a time: each `"` and
+/// `\\` adds one byte, each control byte one or five.
 fn escaped_len(s: &str) -> usize {
-    s.chars().map(escaped_char_len).sum()
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte of `x` that is zero (exact: no borrow crosses into a byte that is not zero).
+    let zero = |x: u64| !(((x & !HIGH) + !HIGH) | x) & HIGH;
+    let bytes = s.as_bytes();
+    let mut len = bytes.len();
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        // A byte below 0x20 has its top three bits zero.
+        let mut control = zero(x & (0xe0 * ONES));
+        let quoted = zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\')));
+        len += quoted.count_ones() as usize;
+        while control != 0 {
+            len += escape_extra(word[(control.trailing_zeros() / 8) as usize & 7]);
+            control &= control - 1;
+        }
+    }
+    len + chunks.remainder().iter().map(|b| escape_extra(*b)).sum::<usize>()
+}
+
+/// Bytes the escape of `b` adds to it (`\n` is two bytes, `\u0001` six).
+fn escape_extra(b: u8) -> usize {
+    match b {
+        b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+        0..0x20 => 5,
+        _ => 0,
+    }
 }
 
 fn escaped_char_len(c: char) -> usize {
@@ -222,45 +279,62 @@ fn escaped_char_len(c: char) -> usize {
 /// scanned (a 32 KiB prompt with a 4 KiB limit costs 4 KiB of redaction). The cut falls on whitespace before `max`
 /// so no value is split into a fragment too short for its detector.
 fn redact_exportable(text: &str, r: &dyn Redact, max: usize, redactions: &mut Vec<(String, u32)>) -> Option<String> {
-    if text.len() <= max {
-        return r.redact(text, redactions);
-    }
-    let head = truncate_utf8(text, max);
-    let head = head
-        .rfind(|c: char| c.is_ascii_whitespace())
-        .map_or(head, |i| &head[..i]);
+    let head = exportable_head(text, max);
     let mut redacted = r.redact(head, redactions)?;
-    redacted.push_str(attr::TRUNCATION_MARKER);
+    if head.len() < text.len() {
+        redacted.push_str(attr::TRUNCATION_MARKER);
+    }
     Some(redacted)
 }
 
-/// Redacts every string in a JSON value, scanning at most `scan` bytes of each text; `None` when a detector asks to
-/// drop the whole field.
+/// What of `text` can reach the export when it is cut to `max` bytes: all of it, or the part before the last
+/// whitespace before the cut.
+fn exportable_head(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let head = truncate_utf8(text, max);
+    head.rfind(|c: char| c.is_ascii_whitespace())
+        .map_or(head, |i| &head[..i])
+}
+
+/// [`redact_exportable`] where the text stands; `false` when a detector asks to drop the field.
+fn redact_exportable_in_place(
+    text: &mut String,
+    r: &dyn Redact,
+    max: usize,
+    redactions: &mut Vec<(String, u32)>,
+) -> bool {
+    if text.len() <= max {
+        return r.redact_in_place(text, redactions);
+    }
+    let mut head = exportable_head(text, max).to_string();
+    if !r.redact_in_place(&mut head, redactions) {
+        return false;
+    }
+    head.push_str(attr::TRUNCATION_MARKER);
+    *text = head;
+    true
+}
+
+/// Redacts every string in a JSON value where it stands, scanning at most `scan` bytes of each text; `false` when a
+/// detector asks to drop the whole field.
 fn redact_leaves(
-    value: &Value,
+    value: &mut Value,
     key: Option<&str>,
     r: &dyn Redact,
     scan: usize,
     redactions: &mut Vec<(String, u32)>,
-) -> Option<Value> {
-    Some(match value {
-        Value::String(s) if is_text(key, s) => Value::String(redact_exportable(s, r, scan, redactions)?),
-        Value::String(s) => Value::String(r.redact(s, redactions)?),
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|i| redact_leaves(i, key, r, scan, redactions))
-                .collect::<Option<Vec<_>>>()?,
-        ),
-        Value::Object(map) => {
-            let mut out = serde_json::Map::new();
-            for (k, v) in map {
-                out.insert(k.clone(), redact_leaves(v, Some(k), r, scan, redactions)?);
-            }
-            Value::Object(out)
-        }
-        other => other.clone(),
-    })
+) -> bool {
+    match value {
+        Value::String(s) if is_text(key, s) => redact_exportable_in_place(s, r, scan, redactions),
+        Value::String(s) => r.redact_in_place(s, redactions),
+        Value::Array(items) => items.iter_mut().all(|i| redact_leaves(i, key, r, scan, redactions)),
+        Value::Object(map) => map
+            .iter_mut()
+            .all(|(k, v)| redact_leaves(v, Some(k), r, scan, redactions)),
+        _ => true,
+    }
 }
 
 #[cfg(test)]
@@ -346,6 +420,13 @@ mod tests {
         ] {
             assert_eq!(escaped_len(s) + 2, Value::String(s.into()).to_string().len(), "{s:?}");
         }
+        // Every escaped byte at every place of an eight-byte chunk and of the remainder.
+        for special in ["\"", "\\", "\n", "\u{1}", "\u{1f}", "\u{8}", "é", "\u{7f}", " "] {
+            for at in 0..19 {
+                let s = format!("{}{special}{}", "a".repeat(at), "b".repeat(18 - at));
+                assert_eq!(escaped_len(&s) + 2, Value::String(s.clone()).to_string().len(), "{s:?}");
+            }
+        }
         // A cut never splits an escape or a character.
         let cut = cut_text(&"\"é\n".repeat(50), 40);
         assert!(escaped_len(&cut) <= 40 && cut.ends_with(MARKER), "{cut:?}");
@@ -355,6 +436,19 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn json_lengths_match_what_serde_json_writes() {
+        let value = json!([
+            null, true, false, 0, -17, 18446744073709551615u64, 1.5, -2.5e-10, "", "x\"y",
+            {}, [], {"ké\ny": {"a": [1, {"b": null}], "": ""}}, [[[]]],
+        ]);
+        let Value::Array(items) = &value else { unreachable!() };
+        for item in items {
+            assert_eq!(json_len(item), item.to_string().len(), "{item}");
+        }
+        assert_eq!(json_len(&value), value.to_string().len());
     }
 
     #[test]

@@ -460,13 +460,18 @@ pub(crate) fn export_error(code: Option<u32>, kind: &str) -> Option<Recording> {
 /// Values redacted, by detector (counts only): from the exported span (`llm_trace.redactions.email`, as the span
 /// builder counted them) and from the request forwarded upstream (`llm_trace.request_redactions.card`).
 pub(crate) fn redaction_recordings(exported: &[(String, u32)], obs: &Observation) -> Vec<Recording> {
-    let exported = exported
-        .iter()
-        .map(|(detector, n)| (format!("llm_trace.redactions.{detector}"), u64::from(*n)));
-    let forwarded = obs
-        .request_redactions
-        .iter()
-        .map(|(detector, n)| (format!("llm_trace.request_redactions.{detector}"), u64::from(*n)));
+    let exported = exported.iter().map(|(detector, n)| {
+        (
+            super::attributes::dotted("llm_trace.redactions", detector),
+            u64::from(*n),
+        )
+    });
+    let forwarded = obs.request_redactions.iter().map(|(detector, n)| {
+        (
+            super::attributes::dotted("llm_trace.request_redactions", detector),
+            u64::from(*n),
+        )
+    });
     exported
         .chain(forwarded)
         .map(|(name, value)| Recording {

@@ -86,7 +86,7 @@ pub(crate) fn build_span(
     }
     for (detector, count) in &obs.request_redactions {
         a.owned(
-            format!("{}.{detector}", attr::LLM_REQUEST_REDACTIONS),
+            attr::dotted(attr::LLM_REQUEST_REDACTIONS, detector),
             AttrValue::Int(i64::from(*count)),
         );
     }
@@ -117,14 +117,11 @@ pub(crate) fn build_span(
         }
     }
 
-    // One attribute per detector, summed over every field it touched.
-    let mut totals = std::collections::BTreeMap::<String, u32>::new();
-    for (detector, count) in redactions {
-        *totals.entry(detector).or_default() += count;
-    }
+    // One attribute per detector, summed over every field it touched, by name.
+    let totals = by_detector(redactions);
     for (detector, count) in &totals {
         a.owned(
-            format!("{}.{detector}", attr::LLM_REDACTIONS),
+            attr::dotted(attr::LLM_REDACTIONS, detector),
             AttrValue::Int(i64::from(*count)),
         );
     }
@@ -153,8 +150,21 @@ pub(crate) fn build_span(
     };
     BuiltSpan {
         span,
-        redactions: totals.into_iter().collect(),
+        redactions: totals,
     }
+}
+
+/// Counts per detector name, summed and sorted by name (every redacted field adds to one list, so there are few).
+fn by_detector(mut counts: Vec<(String, u32)>) -> Vec<(String, u32)> {
+    counts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    counts.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 = kept.1.saturating_add(later.1);
+        }
+        same
+    });
+    counts
 }
 
 /// A built span and what redaction removed from it, by detector (counts only, for the metrics).

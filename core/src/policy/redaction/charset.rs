@@ -60,6 +60,9 @@ pub(super) const B64_PAD: Charset = 1 << 25;
 pub(super) const KEY: Charset = 1 << 26;
 /// `\`.
 pub(super) const BACKSLASH: Charset = 1 << 27;
+/// The boundary bytes the scanner checks on their own (`@ : = - . ~ +`); every other byte outside a token is passed
+/// over with one table test.
+pub(super) const TRIGGER: Charset = 1 << 28;
 
 const fn class_of(b: u8) -> Charset {
     let lower = b.is_ascii_lowercase();
@@ -126,6 +129,9 @@ const fn class_of(b: u8) -> Charset {
             | b'L'
     ) {
         c |= BECH32;
+    }
+    if matches!(b, b'@' | b':' | b'=' | b'-' | b'.' | b'~' | b'+') {
+        c |= TRIGGER;
     }
     match b {
         b'_' => c |= B64URL | WORD | CS_P | CS_Q | CS_E | CS_C | URL_PATH | KEY,
@@ -228,4 +234,46 @@ pub(super) fn run_len_back(t: &[u8], end: usize, set: Charset, cap: usize) -> us
         n += 1;
     }
     n
+}
+
+/// A set of bytes tested with one table lookup: the delimiter sets of value readers, which a `b"…".contains(&b)`
+/// would compare byte by byte for every byte of a value.
+pub(super) struct ByteSet([bool; 256]);
+
+impl ByteSet {
+    /// `bytes`, plus ASCII whitespace (`\t \n \x0c \r` and space) when `whitespace`.
+    pub(super) const fn of(bytes: &[u8], whitespace: bool) -> ByteSet {
+        let mut table = [false; 256];
+        let mut i = 0;
+        while i < bytes.len() {
+            table[bytes[i] as usize] = true;
+            i += 1;
+        }
+        if whitespace {
+            let mut w = [b'\t', b'\n', 0x0c, b'\r', b' '].as_slice();
+            while let [b, rest @ ..] = w {
+                table[*b as usize] = true;
+                w = rest;
+            }
+        }
+        ByteSet(table)
+    }
+
+    /// `A-Z a-z 0-9` and `bytes`.
+    pub(super) const fn alnum_and(bytes: &[u8]) -> ByteSet {
+        let mut set = ByteSet::of(bytes, false);
+        let mut b = 0;
+        while b < 256 {
+            if CLASS[b] & ALNUM != 0 {
+                set.0[b] = true;
+            }
+            b += 1;
+        }
+        set
+    }
+
+    #[inline(always)]
+    pub(super) fn has(&self, b: u8) -> bool {
+        self.0[usize::from(b)]
+    }
 }

@@ -3,13 +3,14 @@
 //! labels and a real top-level domain ([`super::tlds`], or punycode `xn--`), which rejects `icon@2x.png`,
 //! `pkg@1.2.3` and `a@b.c0m`; retina names (`logo@3x.svg`, `img@1.5x.webp`) are rejected by their first label.
 
-use super::charset::is_alnum;
+use super::charset::{is_alnum, ByteSet};
 use super::names::EMAIL;
 use super::scanner::Scanner;
 use super::tlds::TLDS;
 
 fn is_local(b: u8) -> bool {
-    is_alnum(b) || b"._%+-'".contains(&b) || b >= 0x80
+    const LOCAL: ByteSet = ByteSet::alnum_and(b"._%+-'");
+    LOCAL.has(b) || b >= 0x80
 }
 
 fn is_domain(b: u8) -> bool {

@@ -7,7 +7,7 @@
 //! checks (emails, assignments and headers, URL passwords, IPv6, PEM blocks, ...). Verification only runs at
 //! candidates, so a clean text costs the walk and little else.
 
-use super::charset::{alnum_run_end, is, is_alnum, same, DIGIT, UPPER};
+use super::charset::{alnum_run_end, is, is_alnum, same, ALNUM, CLASS, DIGIT, TRIGGER, UPPER};
 use super::phones::Regions;
 use super::scanner::{Finding, Scanner};
 use super::search::find_ignore_case;
@@ -310,8 +310,14 @@ impl Engine {
         let mut limit = n;
         while i < limit {
             let b = t[i];
-            if is_alnum(b) {
+            let class = CLASS[usize::from(b)];
+            if class & ALNUM != 0 {
                 i = self.token(s, &mut b64, i);
+                continue;
+            }
+            // Blanks, most punctuation and non-ASCII bytes: nothing starts there.
+            if class & TRIGGER == 0 {
+                i += 1;
                 continue;
             }
             match b {

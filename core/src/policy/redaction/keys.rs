@@ -6,8 +6,8 @@
 //! Also here, from `:`: passwords in URL userinfo (`postgresql://user:pw@host`), IPv6 and Telegram triggers.
 
 use super::charset::{
-    is, run_len, run_len_back, Charset, ALNUM, B64, B64URL, B64_PAD, BACKSLASH, BLANK, DIGIT, HEX, KEY, LOWER_BASE32,
-    LOWER_HEX,
+    is, run_len, run_len_back, ByteSet, Charset, ALNUM, B64, B64URL, B64_PAD, BACKSLASH, BLANK, DIGIT, HEX, KEY,
+    LOWER_BASE32, LOWER_HEX,
 };
 use super::names::*;
 use super::placeholder::is_placeholder;
@@ -218,6 +218,16 @@ fn assignment(s: &mut Scanner<'_>, sep: usize, value_from: usize, kind: Sep) {
     }
 }
 
+/// What ends an unquoted value: a blank or `, ; ( ) [ ] { } < > " ' `` ` `` \`, and `&` in a URL query.
+const VALUE_END: ByteSet = ByteSet::of(b",;()[]{}<>\"'`\\", true);
+const VALUE_END_IN_QUERY: ByteSet = ByteSet::of(b",;()[]{}<>\"'`\\&", true);
+/// What ends a header's value (a backtick closes inline code around the header).
+const HEADER_VALUE_END: ByteSet = ByteSet::of(b"\"'\\,;`", true);
+/// What ends one value of a comma-separated list.
+const LIST_VALUE_END: ByteSet = ByteSet::of(b",\"\\", true);
+/// What ends a connection string's value.
+const CONNECTION_VALUE_END: ByteSet = ByteSet::of(b";\"'", true);
+
 /// A value after a separator: its span, whether it was quoted, and whether no blank came before it.
 struct Value {
     start: usize,
@@ -262,7 +272,8 @@ fn read_value(t: &[u8], from: usize, in_query: bool) -> Option<Value> {
             e += 1;
         }
     }
-    let stop = |b: u8| b.is_ascii_whitespace() || b",;()[]{}<>\"'`\\".contains(&b) || (in_query && b == b'&');
+    let ends = if in_query { &VALUE_END_IN_QUERY } else { &VALUE_END };
+    let stop = |b: u8| ends.has(b);
     let n = t[v..].iter().take(513).take_while(|b| !stop(**b)).count();
     if n == 0 || n > 512 {
         return None;
@@ -648,7 +659,10 @@ fn is_not_suffix(w: &[u8]) -> bool {
 
 /// Whether a literal value is credential-like for its key kind (the value rules of §1.5.4).
 fn value_ok(class: Class, v: &[u8], quoted: bool, env: bool, after: Option<u8>, key: &[u8]) -> bool {
+    // One pass over the value for every figure the rules below need.
     let (mut low, mut up, mut dig, mut sym) = (false, false, false, false);
+    let (mut chars, mut blank, mut operator) = (0usize, false, false);
+    let mut prev = 0u8;
     for &b in v {
         match b {
             b'a'..=b'z' | 0x80..=0xff => low = true,
@@ -656,13 +670,17 @@ fn value_ok(class: Class, v: &[u8], quoted: bool, env: bool, after: Option<u8>, 
             b'0'..=b'9' => dig = true,
             _ => sym = true,
         }
+        chars += usize::from(b & 0xC0 != 0x80);
+        blank |= b.is_ascii_whitespace();
+        // `::` and `->`: a path or a member access, code rather than a literal.
+        operator |= (prev == b':' && b == b':') || (prev == b'-' && b == b'>');
+        prev = b;
     }
-    let chars = v.iter().filter(|b| (**b & 0xC0) != 0x80).count();
     if quoted {
         if class == Class::Password {
             return (3..=256).contains(&chars);
         }
-        if chars < 8 || v.iter().any(u8::is_ascii_whitespace) {
+        if chars < 8 || blank {
             return false;
         }
         if is_plain_word(v) || is_constant_name(v) {
@@ -673,11 +691,7 @@ fn value_ok(class: Class, v: &[u8], quoted: bool, env: bool, after: Option<u8>, 
         }
         return dig || sym || chars >= 24;
     }
-    if contains(v, b"::")
-        || contains(v, b"->")
-        || b"_*&$@%!|>".contains(&v[0])
-        || after.is_some_and(|b| b"([<.!{".contains(&b))
-    {
+    if operator || b"_*&$@%!|>".contains(&v[0]) || after.is_some_and(|b| b"([<.!{".contains(&b)) {
         return false;
     }
     if env {
@@ -833,7 +847,7 @@ fn header(s: &mut Scanner<'_>, key: &Key, value_from: usize) {
     }
     let start = p;
     // A backtick closes inline code around the header in Markdown and doc comments; no credential charset has it.
-    let value_byte = |b: u8| !(b.is_ascii_whitespace() || b"\"'\\,;`".contains(&b));
+    let value_byte = |b: u8| !HEADER_VALUE_END.has(b);
     let mut end = start + t[start..].iter().take_while(|b| value_byte(**b)).count();
     if end == start {
         return;
@@ -917,10 +931,7 @@ fn parameters(t: &[u8], mut end: usize) -> usize {
             end = e;
             continue;
         }
-        let v = t[p..]
-            .iter()
-            .take_while(|b| !(b.is_ascii_whitespace() || b",\"\\".contains(b)))
-            .count();
+        let v = t[p..].iter().take_while(|b| !LIST_VALUE_END.has(**b)).count();
         if v == 0 {
             return end;
         }
@@ -1203,19 +1214,23 @@ fn signed_url(s: &mut Scanner<'_>, key: &Key, value_from: usize, after_query: bo
         let n = t[value_from..].iter().take(cap + 1).take_while(|b| set(**b)).count();
         (n >= 16 && n <= cap).then_some(value_from + n)
     };
-    let sas_byte = |b: u8| b.is_ascii_alphanumeric() || b"%+/=".contains(&b);
-    let signed_byte = |b: u8| b.is_ascii_alphanumeric() || b"%+/=._-".contains(&b);
+    const SAS: ByteSet = ByteSet::alnum_and(b"%+/=");
+    const SIGNED: ByteSet = ByteSet::alnum_and(b"%+/=._-");
+    let sas_byte = |b: u8| SAS.has(b);
+    let signed_byte = |b: u8| SIGNED.has(b);
     match name {
         b"sig" if after_query => {
             let from = key.start.saturating_sub(400);
             let window = &t[from..key.start];
-            let has_sas = [&b"sv="[..], b"se=", b"sp=", b"sr=", b"st=", b"spr=", b"srt=", b"ss="]
-                .iter()
-                .any(|p| {
-                    window
-                        .windows(p.len() + 1)
-                        .any(|w| matches!(w[0], b'?' | b'&') && &w[1..] == *p)
-                });
+            // One pass: at each `?` or `&`, the parameter name that follows.
+            let has_sas = window.iter().enumerate().any(|(k, b)| {
+                matches!(b, b'?' | b'&') && {
+                    let rest = &window[k + 1..];
+                    let name = &rest[..rest.iter().take(4).take_while(|c| c.is_ascii_lowercase()).count()];
+                    rest.get(name.len()) == Some(&b'=')
+                        && matches!(name, b"sv" | b"se" | b"sp" | b"sr" | b"st" | b"spr" | b"srt" | b"ss")
+                }
+            });
             if has_sas {
                 if let Some(end) = value(sas_byte, 256) {
                     s.push(value_from, end, AZURE_KEY);
@@ -1226,7 +1241,7 @@ fn signed_url(s: &mut Scanner<'_>, key: &Key, value_from: usize, after_query: bo
             let n = t[value_from..]
                 .iter()
                 .take(2049)
-                .take_while(|b| !(b.is_ascii_whitespace() || b";\"'".contains(b)))
+                .take_while(|b| !CONNECTION_VALUE_END.has(**b))
                 .count();
             if (16..=2048).contains(&n) {
                 s.push(value_from, value_from + n, AZURE_KEY);
@@ -1267,19 +1282,22 @@ fn url_userinfo(s: &mut Scanner<'_>, i: usize) {
         return;
     }
     let t = s.t;
-    let scheme_byte = |b: u8| b.is_ascii_alphanumeric() || b"+.-".contains(&b);
+    const SCHEME: ByteSet = ByteSet::alnum_and(b"+.-");
+    let scheme_byte = |b: u8| SCHEME.has(b);
     let scheme = t[..i].iter().rev().take(32).take_while(|b| scheme_byte(**b)).count();
     if !(2..=31).contains(&scheme) || !t[i - scheme].is_ascii_alphabetic() {
         return;
     }
     let user_from = i + 3;
-    let user_byte = |b: u8| !(b.is_ascii_whitespace() || b"/?#@\"'<>\\:".contains(&b));
+    const USER_END: ByteSet = ByteSet::of(b"/?#@\"'<>\\:", true);
+    let user_byte = |b: u8| !USER_END.has(b);
     let user = t[user_from..].iter().take(129).take_while(|b| user_byte(**b)).count();
     if user > 128 || t.get(user_from + user) != Some(&b':') {
         return;
     }
     let pw_from = user_from + user + 1;
-    let pw_byte = |b: u8| !(b.is_ascii_whitespace() || b"/?#\"'<>\\".contains(&b));
+    const PASSWORD_END: ByteSet = ByteSet::of(b"/?#\"'<>\\", true);
+    let pw_byte = |b: u8| !PASSWORD_END.has(b);
     let run = t[pw_from..].iter().take(600).take_while(|b| pw_byte(**b)).count();
     // The last `@` of the authority that a host follows.
     let mut at = None;

@@ -20,6 +20,18 @@ pub trait Redact {
     /// The redacted text, or `None` when the whole field must be dropped.
     fn redact(&self, text: &str, counts: &mut Vec<(String, u32)>) -> Option<String>;
 
+    /// Redacts `text` where it stands (a text with nothing to remove is neither copied nor rewritten); `false` when
+    /// the whole field must be dropped.
+    fn redact_in_place(&self, text: &mut String, counts: &mut Vec<(String, u32)>) -> bool {
+        match self.redact(text, counts) {
+            Some(redacted) => {
+                *text = redacted;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Whether identity values (`user.id`, `session.id`, other attribution values) are redacted too.
     fn covers_identity(&self) -> bool {
         false
@@ -187,11 +199,11 @@ impl Redactor {
         self.request_on.iter().any(|on| *on)
     }
 
-    /// Non-overlapping findings of the detectors `on`, in text order; at one position the longest wins, then the
-    /// detector earlier in precedence, and a finding overlapping an earlier one keeps its tail. `None` when a custom pattern would exceed the call's budget.
-    fn findings(&self, text: &str, on: &[bool], budget: &mut Budget) -> Option<Vec<Finding>> {
-        let mut all = Vec::new();
-        self.engine.scan(text, on, &mut all);
+    /// Non-overlapping findings of the detectors `on`, in text order, into `all`; at one position the longest wins,
+    /// then the detector earlier in precedence, and a finding overlapping an earlier one keeps its tail. `false` when
+    /// a custom pattern would exceed the call's budget.
+    fn findings(&self, text: &str, on: &[bool], budget: &mut Budget, all: &mut Vec<Finding>) -> bool {
+        self.engine.scan(text, on, all);
         let mut spans = Vec::new();
         for r in &self.regexes {
             if !on.get(usize::from(r.detector)).copied().unwrap_or(false) {
@@ -199,7 +211,7 @@ impl Redactor {
             }
             spans.clear();
             if !r.find(text, budget, &mut spans) {
-                return None;
+                return false;
             }
             all.extend(spans.iter().map(|&(start, end)| Finding {
                 start,
@@ -215,19 +227,23 @@ impl Redactor {
         }
         // A finding that overlaps the one kept before it but runs past its end keeps that tail, so no part of a
         // value is left in clear (`+1 415 555 0100.jane@example.com`: the phone number, then the rest of the address).
-        let mut kept: Vec<Finding> = Vec::with_capacity(all.len());
-        for mut f in all {
-            if let Some(k) = kept.last() {
-                if f.end <= k.end {
+        // Compacted in place: the kept findings are a prefix.
+        let mut kept = 0usize;
+        for k in 0..all.len() {
+            let mut f = all[k];
+            if let Some(last) = kept.checked_sub(1).map(|l| all[l]) {
+                if f.end <= last.end {
                     continue;
                 }
-                f.start = f.start.max(k.end);
+                f.start = f.start.max(last.end);
             }
             if text.is_char_boundary(f.start) && text.is_char_boundary(f.end) {
-                kept.push(f);
+                all[kept] = f;
+                kept += 1;
             }
         }
-        Some(kept)
+        all.truncate(kept);
+        true
     }
 
     fn replacement(&self, detector: &Detector, value: &str, out: &mut String) {
@@ -258,43 +274,59 @@ impl Redactor {
         budget: &mut Budget,
         counts: &mut Vec<(String, u32)>,
     ) -> Option<String> {
-        let Some(findings) = self.findings(text, on, budget) else {
+        match self.edit(text, on, drop_allowed, budget, counts) {
+            Edit::Unchanged => Some(text.to_string()),
+            Edit::Redacted(out) => Some(out),
+            Edit::Dropped => None,
+        }
+    }
+
+    /// [`Redactor::apply`], saying when the text is unchanged instead of copying it.
+    fn edit(
+        &self,
+        text: &str,
+        on: &[bool],
+        drop_allowed: bool,
+        budget: &mut Budget,
+        counts: &mut Vec<(String, u32)>,
+    ) -> Edit {
+        let mut findings = Vec::new();
+        if !self.findings(text, on, budget, &mut findings) {
             count(counts, BUDGET_EXCEEDED, 1);
-            return None;
-        };
+            return Edit::Dropped;
+        }
         if findings.is_empty() {
-            return Some(text.to_string());
+            return Edit::Unchanged;
         }
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
         let mut dropped = false;
-        // Findings per detector, indexed by detector (a text dense with findings would otherwise search a list per
-        // finding); reported in the order each detector first fired.
-        let mut found = vec![0u32; self.detectors.len()];
-        let mut order: Vec<u16> = Vec::new();
+        // Findings per detector, in the order each detector first fired: a text has few detectors, so a short list.
+        let mut found: Vec<(u16, u32)> = Vec::new();
         for f in &findings {
-            let (Some(d), Some(c)) = (
-                self.detectors.get(usize::from(f.det)),
-                found.get_mut(usize::from(f.det)),
-            ) else {
+            let Some(d) = self.detectors.get(usize::from(f.det)) else {
                 continue;
             };
-            if *c == 0 {
-                order.push(f.det);
+            match found.iter_mut().find(|(det, _)| *det == f.det) {
+                Some((_, n)) => *n += 1,
+                None => found.push((f.det, 1)),
             }
-            *c += 1;
             dropped |= d.action == Action::Drop && drop_allowed;
             out.push_str(&text[at..f.start]);
             self.replacement(d, &text[f.start..f.end], &mut out);
             at = f.end;
         }
         out.push_str(&text[at..]);
-        for det in order {
-            if let (Some(d), Some(c)) = (self.detectors.get(usize::from(det)), found.get(usize::from(det))) {
-                count(counts, &d.name, *c);
+        for (det, n) in found {
+            if let Some(d) = self.detectors.get(usize::from(det)) {
+                count(counts, &d.name, n);
             }
         }
-        (!dropped).then_some(out)
+        if dropped {
+            Edit::Dropped
+        } else {
+            Edit::Redacted(out)
+        }
     }
 
     /// Redacts every string in a JSON request body with the request detectors. `None` when nothing was found (the
@@ -356,6 +388,13 @@ impl Redactor {
     }
 }
 
+/// What redaction does to one text.
+enum Edit {
+    Unchanged,
+    Redacted(String),
+    Dropped,
+}
+
 fn count(counts: &mut Vec<(String, u32)>, name: &str, n: u32) {
     match counts.iter_mut().find(|(k, _)| k == name) {
         Some((_, c)) => *c += n,
@@ -372,6 +411,23 @@ impl Redact for Redactor {
         let out = self.apply(text, &self.export_on, true, &mut budget, counts);
         self.spent.store(budget.spent, Ordering::Relaxed);
         out
+    }
+
+    fn redact_in_place(&self, text: &mut String, counts: &mut Vec<(String, u32)>) -> bool {
+        let mut budget = Budget {
+            spent: self.spent.load(Ordering::Relaxed),
+            limit: self.budget_bytes,
+        };
+        let edit = self.edit(text, &self.export_on, true, &mut budget, counts);
+        self.spent.store(budget.spent, Ordering::Relaxed);
+        match edit {
+            Edit::Unchanged => true,
+            Edit::Redacted(out) => {
+                *text = out;
+                true
+            }
+            Edit::Dropped => false,
+        }
     }
 
     fn covers_identity(&self) -> bool {

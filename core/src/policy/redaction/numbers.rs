@@ -333,12 +333,16 @@ fn is_ipv4(t: &[u8], run: &Run) -> bool {
         || (224..=239).contains(&a)
         || a == 255;
     let port_or_prefix = after.len() == 2 && matches!(after[0], b':' | b'/') && after[1].is_ascii_digit();
-    address_context(before) || port_or_prefix || special || octets.iter().any(|o| *o >= 100)
+    port_or_prefix || special || octets.iter().any(|o| *o >= 100) || address_context(before)
 }
 
 /// Whether `text` ends with `word` (ASCII case ignored) at a word start.
 fn ends_with_word(text: &[u8], word: &[u8]) -> bool {
-    text.len() >= word.len()
+    // The last byte first (words are lower case): most candidates differ there, and the test is called for every
+    // word of a list.
+    let last = |b: &[u8]| b.last().map(|c| c | 0x20);
+    last(text) == last(word)
+        && text.len() >= word.len()
         && text[text.len() - word.len()..].eq_ignore_ascii_case(word)
         && (text.len() == word.len()
             || !(is_alnum(text[text.len() - word.len() - 1]) || text[text.len() - word.len() - 1] == b'_'))

@@ -3,7 +3,7 @@
 //! start, or (PEM, SSH2, Mailchimp) from a `-`.
 
 use super::base64::b64_decode;
-use super::charset::{alnum_at, is, run_len, run_len_back, ALNUM, B64, B64URL, BLANK, CS_P, DIGIT, LOWER_HEX};
+use super::charset::{alnum_at, is, run_len, run_len_back, ByteSet, ALNUM, B64, B64URL, BLANK, CS_P, DIGIT, LOWER_HEX};
 use super::names::*;
 use super::placeholder::is_placeholder;
 use super::scanner::Scanner;
@@ -40,7 +40,8 @@ pub(super) fn find_anchored(s: &mut Scanner<'_>, kind: Anchored, i: usize) -> Op
                 return None;
             }
             let start = after_blanks(t, i + 6)?;
-            let is_token = |b: u8| is(b, ALNUM) || b"-._~+/".contains(&b);
+            const TOKEN: ByteSet = ByteSet::alnum_and(b"-._~+/");
+            let is_token = |b: u8| TOKEN.has(b);
             let mut end = start + t[start..].iter().take_while(|b| is_token(**b)).count();
             if end - start < 16 {
                 return None;
