@@ -184,18 +184,9 @@ pub(super) fn alnum_at(t: &[u8], i: usize) -> bool {
 /// one at a time. The scanner's hot loop: most bytes of a text are inside words.
 #[inline]
 pub(super) fn alnum_run_end(t: &[u8], from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Per byte, the high bit set when `lo <= v <= hi` (every byte of `v` below 0x80, so no carry crosses bytes).
-    let in_range = |v: u64, lo: u64, hi: u64| (v + (0x80 - lo) * ONES) & !(v + (0x7f - hi) * ONES) & HIGH;
     let mut j = from;
-    while let Some(chunk) = t.get(j..j + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let ascii = x & !HIGH;
-        let alnum = (in_range(ascii | 0x2020_2020_2020_2020, 0x61, 0x7a) | in_range(ascii, 0x30, 0x39)) & !x;
-        let stop = !alnum & HIGH;
+    while let Some(x) = word_at(t, j) {
+        let stop = not_alnum(x);
         if stop != 0 {
             return j + (stop.trailing_zeros() / 8) as usize;
         }
@@ -205,6 +196,27 @@ pub(super) fn alnum_run_end(t: &[u8], from: usize) -> usize {
         j += 1;
     }
     j
+}
+
+/// The eight bytes at `i` as one little-endian word, when there are eight.
+#[inline(always)]
+pub(super) fn word_at(t: &[u8], i: usize) -> Option<u64> {
+    let chunk = t.get(i..i + 8)?;
+    let mut word = [0u8; 8];
+    word.copy_from_slice(chunk);
+    Some(u64::from_le_bytes(word))
+}
+
+/// The high bit of every byte of `x` that is not `A-Z a-z 0-9` (a word's test of eight bytes at once).
+#[inline(always)]
+pub(super) fn not_alnum(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Per byte, the high bit set when `lo <= v <= hi` (every byte of `v` below 0x80, so no carry crosses bytes).
+    let in_range = |v: u64, lo: u64, hi: u64| (v + (0x80 - lo) * ONES) & !(v + (0x7f - hi) * ONES) & HIGH;
+    let ascii = x & !HIGH;
+    let alnum = (in_range(ascii | 0x2020_2020_2020_2020, 0x61, 0x7a) | in_range(ascii, 0x30, 0x39)) & !x;
+    !alnum & HIGH
 }
 
 /// Whether two byte strings are equal, compared inline (a short comparison costs less than a call to `memcmp`).

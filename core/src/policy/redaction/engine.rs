@@ -7,7 +7,9 @@
 //! checks (emails, assignments and headers, URL passwords, IPv6, PEM blocks, ...). Verification only runs at
 //! candidates, so a clean text costs the walk and little else.
 
-use super::charset::{alnum_run_end, is, is_alnum, same, ALNUM, CLASS, DIGIT, TRIGGER, UPPER};
+use super::charset::{
+    alnum_run_end, is, is_alnum, not_alnum, same, word_at, ALNUM, CLASS, DIGIT, LETTER, TRIGGER, UPPER,
+};
 use super::phones::Regions;
 use super::scanner::{Finding, Scanner};
 use super::search::find_ignore_case;
@@ -353,6 +355,23 @@ impl Engine {
     #[inline(always)]
     fn token(&self, s: &mut Scanner<'_>, b64: &mut infix::Base64Runs, i: usize) -> usize {
         let t = s.t;
+        // Most tokens are words that no anchor starts: the eight bytes at `i` answer the anchor lookup and, for a
+        // word shorter than eight bytes, where it ends. A digit opens a number, and a capital before a digit at
+        // `i + 2` may open an IBAN: those take the full path.
+        if let Some(x) = word_at(t, i) {
+            let [b0, b1, b2, ..] = x.to_le_bytes();
+            let key = head_key(b0, b1, b2);
+            let plain = is(b0, LETTER) && !(is(b0, UPPER) && is(b2, DIGIT));
+            if plain && self.heads[key >> 6] >> (key & 63) & 1 == 0 {
+                let stop = not_alnum(x);
+                let end = if stop != 0 {
+                    i + (stop.trailing_zeros() / 8) as usize
+                } else {
+                    alnum_run_end(t, i + 8)
+                };
+                return Engine::word_end(s, b64, i, end);
+            }
+        }
         let anchored = if self.may_anchor(t, i) {
             self.anchored(s, i)
         } else {
@@ -379,10 +398,21 @@ impl Engine {
             }
         }
         let j = alnum_run_end(t, j);
-        if b64.wants(t, i, j) {
-            if let Some((start, end)) = b64.run(t, i, j) {
+        Engine::word_end(s, b64, i, j)
+    }
+
+    /// The alnum run from a token start `i` ends at `j`: a base64 run may end there (Azure identifiable keys).
+    /// Returns where the scan goes on.
+    #[inline(always)]
+    fn word_end(s: &mut Scanner<'_>, b64: &mut infix::Base64Runs, i: usize, j: usize) -> usize {
+        if b64.wants(s.t, i, j) {
+            if let Some((start, end)) = b64.run(s.t, i, j) {
                 s.push(start, end, super::names::AZURE_KEY);
             }
+        }
+        // A single blank after a word is passed over here, not by the walk's dispatch.
+        if s.t.get(j) == Some(&b' ') {
+            return j + 1;
         }
         j.max(i + 1)
     }
