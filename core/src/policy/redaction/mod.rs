@@ -302,7 +302,7 @@ impl Redactor {
         let mut at = 0;
         let mut dropped = false;
         // Findings per detector, in the order each detector first fired: a text has few detectors, so a short list.
-        let mut found: Vec<(u16, u32)> = Vec::new();
+        let mut found: Vec<(u16, u32)> = Vec::with_capacity(findings.len().min(16));
         for f in &findings {
             let Some(d) = self.detectors.get(usize::from(f.det)) else {
                 continue;
