@@ -8,7 +8,7 @@
 //! candidates, so a clean text costs the walk and little else.
 
 use super::charset::{
-    alnum_run_end, is, is_alnum, not_alnum, same, word_at, ALNUM, CLASS, DIGIT, LETTER, TRIGGER, UPPER,
+    alnum_at, alnum_run_end, is, is_alnum, not_alnum, same, word_at, ALNUM, CLASS, DIGIT, LETTER, TRIGGER, UPPER,
 };
 use super::phones::Regions;
 use super::scanner::{Finding, Scanner};
@@ -355,22 +355,37 @@ impl Engine {
     #[inline(always)]
     fn token(&self, s: &mut Scanner<'_>, b64: &mut infix::Base64Runs, i: usize) -> usize {
         let t = s.t;
-        // Most tokens are words that no anchor starts: the eight bytes at `i` answer the anchor lookup and, for a
-        // word shorter than eight bytes, where it ends. A digit opens a number, and a capital before a digit at
-        // `i + 2` may open an IBAN: those take the full path.
-        if let Some(x) = word_at(t, i) {
+        // Most tokens are words that no anchor starts, one blank apart: they are read here, a word of eight bytes
+        // at a time (the anchor lookup and, for a word shorter than eight bytes, where it ends), until a token or
+        // byte that needs more. A digit opens a number, and a capital before a digit at `i + 2` may open an IBAN:
+        // those take the full path. Words produce no finding, so reading past the walk's limit changes nothing.
+        let mut at = i;
+        while let Some(x) = word_at(t, at) {
             let [b0, b1, b2, ..] = x.to_le_bytes();
             let key = head_key(b0, b1, b2);
             let plain = is(b0, LETTER) && !(is(b0, UPPER) && is(b2, DIGIT));
-            if plain && self.heads[key >> 6] >> (key & 63) & 1 == 0 {
-                let stop = not_alnum(x);
-                let end = if stop != 0 {
-                    i + (stop.trailing_zeros() / 8) as usize
-                } else {
-                    alnum_run_end(t, i + 8)
-                };
-                return Engine::word_end(s, b64, i, end);
+            if !plain || self.heads[key >> 6] >> (key & 63) & 1 != 0 {
+                break;
             }
+            let stop = not_alnum(x);
+            let (end, next) = if stop != 0 {
+                let k = stop.trailing_zeros() / 8;
+                (at + k as usize, Some((x >> (k * 8)) as u8))
+            } else {
+                let end = alnum_run_end(t, at + 8);
+                (end, t.get(end).copied())
+            };
+            // A base64 run in progress, a run long enough for a key, or one continued by `+ / =`.
+            if b64.active() || end - at >= 40 || matches!(next, Some(b'+' | b'/' | b'=')) {
+                return Engine::word_end(s, b64, at, end);
+            }
+            if next != Some(b' ') || !alnum_at(t, end + 1) {
+                return end;
+            }
+            at = end + 1;
+        }
+        if at > i {
+            return at;
         }
         let anchored = if self.may_anchor(t, i) {
             self.anchored(s, i)

@@ -43,6 +43,12 @@ impl Base64Runs {
         self.count > 0 || end - start >= 40 || matches!(t.get(end), Some(b'+' | b'/' | b'='))
     }
 
+    /// Whether a run is in progress (the next alnum run may continue it).
+    #[inline(always)]
+    pub(super) fn active(&self) -> bool {
+        self.count > 0
+    }
+
     /// The alnum run `start..end`, when [`Base64Runs::wants`] it: the span of an identifiable key ending here, if
     /// any.
     pub(super) fn run(&mut self, t: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
