@@ -8,7 +8,7 @@
 //! candidates, so a clean text costs the walk and little else.
 
 use super::charset::{
-    alnum_at, alnum_run_end, is, is_alnum, not_alnum, same, word_at, ALNUM, CLASS, DIGIT, LETTER, TRIGGER, UPPER,
+    alnum_run_end, is, is_alnum, not_alnum, same, word_at, ALNUM, CLASS, DIGIT, LETTER, TRIGGER, UPPER,
 };
 use super::phones::Regions;
 use super::scanner::{Finding, Scanner};
@@ -287,8 +287,13 @@ fn verify(s: &mut Scanner<'_>, a: &Anchor, i: usize) -> Option<(usize, usize, u1
 /// A 16-bit hash of a token's first three bytes (collisions only cost a look at the anchor table).
 #[inline(always)]
 fn head_key(b0: u8, b1: u8, b2: u8) -> usize {
-    let x = u32::from(b0) << 16 | u32::from(b1) << 8 | u32::from(b2);
-    (x.wrapping_mul(0x9E37_79B1) >> 16) as usize
+    head_key_of(u32::from_le_bytes([b0, b1, b2, 0]))
+}
+
+/// [`head_key`] of the first three bytes of a little-endian word (the walk reads eight bytes at once).
+#[inline(always)]
+fn head_key_of(x: u32) -> usize {
+    ((x & 0x00ff_ffff).wrapping_mul(0x9E37_79B1) >> 16) as usize
 }
 
 fn set_head(heads: &mut [u64; 1024], b0: u8, b1: u8, b2: u8) {
@@ -361,8 +366,8 @@ impl Engine {
         // those take the full path. Words produce no finding, so reading past the walk's limit changes nothing.
         let mut at = i;
         while let Some(x) = word_at(t, at) {
-            let [b0, b1, b2, ..] = x.to_le_bytes();
-            let key = head_key(b0, b1, b2);
+            let [b0, _, b2, ..] = x.to_le_bytes();
+            let key = head_key_of(x as u32);
             let plain = is(b0, LETTER) && !(is(b0, UPPER) && is(b2, DIGIT));
             if !plain || self.heads[key >> 6] >> (key & 63) & 1 != 0 {
                 break;
@@ -379,9 +384,10 @@ impl Engine {
             if b64.active() || end - at >= 40 || matches!(next, Some(b'+' | b'/' | b'=')) {
                 return Engine::word_end(s, b64, at, end);
             }
-            if next != Some(b' ') || !alnum_at(t, end + 1) {
+            if next != Some(b' ') {
                 return end;
             }
+            // What follows the blank is looked at by the next round (a word goes on here, anything else returns).
             at = end + 1;
         }
         if at > i {
