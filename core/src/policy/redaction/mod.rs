@@ -302,12 +302,27 @@ impl Redactor {
         let mut at = 0;
         let mut dropped = false;
         // Findings per detector, in the order each detector first fired: a text has few detectors, so a short list.
+        // A text dense with findings (many detectors) counts by detector index instead: a search per finding would
+        // grow with the number of detectors found.
         let mut found: Vec<(u16, u32)> = Vec::with_capacity(findings.len().min(16));
+        let mut slot_of: Vec<u16> = if findings.len() > 16 {
+            vec![u16::MAX; self.detectors.len()]
+        } else {
+            Vec::new()
+        };
         for f in &findings {
             let Some(d) = self.detectors.get(usize::from(f.det)) else {
                 continue;
             };
-            match found.iter_mut().find(|(det, _)| *det == f.det) {
+            let slot = match slot_of.get_mut(usize::from(f.det)) {
+                Some(slot) if *slot != u16::MAX => Some(usize::from(*slot)),
+                Some(slot) => {
+                    *slot = found.len() as u16;
+                    None
+                }
+                None => found.iter().position(|(det, _)| *det == f.det),
+            };
+            match slot.and_then(|k| found.get_mut(k)) {
                 Some((_, n)) => *n += 1,
                 None => found.push((f.det, 1)),
             }
@@ -317,9 +332,15 @@ impl Redactor {
             at = f.end;
         }
         out.push_str(&text[at..]);
+        // The detectors found here are distinct: into a list still empty (the first field redacted), no search.
+        let fresh = counts.is_empty();
         for (det, n) in found {
             if let Some(d) = self.detectors.get(usize::from(det)) {
-                count(counts, &d.name, n);
+                if fresh {
+                    counts.push((d.name.clone(), n));
+                } else {
+                    count(counts, &d.name, n);
+                }
             }
         }
         if dropped {
