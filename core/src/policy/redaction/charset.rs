@@ -287,3 +287,39 @@ impl ByteSet {
         self.0[usize::from(b)]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_sets_hold_exactly_their_bytes() {
+        let delimiters = ByteSet::of(b",;\"", true);
+        let alnum_dash = ByteSet::alnum_and(b"-");
+        for b in 0..=255u8 {
+            assert_eq!(
+                delimiters.has(b),
+                b",;\"".contains(&b) || b.is_ascii_whitespace(),
+                "{b}"
+            );
+            assert_eq!(alnum_dash.has(b), b.is_ascii_alphanumeric() || b == b'-', "{b}");
+        }
+    }
+
+    #[test]
+    fn not_alnum_marks_every_byte_outside_a_z_a_z_0_9() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = *b"aZ09bY18";
+                word[at] = b;
+                let stop = not_alnum(u64::from_le_bytes(word));
+                let expected = if b.is_ascii_alphanumeric() {
+                    0
+                } else {
+                    0x80u64 << (8 * at)
+                };
+                assert_eq!(stop, expected, "byte {b} at {at}");
+            }
+        }
+    }
+}

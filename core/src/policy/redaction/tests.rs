@@ -616,3 +616,50 @@ fn never_panics_on_arbitrary_text() {
         }
     }
 }
+
+#[test]
+fn a_text_with_nothing_to_remove_is_left_where_it_stands() {
+    let r = Redactor::default();
+    let mut counts = Vec::new();
+    let mut clean = String::from("nothing to see here, only words and 3 numbers: 12, 7.5 and 2026");
+    let (before, expected) = (clean.as_ptr(), clean.clone());
+    assert!(r.redact_in_place(&mut clean, &mut counts));
+    assert_eq!(clean, expected);
+    assert_eq!(clean.as_ptr(), before, "a clean text is not copied");
+    assert!(counts.is_empty());
+    let mut text = String::from("mail jane.doe@example.com now");
+    assert!(r.redact_in_place(&mut text, &mut counts));
+    assert_eq!(text, "mail [EMAIL] now");
+    assert_eq!(counts, vec![("email".to_string(), 1)]);
+}
+
+#[test]
+fn a_text_dense_with_findings_counts_each_detector_in_the_order_it_first_fired() {
+    // More than 16 findings: counted by detector index, not by a search per finding.
+    let mut text = String::from("card 4111 1111 1111 1111 then");
+    for k in 0..20 {
+        text.push_str(&format!(" user{k}@example.com and +1 415 555 01{k:02}"));
+    }
+    let mut c = Vec::new();
+    let out = Redactor::default().redact(&text, &mut c).expect("not dropped");
+    assert_eq!(
+        c,
+        vec![
+            ("card".to_string(), 1),
+            ("email".to_string(), 20),
+            ("phone".to_string(), 20)
+        ]
+    );
+    assert_eq!(out.matches("[EMAIL]").count(), 20);
+    assert!(!out.contains("@example.com") && !out.contains("4111"), "{out}");
+    // Into a list that already has counts (a later field of the span), the same detectors add up.
+    Redactor::default().redact(&text, &mut c);
+    assert_eq!(
+        c,
+        vec![
+            ("card".to_string(), 2),
+            ("email".to_string(), 40),
+            ("phone".to_string(), 40)
+        ]
+    );
+}
