@@ -61,6 +61,8 @@ pub(super) struct Engine {
     pub(super) regions: Regions,
     /// Custom literals that start with a byte that is not alnum: searched on their own.
     unanchored: Vec<(Vec<u8>, u16)>,
+    /// Some custom literal is configured (a literal may be a plain lower-case word).
+    pub(super) literals: bool,
 }
 
 impl Engine {
@@ -83,6 +85,7 @@ impl Engine {
             });
         }
         let mut unanchored = Vec::new();
+        let any_literal = literals.iter().any(|(_, list)| !list.is_empty());
         for (det, list) in literals {
             for literal in list {
                 match literal.first() {
@@ -176,6 +179,7 @@ impl Engine {
             first,
             regions,
             unanchored,
+            literals: any_literal,
         }
     }
 

@@ -663,3 +663,42 @@ fn a_text_dense_with_findings_counts_each_detector_in_the_order_it_first_fired()
         ]
     );
 }
+
+#[test]
+fn no_credential_shape_fits_a_short_run_of_lower_case_letters() {
+    // What lets `Redactor::edit` pass such a text without a scan: every shape needs a byte outside `a-z` or is
+    // longer than the run.
+    use super::charset::CLASS;
+    use super::shape::Seg;
+    let admits_lower = |set: super::charset::Charset| (b'a'..=b'z').any(|b| CLASS[usize::from(b)] & set != 0);
+    for shape in super::catalog::SHAPES {
+        let mut fits = shape.anchor.iter().all(u8::is_ascii_lowercase);
+        let mut min = shape.anchor.len();
+        for seg in shape.segs {
+            match *seg {
+                Seg::Lit(l) => {
+                    fits &= l.iter().all(u8::is_ascii_lowercase);
+                    min += l.len();
+                }
+                Seg::Run(set, lo, _) => {
+                    fits &= lo == 0 || admits_lower(set);
+                    min += usize::from(lo);
+                }
+                Seg::Pad(_) => {}
+            }
+        }
+        assert!(
+            !fits || min > PLAIN_WORD_MAX,
+            "{:?} fits a plain word",
+            String::from_utf8_lossy(shape.anchor)
+        );
+    }
+    for (anchor, _, _) in super::tokens::ANCHORS {
+        // Each of these needs a blank, a capital or punctuation after or in its anchor.
+        assert!(!anchor.iter().all(u8::is_ascii_lowercase) || matches!(*anchor, b"bearer" | b"basic"));
+    }
+    // A configured literal turns the shortcut off.
+    let r = super::config::build(r#"{"custom": [{"name": "codename", "literals": ["bluebird"]}]}"#).expect("valid");
+    assert_eq!(r.redact("bluebird", &mut Vec::new()).as_deref(), Some("[CODENAME]"));
+    assert_eq!(redact("assistant"), "assistant");
+}
