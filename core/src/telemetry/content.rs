@@ -268,10 +268,9 @@ fn escape_extra(b: u8) -> usize {
 }
 
 fn escaped_char_len(c: char) -> usize {
-    match c {
-        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
-        c if (c as u32) < 0x20 => 6,
-        c => c.len_utf8(),
+    match u8::try_from(c) {
+        Ok(b) if b.is_ascii() => 1 + escape_extra(b),
+        _ => c.len_utf8(),
     }
 }
 

@@ -274,14 +274,21 @@ impl Redactor {
         budget: &mut Budget,
         counts: &mut Vec<(String, u32)>,
     ) -> Option<String> {
-        match self.edit(text, on, drop_allowed, budget, counts) {
-            Edit::Unchanged => Some(text.to_string()),
-            Edit::Redacted(out) => Some(out),
-            Edit::Dropped => None,
-        }
+        self.edit(text, on, drop_allowed, budget, counts).into_text(text)
     }
 
-    /// [`Redactor::apply`], saying when the text is unchanged instead of copying it.
+    /// An exported text's edit, with the export detectors, under the current call's budget for custom patterns.
+    fn edit_export(&self, text: &str, counts: &mut Vec<(String, u32)>) -> Edit {
+        let mut budget = Budget {
+            spent: self.spent.load(Ordering::Relaxed),
+            limit: self.budget_bytes,
+        };
+        let edit = self.edit(text, &self.export_on, true, &mut budget, counts);
+        self.spent.store(budget.spent, Ordering::Relaxed);
+        edit
+    }
+
+    /// What redacting `text` with the detectors `on` does to it (see [`Redactor::apply`]).
     fn edit(
         &self,
         text: &str,
@@ -430,6 +437,17 @@ enum Edit {
     Dropped,
 }
 
+impl Edit {
+    /// The text as it leaves redaction (`text` is what went in); `None` when the field is dropped.
+    fn into_text(self, text: &str) -> Option<String> {
+        match self {
+            Edit::Unchanged => Some(text.to_string()),
+            Edit::Redacted(out) => Some(out),
+            Edit::Dropped => None,
+        }
+    }
+}
+
 fn count(counts: &mut Vec<(String, u32)>, name: &str, n: u32) {
     match counts.iter_mut().find(|(k, _)| k == name) {
         Some((_, c)) => *c += n,
@@ -439,23 +457,11 @@ fn count(counts: &mut Vec<(String, u32)>, name: &str, n: u32) {
 
 impl Redact for Redactor {
     fn redact(&self, text: &str, counts: &mut Vec<(String, u32)>) -> Option<String> {
-        let mut budget = Budget {
-            spent: self.spent.load(Ordering::Relaxed),
-            limit: self.budget_bytes,
-        };
-        let out = self.apply(text, &self.export_on, true, &mut budget, counts);
-        self.spent.store(budget.spent, Ordering::Relaxed);
-        out
+        self.edit_export(text, counts).into_text(text)
     }
 
     fn redact_in_place(&self, text: &mut String, counts: &mut Vec<(String, u32)>) -> bool {
-        let mut budget = Budget {
-            spent: self.spent.load(Ordering::Relaxed),
-            limit: self.budget_bytes,
-        };
-        let edit = self.edit(text, &self.export_on, true, &mut budget, counts);
-        self.spent.store(budget.spent, Ordering::Relaxed);
-        match edit {
+        match self.edit_export(text, counts) {
             Edit::Unchanged => true,
             Edit::Redacted(out) => {
                 *text = out;

@@ -1,6 +1,8 @@
 //! Byte search: the first occurrence of a needle, exactly or ignoring ASCII case (a scan for its first byte, then a
 //! comparison).
 
+use super::charset::word_at;
+
 /// First position at or after `from` where `needle` (lower case) occurs, ignoring ASCII case.
 pub(super) fn find_ignore_case(t: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
@@ -40,12 +42,10 @@ fn find_byte(t: &[u8], from: usize, to: usize, byte: u8) -> Option<usize> {
     let pattern = ONES * u64::from(byte);
     let mut at = from;
     while at + 8 <= to {
-        let Some(chunk) = t.get(at..at + 8) else {
+        let Some(word) = word_at(t, at) else {
             break;
         };
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word) ^ pattern;
+        let x = word ^ pattern;
         // The high bit of each zero byte of `x` (exact: no borrow crosses into a byte that is not zero).
         let zero = !(((x & !HIGH) + !HIGH) | x) & HIGH;
         if zero != 0 {
