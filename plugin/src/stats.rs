@@ -12,13 +12,19 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// FNV-1a over eight bytes at a time: the names are the core's own (bounded in number), so the map needs no keyed
 /// hash, and SipHash, or FNV byte by byte, costs more than the rest of a lookup on every redaction count and
 /// per-call figure (names share long prefixes, so every byte is hashed).
-#[derive(Default)]
 struct NameHasher(u64);
+
+impl Default for NameHasher {
+    /// FNV's offset basis.
+    fn default() -> Self {
+        NameHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
 
 impl Hasher for NameHasher {
     fn write(&mut self, bytes: &[u8]) {
         const PRIME: u64 = 0x0100_0000_01b3;
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = self.0;
         let mut chunks = bytes.chunks_exact(8);
         for chunk in &mut chunks {
             let mut word = [0u8; 8];

@@ -124,15 +124,6 @@ pub(crate) const LLM_USAGE_INJECTED: &str = "llm.usage.injected";
 /// The sampling rule that kept the span: `error`, `partial`, `truncated`, `duration`, `ttft`, `cost`, `user`,
 /// `tier`, `feature`, `parent` or `ratio`.
 pub(crate) const LLM_SAMPLING_RULE: &str = "llm.sampling.rule";
-/// `prefix.name`, without the formatting machinery (a per-detector count's attribute or metric name, on every redacted span).
-pub(crate) fn dotted(prefix: &str, name: &str) -> String {
-    let mut s = String::with_capacity(prefix.len() + 1 + name.len());
-    s.push_str(prefix);
-    s.push('.');
-    s.push_str(name);
-    s
-}
-
 /// Prefix of the per-detector redaction counts: `llm.redactions.email` = 2 (counts only, never values).
 pub(crate) const LLM_REDACTIONS: &str = "llm.redactions";
 /// Prefix of the per-detector counts of values redacted from the request forwarded upstream.
@@ -262,6 +253,16 @@ pub(crate) fn rate_limit(field: RateLimit) -> &'static str {
         RateLimit::OutputTokensRemaining => LLM_RATELIMIT_OUTPUT_TOKENS_REMAINING,
         RateLimit::RetryAfter => LLM_RATELIMIT_RETRY_AFTER,
     }
+}
+
+/// `prefix.name` (a per-detector count's attribute or stat name), without the formatting machinery: one per
+/// detector that fired, on every redacted span.
+pub(crate) fn dotted(prefix: &str, name: &str) -> String {
+    let mut s = String::with_capacity(prefix.len() + 1 + name.len());
+    s.push_str(prefix);
+    s.push('.');
+    s.push_str(name);
+    s
 }
 
 #[cfg(test)]

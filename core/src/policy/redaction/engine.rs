@@ -384,8 +384,7 @@ impl Engine {
                 let end = alnum_run_end(t, at + 8);
                 (end, t.get(end).copied())
             };
-            // A base64 run in progress, a run long enough for a key, or one continued by `+ / =`.
-            if b64.active() || end - at >= 40 || matches!(next, Some(b'+' | b'/' | b'=')) {
+            if b64.wants_run(end - at, next) {
                 return Engine::word_end(s, b64, at, end);
             }
             if next != Some(b' ') {

@@ -40,13 +40,13 @@ impl Base64Runs {
     /// one continued by the next, or one long enough to be a key on its own. Words never do.
     #[inline(always)]
     pub(super) fn wants(&self, t: &[u8], start: usize, end: usize) -> bool {
-        self.count > 0 || end - start >= 40 || matches!(t.get(end), Some(b'+' | b'/' | b'='))
+        self.wants_run(end - start, t.get(end).copied())
     }
 
-    /// Whether a run is in progress (the next alnum run may continue it).
+    /// [`Base64Runs::wants`] of an alnum run of `len` bytes followed by `next` (the walk may already hold it).
     #[inline(always)]
-    pub(super) fn active(&self) -> bool {
-        self.count > 0
+    pub(super) fn wants_run(&self, len: usize, next: Option<u8>) -> bool {
+        self.count > 0 || len >= 40 || matches!(next, Some(b'+' | b'/' | b'='))
     }
 
     /// The alnum run `start..end`, when [`Base64Runs::wants`] it: the span of an identifiable key ending here, if

@@ -264,19 +264,6 @@ impl Redactor {
         out.push_str(&detector.label);
     }
 
-    /// Redacts `text` with the detectors `on`; `None` when a `drop` detector fired or the call's budget ran out.
-    /// `drop_allowed` is false for the forwarded request, where a field cannot be removed: `drop` masks there.
-    fn apply(
-        &self,
-        text: &str,
-        on: &[bool],
-        drop_allowed: bool,
-        budget: &mut Budget,
-        counts: &mut Vec<(String, u32)>,
-    ) -> Option<String> {
-        self.edit(text, on, drop_allowed, budget, counts).into_text(text)
-    }
-
     /// An exported text's edit, with the export detectors, under the current call's budget for custom patterns.
     fn edit_export(&self, text: &str, counts: &mut Vec<(String, u32)>) -> Edit {
         let mut budget = Budget {
@@ -288,7 +275,9 @@ impl Redactor {
         edit
     }
 
-    /// What redacting `text` with the detectors `on` does to it (see [`Redactor::apply`]).
+    /// What redacting `text` with the detectors `on` does to it: `Dropped` when a `drop` detector fired or the call's
+    /// budget ran out. `drop_allowed` is false for the forwarded request, where a field cannot be removed: `drop`
+    /// masks there.
     fn edit(
         &self,
         text: &str,
@@ -398,23 +387,19 @@ impl Redactor {
     ) {
         match value {
             Value::String(s) => {
-                let redacted = match self.apply(s, on, false, budget, counts) {
-                    Some(r) => Some(r),
-                    None => {
+                let edit = match self.edit(s, on, false, budget, counts) {
+                    Edit::Dropped => {
                         // Out of budget: the custom patterns stop here, the built-in detectors go on.
                         for r in &self.regexes {
                             if let Some(o) = on.get_mut(usize::from(r.detector)) {
                                 *o = false;
                             }
                         }
-                        self.apply(s, on, false, budget, counts)
+                        self.edit(s, on, false, budget, counts)
                     }
+                    edit => edit,
                 };
-                if let Some(r) = redacted {
-                    if r != *s {
-                        *s = r;
-                    }
-                }
+                edit.write_into(s);
             }
             Value::Array(items) => items
                 .iter_mut()
@@ -446,6 +431,18 @@ impl Edit {
             Edit::Dropped => None,
         }
     }
+
+    /// Puts the redacted text in place of `text` (left as it is when unchanged or dropped); `false` when dropped.
+    fn write_into(self, text: &mut String) -> bool {
+        match self {
+            Edit::Unchanged => true,
+            Edit::Redacted(out) => {
+                *text = out;
+                true
+            }
+            Edit::Dropped => false,
+        }
+    }
 }
 
 fn count(counts: &mut Vec<(String, u32)>, name: &str, n: u32) {
@@ -461,14 +458,7 @@ impl Redact for Redactor {
     }
 
     fn redact_in_place(&self, text: &mut String, counts: &mut Vec<(String, u32)>) -> bool {
-        match self.edit_export(text, counts) {
-            Edit::Unchanged => true,
-            Edit::Redacted(out) => {
-                *text = out;
-                true
-            }
-            Edit::Dropped => false,
-        }
+        self.edit_export(text, counts).write_into(text)
     }
 
     fn covers_identity(&self) -> bool {
