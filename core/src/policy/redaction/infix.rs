@@ -93,11 +93,12 @@ impl Base64Runs {
                 .iter()
                 .any(|(total, at, sig)| *total == len && key[*at..].starts_with(sig));
             // Padding only at the end.
-            let body_ok = key
-                .iter()
-                .rposition(|b| *b != b'=')
-                .is_some_and(|last| !key[..last].contains(&b'='));
-            if signed && body_ok {
+            let body_ok = || {
+                key.iter()
+                    .rposition(|b| *b != b'=')
+                    .is_some_and(|last| !key[..last].contains(&b'='))
+            };
+            if signed && body_ok() {
                 self.count = 0;
                 return Some((start, end));
             }

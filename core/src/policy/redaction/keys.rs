@@ -160,6 +160,32 @@ fn credential_ending(key: &[u8]) -> bool {
     )
 }
 
+/// Whether a key ending this way (lower case) can be one [`classify_key`] names: the endings of
+/// [`credential_ending`] less those only a vendor's keyword or a signed-URL parameter ends in (`…_pat`, `…_id`,
+/// `…sig`, `…expiration`). Checked first, so such a key costs no split into segments.
+fn generic_ending(lower: &[u8]) -> bool {
+    matches!(
+        lower.len().checked_sub(3).map(|i| &lower[i..]),
+        Some(
+            b"ord"
+                | b"swd"
+                | b"pwd"
+                | b"ase"
+                | b"ode"
+                | b"ass"
+                | b"ret"
+                | b"ken"
+                | b"key"
+                | b"ial"
+                | b"als"
+                | b"uth"
+                | b"yid"
+                | b"ing"
+                | b"ure"
+        )
+    )
+}
+
 fn assignment(s: &mut Scanner<'_>, sep: usize, value_from: usize, kind: Sep) {
     let t = s.t;
     let Some(key) = read_key(t, sep) else {
@@ -345,6 +371,9 @@ fn segments(lower: &[u8], raw_case: &[u8], out: &mut [(u8, u8); 32]) -> usize {
 /// Whether the key (lower-cased, and as written) names a password or another secret: the last segment, or the last
 /// two or three joined, names a credential, and the segment before it is not a counting or LLM-vocabulary word.
 fn classify_key(lower: &[u8], raw_case: &[u8]) -> Option<Class> {
+    if !generic_ending(lower) {
+        return None;
+    }
     let mut ranges = [(0u8, 0u8); 32];
     let n = segments(lower, raw_case, &mut ranges);
     if n == 0 || lower.len() > 64 {
@@ -366,17 +395,7 @@ fn classify_key(lower: &[u8], raw_case: &[u8]) -> Option<Class> {
     if is_not_suffix(last) {
         return None;
     }
-    for (suffix, class) in [
-        (&b"password"[..], Class::Password),
-        (b"passwd", Class::Password),
-        (b"passphrase", Class::Password),
-        (b"secret", Class::Secret),
-        (b"token", Class::Secret),
-        (b"apikey", Class::Secret),
-        (b"accesskey", Class::Secret),
-        (b"secretkey", Class::Secret),
-        (b"privatekey", Class::Secret),
-    ] {
+    for (suffix, class) in CREDENTIAL_SUFFIXES {
         if last.len() > suffix.len() && last.ends_with(suffix) {
             let rest = &last[..last.len() - suffix.len()];
             if is_not_prefix(rest) || (class == Class::Secret && is_not_prefix(prev)) {
@@ -421,63 +440,77 @@ fn join(parts: &[&[u8]], out: &mut [u8; 64]) -> usize {
     n
 }
 
+/// A last segment ending in one of these names a credential (`dbpassword`, `githubtoken`).
+const CREDENTIAL_SUFFIXES: [(&[u8], Class); 9] = [
+    (b"password", Class::Password),
+    (b"passwd", Class::Password),
+    (b"passphrase", Class::Password),
+    (b"secret", Class::Secret),
+    (b"token", Class::Secret),
+    (b"apikey", Class::Secret),
+    (b"accesskey", Class::Secret),
+    (b"secretkey", Class::Secret),
+    (b"privatekey", Class::Secret),
+];
+
+const PASSWORD_WORDS: [&[u8]; 6] = [b"password", b"passwd", b"pwd", b"passphrase", b"passcode", b"pass"];
+
 fn is_password_word(w: &[u8]) -> bool {
-    matches!(
-        w,
-        b"password" | b"passwd" | b"pwd" | b"passphrase" | b"passcode" | b"pass"
-    )
+    PASSWORD_WORDS.contains(&w)
 }
 
+/// Key segments, alone or joined (`client_secret` → `clientsecret`), that name a secret.
+static SECRET_WORDS: WordSet = WordSet::new(&[
+    b"secret",
+    b"token",
+    b"apikey",
+    b"credential",
+    b"credentials",
+    b"auth",
+    b"authtoken",
+    b"accesskey",
+    b"privatekey",
+    b"secretkey",
+    b"signingkey",
+    b"encryptionkey",
+    b"masterkey",
+    b"accountkey",
+    b"subscriptionkey",
+    b"clientkey",
+    b"appkey",
+    b"authkey",
+    b"servicekey",
+    b"sessionkey",
+    b"hmackey",
+    b"jwtkey",
+    b"webhooksecret",
+    b"clientsecret",
+    b"appsecret",
+    b"apisecret",
+    b"sharedsecret",
+    b"consumersecret",
+    b"sessionsecret",
+    b"jwtsecret",
+    b"secretaccesskey",
+    b"accesstoken",
+    b"refreshtoken",
+    b"idtoken",
+    b"apitoken",
+    b"bearertoken",
+    b"sessiontoken",
+    b"securitytoken",
+    b"privatetoken",
+    b"personalaccesstoken",
+    b"oauthtoken",
+    b"bottoken",
+    b"privatekeyid",
+    b"connectionstring",
+    b"sharedaccesskey",
+    b"sharedaccesssignature",
+    b"sastoken",
+]);
+
 fn is_secret_word(w: &[u8]) -> bool {
-    static SECRET_WORDS: WordSet = WordSet::new(&[
-        b"secret",
-        b"token",
-        b"apikey",
-        b"credential",
-        b"credentials",
-        b"auth",
-        b"authtoken",
-        b"accesskey",
-        b"privatekey",
-        b"secretkey",
-        b"signingkey",
-        b"encryptionkey",
-        b"masterkey",
-        b"accountkey",
-        b"subscriptionkey",
-        b"clientkey",
-        b"appkey",
-        b"authkey",
-        b"servicekey",
-        b"sessionkey",
-        b"hmackey",
-        b"jwtkey",
-        b"webhooksecret",
-        b"clientsecret",
-        b"appsecret",
-        b"apisecret",
-        b"sharedsecret",
-        b"consumersecret",
-        b"sessionsecret",
-        b"jwtsecret",
-        b"secretaccesskey",
-        b"accesstoken",
-        b"refreshtoken",
-        b"idtoken",
-        b"apitoken",
-        b"bearertoken",
-        b"sessiontoken",
-        b"securitytoken",
-        b"privatetoken",
-        b"personalaccesstoken",
-        b"oauthtoken",
-        b"bottoken",
-        b"privatekeyid",
-        b"connectionstring",
-        b"sharedaccesskey",
-        b"sharedaccesssignature",
-        b"sastoken",
-    ]);
     SECRET_WORDS.contains(w)
 }
 
@@ -1169,6 +1202,15 @@ fn keyword_vendor(s: &mut Scanner<'_>, key: &[u8], value_from: usize) -> Option<
         b"signature",
         b"sig",
     ];
+    const CREDENTIAL_MASKS: [u64; 11] = {
+        let mut out = [0u64; 11];
+        let mut k = 0;
+        while k < out.len() {
+            out[k] = byte_mask(CREDENTIAL_WORDS[k]);
+            k += 1;
+        }
+        out
+    };
     let t = s.t;
     let mut v = value_from + run_len(t, value_from, BLANK, 4);
     let level = run_len(t, v, BACKSLASH, 8);
@@ -1190,7 +1232,13 @@ fn keyword_vendor(s: &mut Scanner<'_>, key: &[u8], value_from: usize) -> Option<
         if !named || !s.wants(u16::from(shape.det)) {
             continue;
         }
-        if !*credential_word.get_or_insert_with(|| CREDENTIAL_WORDS.iter().any(|w| contains(key, w))) {
+        let names_credential = || {
+            CREDENTIAL_WORDS
+                .iter()
+                .zip(CREDENTIAL_MASKS)
+                .any(|(w, mask)| mask & !has == 0 && contains(key, w))
+        };
+        if !*credential_word.get_or_insert_with(names_credential) {
             return None;
         }
         if !shape.first.is_empty() && !shape.first.contains(&first) {
@@ -1346,6 +1394,21 @@ mod tests {
         ] {
             assert_eq!(class(key), expected, "{key}");
         }
+    }
+
+    #[test]
+    fn every_word_a_key_is_classified_by_has_an_ending_that_passes_the_first_test() {
+        let words = SECRET_WORDS
+            .words()
+            .iter()
+            .chain(&PASSWORD_WORDS)
+            .chain(CREDENTIAL_SUFFIXES.iter().map(|(w, _)| w));
+        for w in words.chain([&&b"key"[..]]) {
+            assert!(generic_ending(w), "{}", String::from_utf8_lossy(w));
+            assert!(credential_ending(w), "{}", String::from_utf8_lossy(w));
+        }
+        // Vendor-only endings skip the split: `AZURE_DEVOPS_PAT` is the vendor rule's alone.
+        assert_eq!(classify_key(b"azure_devops_pat", b"AZURE_DEVOPS_PAT"), None);
     }
 
     #[test]

@@ -32,6 +32,12 @@ impl WordSet {
         WordSet { words, filter }
     }
 
+    /// The members (to check other tables against).
+    #[cfg(test)]
+    pub(super) fn words(&self) -> &'static [&'static [u8]] {
+        self.words
+    }
+
     /// Whether `w` (already lower case) is in the set.
     #[inline]
     pub(super) fn contains(&self, w: &[u8]) -> bool {
