@@ -117,4 +117,11 @@ impl Effects {
     pub fn is_empty(&self) -> bool {
         self.metrics.is_empty() && self.logs.is_empty() && !self.wake_exporter
     }
+
+    /// Empties it and keeps its buffers (see [`crate::Tracer::swap_effects`]).
+    pub fn clear(&mut self) {
+        self.metrics.clear();
+        self.logs.clear();
+        self.wake_exporter = false;
+    }
 }

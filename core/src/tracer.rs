@@ -69,6 +69,11 @@ pub struct Tracer {
     wake_pending: bool,
     /// Per-call label sets seen, bounded by [`MAX_LABEL_SETS`], with their stat names.
     label_sets: HashMap<String, CallStatNames>,
+    /// Redaction stat names, made once per detector.
+    redaction_names: metrics::RedactionStatNames,
+    /// The next stat slot to hand out (see [`crate::Recording::slot`]): label sets take
+    /// [`CallStatNames::SLOTS`] each, redaction stat names one.
+    next_slot: u32,
     /// The last call's labels and what they were made of (provider, answering model, operation): consecutive calls
     /// mostly share them, and then they are not made again.
     last_labels: Option<(String, Option<String>, &'static str, String)>,
@@ -134,6 +139,8 @@ impl Tracer {
             queue_full_logged: false,
             wake_pending: false,
             label_sets: HashMap::new(),
+            redaction_names: metrics::RedactionStatNames::default(),
+            next_slot: 0,
             last_labels: None,
             price_memo: PriceMemo::default(),
             retrieval_label_sets: HashMap::new(),
@@ -168,6 +175,14 @@ impl Tracer {
     /// What the host must apply now: metrics, log lines, an exporter wake-up. Drained.
     pub fn take_effects(&mut self) -> Effects {
         std::mem::take(&mut self.effects)
+    }
+
+    /// What [`Tracer::take_effects`] returns, in exchange for `spare` (emptied first, its buffers kept): a host
+    /// that applies effects after every callback passes the same buffers back and forth instead of growing new
+    /// ones each time.
+    pub fn swap_effects(&mut self, spare: &mut Effects) {
+        spare.clear();
+        std::mem::swap(&mut self.effects, spare);
     }
 
     /// Starts tracing a request, from its headers. `None` lets non-LLM traffic pass untouched (after two header
@@ -385,7 +400,9 @@ impl Tracer {
             self.count(Stat::RetrievalStateEvicted, evicted);
         }
         let exported_redactions = built.as_ref().map_or(&[][..], |b| b.redactions.as_slice());
-        for recording in metrics::redaction_recordings(exported_redactions, obs) {
+        let recordings =
+            metrics::redaction_recordings(exported_redactions, obs, &mut self.redaction_names, &mut self.next_slot);
+        for recording in recordings {
             self.effects.metrics.push(MetricUpdate::Named(recording));
         }
         self.count(Stat::SpansCreated, 1);
@@ -499,10 +516,13 @@ impl Tracer {
                 labels
             }
         };
-        // Slots are handed out in order, so a worker's slots stay below MAX_LABEL_SETS × SLOTS.
-        let names = |sets: usize| {
-            let first_slot = u32::try_from(sets).ok().map(|n| n * CallStatNames::SLOTS);
-            CallStatNames::new(&labels, first_slot)
+        // Slots are handed out in order, so a worker's slots stay below MAX_LABEL_SETS × SLOTS plus the redaction
+        // stat names.
+        let next_slot = &mut self.next_slot;
+        let names = |_| {
+            let first_slot = *next_slot;
+            *next_slot += CallStatNames::SLOTS;
+            CallStatNames::new(&labels, Some(first_slot))
         };
         if admit_label_set(&mut self.label_sets, MAX_LABEL_SETS, &labels, names) {
             return labels;
@@ -740,6 +760,94 @@ mod tests {
     }
 
     #[test]
+    fn swapped_effects_are_the_taken_ones_and_stale_ones_never_come_back() {
+        let config = || Config::from_json(br#"{"exporter":{"cluster":"otel"}}"#).unwrap();
+        let (mut taking, mut swapping) = (
+            Tracer::new(config(), [1; 32], &|_| None),
+            Tracer::new(config(), [1; 32], &|_| None),
+        );
+        let mut spare = Effects {
+            metrics: vec![MetricUpdate::Stat {
+                stat: Stat::SpansCreated,
+                value: 99,
+            }],
+            logs: Vec::new(),
+            wake_exporter: true,
+        };
+        for model in ["gpt-4o", "gpt-4o-mini"] {
+            call(&mut taking, model);
+            call(&mut swapping, model);
+            let taken = taking.take_effects();
+            swapping.swap_effects(&mut spare);
+            assert!(!taken.metrics.is_empty());
+            // The second round hands back the first round's effects: they are emptied, not applied again.
+            assert_eq!(spare, taken, "{model}");
+        }
+    }
+
+    /// A call whose prompt holds an email and a card, answered by `model`.
+    fn call_with_findings(tracer: &mut Tracer, model: &str) {
+        let body = br#"{"model":"m","messages":[{"role":"user","content":"mail jane@example.com, card 4111 1111 1111 1111"}]}"#;
+        let mut request = head("/v1/chat/completions");
+        request.headers.push(("content-length", body.len().to_string()));
+        let (mut x, edits) = tracer.start(&request, at(0), false).unwrap();
+        assert!(edits.hold_body, "request redaction holds the body");
+        x.complete_held_request(body);
+        x.response_headers(&Response::new(200, Some("application/json"), None), false, at(10));
+        let body = format!(
+            r#"{{"model":"{model}","choices":[{{"index":0,"message":{{"content":"hi"}},"finish_reason":"stop"}}],"usage":{{"prompt_tokens":3,"completion_tokens":1}}}}"#
+        );
+        x.response_body(body.as_bytes(), true, at(20));
+        tracer.finish(x, at(30), StreamEnd::Logged { cut_reason: None });
+    }
+
+    #[test]
+    fn redaction_stats_keep_one_name_and_slot_per_detector_apart_from_the_call_stats() {
+        let config = Config::from_json(
+            br#"{"exporter":{"cluster":"otel"},"capture":{"content":"full"},"redaction":{"request":{"enabled":true}}}"#,
+        )
+        .unwrap();
+        let mut tracer = Tracer::new(config, [1; 32], &|_| None);
+        let mut runs = Vec::new();
+        for model in ["gpt-4o", "gpt-4o", "gpt-4o-mini"] {
+            call_with_findings(&mut tracer, model);
+            let effects = tracer.take_effects();
+            let all: Vec<(String, Option<u32>, u64)> = named(&effects)
+                .iter()
+                .map(|r| (r.name.to_string(), r.slot, r.value))
+                .collect();
+            runs.push(all);
+        }
+        let redactions = |run: &[(String, Option<u32>, u64)]| -> Vec<(String, Option<u32>, u64)> {
+            run.iter()
+                .filter(|(n, _, _)| n.starts_with("llm_trace."))
+                .cloned()
+                .collect()
+        };
+        let first = redactions(&runs[0]);
+        let names: Vec<&str> = first.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "llm_trace.redactions.card",
+                "llm_trace.redactions.email",
+                "llm_trace.request_redactions.email",
+                "llm_trace.request_redactions.card",
+            ]
+        );
+        assert!(first.iter().all(|(_, slot, n)| slot.is_some() && *n == 1), "{first:?}");
+        // The same names and slots on every call, whatever its label set.
+        assert_eq!(redactions(&runs[1]), first);
+        assert_eq!(redactions(&runs[2]), first);
+        // No slot serves two names on the worker.
+        let mut by_slot = std::collections::HashMap::new();
+        for (name, slot, _) in runs.iter().flatten() {
+            let slot = slot.expect("every call and redaction stat is numbered");
+            assert_eq!(by_slot.entry(slot).or_insert(name), &name, "slot {slot}");
+        }
+    }
+
+    #[test]
     fn past_the_label_set_cap_new_models_count_under_other_and_the_overflow_is_counted_once_logged() {
         let config = Config::from_json(br#"{"exporter":{"cluster":"otel"}}"#).unwrap();
         let mut tracer = Tracer::new(config, [1; 32], &|_| None);
@@ -758,7 +866,7 @@ mod tests {
         call(&mut tracer, "another-new-model");
         call(&mut tracer, "model-7");
         let effects = tracer.take_effects();
-        let names: Vec<&str> = named(&effects).iter().map(|r| r.name.as_str()).collect();
+        let names: Vec<&str> = named(&effects).iter().map(|r| &*r.name).collect();
         assert_eq!(
             names
                 .iter()
@@ -1131,7 +1239,7 @@ mod tests {
         let late = exchange(&mut tracer, "POST", &path, query, answer, 5000).unwrap();
         assert_eq!(text(&late, "llm.retrieval.query_embedding.span_id"), None);
         let effects = tracer.take_effects();
-        let names: Vec<&str> = named(&effects).iter().map(|r| r.name.as_str()).collect();
+        let names: Vec<&str> = named(&effects).iter().map(|r| &*r.name).collect();
         assert!(names.contains(&"llm.retrieval_requests.store.chroma.collection.moons-rag.status.ok"));
         assert!(names.contains(&"llm.retrieval_documents.store.chroma.collection.moons-rag"));
         assert!(!names.iter().any(|n| n.contains("edfd5273")), "{names:?}");
@@ -1182,7 +1290,7 @@ mod tests {
             .unwrap();
         }
         let effects = tracer.take_effects();
-        let names: Vec<&str> = named(&effects).iter().map(|r| r.name.as_str()).collect();
+        let names: Vec<&str> = named(&effects).iter().map(|r| &*r.name).collect();
         assert!(names.contains(&"llm.retrieval_requests.store.qdrant.collection.other.status.ok"));
         assert!(names.contains(&"llm.retrieval_requests.store.qdrant.collection.c199.status.ok"));
         assert!(!names.iter().any(|n| n.contains(".c200.")));

@@ -9,7 +9,7 @@
 #![no_main]
 
 use llm_trace_core::{Redact, Redactor};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 const CUSTOM: &str = r#"[{"name":"ticket","regex":"TICKET-[0-9]{4,8}"},
     {"name":"project","literals":["Bluebird","Night Jar","ÆON"]}]"#;
@@ -63,11 +63,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             "secret",
             "authorization",
         ];
-        let both: Vec<&(String, u32)> = glued
+        let both: Vec<&(Arc<str>, u32)> = glued
             .iter()
             // `budget_exceeded` counts patterns skipped for the budget, not a value.
-            .filter(|(name, _)| name != "budget_exceeded")
-            .filter(|(name, _)| !MASK_DEPENDENT.contains(&name.as_str()) && apart.iter().any(|(n, _)| n == name))
+            .filter(|(name, _)| &**name != "budget_exceeded")
+            .filter(|(name, _)| !MASK_DEPENDENT.contains(&&**name) && apart.iter().any(|(n, _)| n == name))
             .collect();
         assert!(both.is_empty(), "left behind {both:?} in {once:?}");
     }

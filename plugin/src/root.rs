@@ -4,7 +4,7 @@
 use crate::host::{self, log, write_logs};
 use crate::stats::Stats;
 use crate::stream::Stream;
-use llm_trace_core::{CollectorAnswer, Config, ExportBody, ExportRequest, Tracer, HEADERS_HOLD_TIMEOUT_MS};
+use llm_trace_core::{CollectorAnswer, Config, Effects, ExportBody, ExportRequest, Tracer, HEADERS_HOLD_TIMEOUT_MS};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType};
@@ -23,6 +23,9 @@ pub(crate) struct Worker {
     /// long, so no call can hang on a host that stops body callbacks while headers are held.
     held_headers: RefCell<Vec<HeldHeaders>>,
     root_context_id: u32,
+    /// The buffers of the last effects applied, handed back to the tracer next time (see
+    /// [`Tracer::swap_effects`]). A `Cell`: never borrowed across a host call.
+    spare_effects: Cell<Effects>,
 }
 
 /// A stream waiting, with its request headers held, for its first body callback.
@@ -36,7 +39,8 @@ struct HeldHeaders {
 impl Worker {
     /// Applies what the tracer asked for after a call.
     pub(crate) fn apply_effects(&self) {
-        let effects = self.tracer.borrow_mut().take_effects();
+        let mut effects = self.spare_effects.take();
+        self.tracer.borrow_mut().swap_effects(&mut effects);
         self.stats.apply(&effects.metrics);
         write_logs(&effects.logs);
         if effects.wake_exporter {
@@ -44,6 +48,7 @@ impl Worker {
                 let _ = hostcalls::enqueue_shared_queue(queue_id, Some(b""));
             }
         }
+        self.spare_effects.set(effects);
     }
 
     /// A stream holds its request headers until its body comes: watched by the tick. The returned flag is set if
@@ -179,6 +184,7 @@ impl Root {
             flush_queue,
             held_headers: RefCell::new(Vec::new()),
             root_context_id: self.context_id,
+            spare_effects: Cell::new(Effects::default()),
         });
         worker.apply_effects();
         self.worker = Some(worker);

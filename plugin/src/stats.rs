@@ -108,11 +108,11 @@ impl Stats {
             }
         }
         let mut cache = self.named.borrow_mut();
-        let id = match cache.get(&r.name) {
+        let id = match cache.get(&*r.name) {
             Some(id) => *id,
             None => {
                 let id = hostcalls::define_metric(metric_type(r.kind), &r.name).ok();
-                cache.insert(r.name.clone(), id);
+                cache.insert(r.name.to_string(), id);
                 id
             }
         };

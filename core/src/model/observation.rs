@@ -98,6 +98,7 @@ pub(crate) struct Timing {
 use super::content::{CaptureMode, InputContent, OutputContent};
 use super::cost::CostOutcome;
 use super::retrieval::{CollectionFact, Retrieval};
+use std::sync::Arc;
 
 /// Everything known about one LLM call.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -135,7 +136,7 @@ pub(crate) struct Observation {
     /// Captured answer, accumulated as it streams (only when content capture is on).
     pub(crate) output: Option<OutputContent>,
     /// Values redacted from the request forwarded upstream, by detector.
-    pub(crate) request_redactions: Vec<(String, u32)>,
+    pub(crate) request_redactions: Vec<(Arc<str>, u32)>,
     /// Why request redaction was on but the request went as sent (`too_large`, `no_content_length`,
     /// `host_refused`).
     pub(crate) request_redaction_skipped: Option<&'static str>,

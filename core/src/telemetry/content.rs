@@ -9,6 +9,7 @@ use crate::model::content::{truncate_utf8, CaptureMode};
 use crate::policy::capture::metadata_only;
 use crate::policy::redaction::Redact;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// One content value for export: metadata only, or redacted; then fitted to `max_content_bytes` of JSON. Returns
 /// the value and its JSON; `None` when capture is off or a detector asks to drop the field.
@@ -16,7 +17,7 @@ pub(super) fn export_value(
     value: &Value,
     mode: CaptureMode,
     options: &SpanOptions<'_>,
-    redactions: &mut Vec<(String, u32)>,
+    redactions: &mut Vec<(Arc<str>, u32)>,
 ) -> Option<(Value, String)> {
     let max = options.max_content_bytes;
     let mut value = match (mode, options.redactor) {
@@ -54,7 +55,7 @@ pub(super) fn export_content(
     value: &Value,
     mode: CaptureMode,
     options: &SpanOptions<'_>,
-    redactions: &mut Vec<(String, u32)>,
+    redactions: &mut Vec<(Arc<str>, u32)>,
 ) -> Option<String> {
     export_value(value, mode, options, redactions).map(|(_, text)| text)
 }
@@ -64,7 +65,7 @@ pub(crate) fn export_text(
     text: &str,
     mode: CaptureMode,
     options: &SpanOptions<'_>,
-    redactions: &mut Vec<(String, u32)>,
+    redactions: &mut Vec<(Arc<str>, u32)>,
 ) -> Option<String> {
     let text = match (mode, options.redactor) {
         (CaptureMode::Off, _) => return None,
@@ -277,7 +278,7 @@ fn escaped_char_len(c: char) -> usize {
 /// Redacts the part of `text` that can reach the export: past `max` bytes nothing survives the cut, so it is not
 /// scanned (a 32 KiB prompt with a 4 KiB limit costs 4 KiB of redaction). The cut falls on whitespace before `max`
 /// so no value is split into a fragment too short for its detector.
-fn redact_exportable(text: &str, r: &dyn Redact, max: usize, redactions: &mut Vec<(String, u32)>) -> Option<String> {
+fn redact_exportable(text: &str, r: &dyn Redact, max: usize, redactions: &mut Vec<(Arc<str>, u32)>) -> Option<String> {
     let head = exportable_head(text, max);
     let mut redacted = r.redact(head, redactions)?;
     if head.len() < text.len() {
@@ -302,7 +303,7 @@ fn redact_exportable_in_place(
     text: &mut String,
     r: &dyn Redact,
     max: usize,
-    redactions: &mut Vec<(String, u32)>,
+    redactions: &mut Vec<(Arc<str>, u32)>,
 ) -> bool {
     if text.len() <= max {
         return r.redact_in_place(text, redactions);
@@ -323,7 +324,7 @@ fn redact_leaves(
     key: Option<&str>,
     r: &dyn Redact,
     scan: usize,
-    redactions: &mut Vec<(String, u32)>,
+    redactions: &mut Vec<(Arc<str>, u32)>,
 ) -> bool {
     match value {
         Value::String(s) if is_text(key, s) => redact_exportable_in_place(s, r, scan, redactions),
@@ -498,7 +499,7 @@ mod tests {
         assert_eq!(text_at(&parsed, "/0/parts/1/content"), "short");
         assert_eq!(
             counts,
-            vec![("email".to_string(), 1)],
+            vec![("email".into(), 1)],
             "the keys past the cut were never scanned"
         );
     }

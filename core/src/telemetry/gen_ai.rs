@@ -7,6 +7,7 @@ use super::span::{seconds_between, AttributeList, Semconv, SpanOptions};
 use crate::model::content::CaptureMode;
 use crate::model::cost::{pico_to_units, CostOutcome};
 use crate::model::observation::Observation;
+use std::sync::Arc;
 
 /// The GenAI conventions' attributes and this project's own (`llm.*`).
 pub(super) fn gen_ai_attributes(a: &mut AttributeList, obs: &Observation, options: &SpanOptions<'_>) {
@@ -134,7 +135,7 @@ pub(super) fn content_attributes(
     a: &mut AttributeList,
     obs: &Observation,
     options: &SpanOptions<'_>,
-    redactions: &mut Vec<(String, u32)>,
+    redactions: &mut Vec<(Arc<str>, u32)>,
 ) {
     if obs.capture == CaptureMode::Off || !options.gen_ai {
         return;

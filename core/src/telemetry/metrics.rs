@@ -4,6 +4,7 @@
 
 use crate::model::cost::CostOutcome;
 use crate::model::observation::Observation;
+use std::sync::Arc;
 
 /// The tracer's own stats (Envoy prefixes them with `wasmcustom.` internally and shows them without that prefix in
 /// `/stats` and `/stats/prometheus`).
@@ -201,8 +202,9 @@ pub enum MetricKind {
 /// One value to record for a call, on a stat whose name carries its labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recording {
-    /// The stat's name, labels included.
-    pub name: String,
+    /// The stat's name, labels included: shared, since the tracer keeps the names it uses on every call (a
+    /// recording copies a pointer, not the name).
+    pub name: Arc<str>,
     /// Counter or histogram.
     pub kind: MetricKind,
     /// The increment or the sample.
@@ -308,11 +310,11 @@ const CALL_COUNTERS: [&str; 6] = [
 /// names instead of formatting each, and carry slots a host can cache its stat ids by.
 pub(crate) struct CallStatNames {
     /// `llm.requests<labels>.status.{ok,error,cut}`.
-    requests: [String; 3],
+    requests: [Arc<str>; 3],
     /// `llm.<counter><labels>`, in [`CALL_COUNTERS`] order.
-    counters: [String; 6],
-    duration_ms: String,
-    ttft_ms: String,
+    counters: [Arc<str>; 6],
+    duration_ms: Arc<str>,
+    ttft_ms: Arc<str>,
     /// The slot of `requests[0]`; the others follow in field order (`None`: no slots).
     first_slot: Option<u32>,
 }
@@ -324,17 +326,17 @@ impl CallStatNames {
     /// The names under `labels`; with `first_slot`, they take [`CallStatNames::SLOTS`] slots from it.
     pub(crate) fn new(labels: &str, first_slot: Option<u32>) -> CallStatNames {
         CallStatNames {
-            requests: ["ok", "error", "cut"].map(|class| format!("llm.requests{labels}.status.{class}")),
-            counters: CALL_COUNTERS.map(|metric| format!("llm.{metric}{labels}")),
-            duration_ms: format!("llm.duration_ms{labels}"),
-            ttft_ms: format!("llm.ttft_ms{labels}"),
+            requests: ["ok", "error", "cut"].map(|class| format!("llm.requests{labels}.status.{class}").into()),
+            counters: CALL_COUNTERS.map(|metric| format!("llm.{metric}{labels}").into()),
+            duration_ms: format!("llm.duration_ms{labels}").into(),
+            ttft_ms: format!("llm.ttft_ms{labels}").into(),
             first_slot,
         }
     }
 
-    fn recording(&self, offset: u32, name: &str, kind: MetricKind, value: u64) -> Recording {
+    fn recording(&self, offset: u32, name: &Arc<str>, kind: MetricKind, value: u64) -> Recording {
         Recording {
-            name: name.to_string(),
+            name: Arc::clone(name),
             kind,
             value,
             slot: self.first_slot.map(|s| s + offset),
@@ -397,7 +399,7 @@ pub(crate) fn retrieval_labels(obs: &Observation, collection: Option<&str>) -> S
 /// outcome, its duration, and the documents it returned.
 pub(crate) fn retrieval_recordings(obs: &Observation, labels: &str) -> Vec<Recording> {
     let mut out = vec![Recording {
-        name: format!("llm.retrieval_requests{labels}.status.{}", status_class(obs)),
+        name: format!("llm.retrieval_requests{labels}.status.{}", status_class(obs)).into(),
         kind: MetricKind::Counter,
         value: 1,
         slot: None,
@@ -405,7 +407,7 @@ pub(crate) fn retrieval_recordings(obs: &Observation, labels: &str) -> Vec<Recor
     let t = &obs.timing;
     if let Some(end) = t.end_ns {
         out.push(Recording {
-            name: format!("llm.retrieval_duration_ms{labels}"),
+            name: format!("llm.retrieval_duration_ms{labels}").into(),
             kind: MetricKind::Histogram,
             value: end.saturating_sub(t.start_ns) / 1_000_000,
             slot: None,
@@ -418,7 +420,7 @@ pub(crate) fn retrieval_recordings(obs: &Observation, labels: &str) -> Vec<Recor
         .filter(|n| *n > 0)
     {
         out.push(Recording {
-            name: format!("llm.retrieval_documents{labels}"),
+            name: format!("llm.retrieval_documents{labels}").into(),
             kind: MetricKind::Counter,
             value: rows,
             slot: None,
@@ -430,7 +432,7 @@ pub(crate) fn retrieval_recordings(obs: &Observation, labels: &str) -> Vec<Recor
 /// evaluation's name: `llm.quality_score.provider.openai.model.gpt-4o.op.chat.evaluation.user_feedback`.
 pub(crate) fn quality_score(call_labels: &str, evaluation: &str, percent: u64) -> Recording {
     Recording {
-        name: format!("llm.quality_score{call_labels}.evaluation.{}", sanitize(evaluation)),
+        name: format!("llm.quality_score{call_labels}.evaluation.{}", sanitize(evaluation)).into(),
         kind: MetricKind::Histogram,
         value: percent,
         slot: None,
@@ -450,7 +452,7 @@ pub(crate) fn export_error(code: Option<u32>, kind: &str) -> Option<Recording> {
         (_, None) => "none".to_string(),
     };
     Some(Recording {
-        name: format!("llm_trace.export_errors.{kind}.{label}"),
+        name: format!("llm_trace.export_errors.{kind}.{label}").into(),
         kind: MetricKind::Counter,
         value: 1,
         slot: None,
@@ -458,29 +460,87 @@ pub(crate) fn export_error(code: Option<u32>, kind: &str) -> Option<Recording> {
 }
 
 /// Values redacted, by detector (counts only): from the exported span (`llm_trace.redactions.email`, as the span
-/// builder counted them) and from the request forwarded upstream (`llm_trace.request_redactions.card`).
-pub(crate) fn redaction_recordings(exported: &[(String, u32)], obs: &Observation) -> Vec<Recording> {
-    let exported = exported.iter().map(|(detector, n)| {
-        (
-            super::attributes::dotted("llm_trace.redactions", detector),
-            u64::from(*n),
-        )
-    });
-    let forwarded = obs.request_redactions.iter().map(|(detector, n)| {
-        (
-            super::attributes::dotted("llm_trace.request_redactions", detector),
-            u64::from(*n),
-        )
-    });
-    exported
-        .chain(forwarded)
-        .map(|(name, value)| Recording {
-            name,
-            kind: MetricKind::Counter,
-            value,
-            slot: None,
-        })
-        .collect()
+/// builder counted them) and from the request forwarded upstream (`llm_trace.request_redactions.card`), under
+/// names made once per detector and slots a host can cache its stat ids by (`names`, which takes new slots from
+/// `next_slot`).
+pub(crate) fn redaction_recordings(
+    exported: &[(Arc<str>, u32)],
+    obs: &Observation,
+    names: &mut RedactionStatNames,
+    next_slot: &mut u32,
+) -> Vec<Recording> {
+    let mut out = Vec::with_capacity(exported.len() + obs.request_redactions.len());
+    for (side, counts) in [
+        (Side::Exported, exported),
+        (Side::Forwarded, &obs.request_redactions[..]),
+    ] {
+        for (detector, n) in counts {
+            let (name, slot) = names.get(side, detector, next_slot);
+            out.push(Recording {
+                name,
+                kind: MetricKind::Counter,
+                value: u64::from(*n),
+                slot,
+            });
+        }
+    }
+    out
+}
+
+/// Which count of a detector a redaction stat is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// `llm_trace.redactions.<detector>`: removed from the exported telemetry.
+    Exported,
+    /// `llm_trace.request_redactions.<detector>`: removed from the request forwarded upstream.
+    Forwarded,
+}
+
+impl Side {
+    fn prefix(self) -> &'static str {
+        match self {
+            Side::Exported => "llm_trace.redactions",
+            Side::Forwarded => "llm_trace.request_redactions",
+        }
+    }
+}
+
+/// The redaction stat names of one worker, made on first use and numbered with slots: a call dense with findings
+/// records one per detector, and naming each afresh (then a host finding its stat by name) cost more than the
+/// detector's scan. Bounded by [`RedactionStatNames::MAX`] (the configured detectors are fewer); past it, names
+/// are made per recording without a slot.
+#[derive(Default)]
+pub(crate) struct RedactionStatNames {
+    /// By side and detector name, in that order: found by binary search.
+    known: Vec<(Side, String, Arc<str>, u32)>,
+}
+
+impl RedactionStatNames {
+    /// The most names kept.
+    pub(crate) const MAX: usize = 512;
+
+    fn get(&mut self, side: Side, detector: &str, next_slot: &mut u32) -> (Arc<str>, Option<u32>) {
+        let found = self
+            .known
+            .binary_search_by(|(s, d, _, _)| (*s as u8, d.as_str()).cmp(&(side as u8, detector)));
+        match found {
+            Ok(k) => {
+                let (_, _, name, slot) = &self.known[k];
+                (Arc::clone(name), Some(*slot))
+            }
+            Err(k) => {
+                let name: Arc<str> = super::attributes::dotted(side.prefix(), detector).into();
+                if self.known.len() >= Self::MAX {
+                    return (name, None);
+                }
+                let slot = *next_slot;
+                *next_slot = next_slot.saturating_add(1);
+                self.known
+                    .insert(k, (side, detector.to_string(), Arc::clone(&name), slot));
+                (name, Some(slot))
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -522,7 +582,7 @@ mod tests {
         });
         o.conclude();
         let r = recordings(&o);
-        let names: Vec<(&str, u64)> = r.iter().map(|x| (x.name.as_str(), x.value)).collect();
+        let names: Vec<(&str, u64)> = r.iter().map(|x| (&*x.name, x.value)).collect();
         assert_eq!(
             names,
             vec![
@@ -535,11 +595,11 @@ mod tests {
             ]
         );
         assert_eq!(
-            export_error(Some(503), "status").map(|r| r.name).as_deref(),
+            export_error(Some(503), "status").map(|r| r.name.to_string()).as_deref(),
             Some("llm_trace.export_errors.status.503")
         );
         assert_eq!(
-            export_error(None, "status").map(|r| r.name).as_deref(),
+            export_error(None, "status").map(|r| r.name.to_string()).as_deref(),
             Some("llm_trace.export_errors.status.none")
         );
         assert_eq!(export_error(Some(200), "status"), None);
@@ -570,7 +630,7 @@ mod tests {
         assert_eq!(status_class(&o), "error");
         let requests = &recordings(&o)[0];
         assert_eq!(
-            requests.name,
+            &*requests.name,
             "llm.requests.provider.openai.model.unknown.op.chat.status.error"
         );
     }

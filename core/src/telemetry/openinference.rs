@@ -17,6 +17,7 @@ use crate::model::observation::{Observation, RequestParams};
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Messages flattened per list; a longer history keeps its first message and the most recent ones.
 const MAX_MESSAGES: usize = 128;
@@ -30,7 +31,7 @@ pub(super) fn openinference_attributes(
     a: &mut AttributeList,
     obs: &Observation,
     options: &SpanOptions<'_>,
-    redactions: &mut Vec<(String, u32)>,
+    redactions: &mut Vec<(Arc<str>, u32)>,
 ) {
     let embedding = obs.operation == "embeddings";
     let u = &obs.usage;
@@ -152,7 +153,7 @@ struct Content<'a, 'b> {
     a: &'a mut AttributeList,
     obs: &'a Observation,
     options: &'a SpanOptions<'b>,
-    redactions: &'a mut Vec<(String, u32)>,
+    redactions: &'a mut Vec<(Arc<str>, u32)>,
 }
 
 impl Content<'_, '_> {

@@ -11,6 +11,7 @@ use crate::model::observation::Observation;
 use crate::model::retrieval::{Document, Retrieval};
 use crate::policy::capture::metadata_only;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// `retrieval {collection}`: the GenAI span name, with the collection's name where known (a Chroma id otherwise).
 pub(super) fn span_name(r: &Retrieval) -> String {
@@ -26,7 +27,7 @@ pub(super) fn retrieval_attributes(
     obs: &Observation,
     r: &Retrieval,
     options: &SpanOptions<'_>,
-    redactions: &mut Vec<(String, u32)>,
+    redactions: &mut Vec<(Arc<str>, u32)>,
 ) {
     let capture = obs.capture;
     let documents: Vec<ExportedDocument> = r
@@ -156,7 +157,12 @@ struct ExportedDocument {
 }
 
 impl ExportedDocument {
-    fn of(d: &Document, capture: CaptureMode, options: &SpanOptions<'_>, redactions: &mut Vec<(String, u32)>) -> Self {
+    fn of(
+        d: &Document,
+        capture: CaptureMode,
+        options: &SpanOptions<'_>,
+        redactions: &mut Vec<(Arc<str>, u32)>,
+    ) -> Self {
         let content = d
             .content
             .as_deref()

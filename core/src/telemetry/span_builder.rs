@@ -10,6 +10,7 @@ use super::span::{AttrValue, AttributeList, SpanOptions, SpanRecord, StatusCode}
 use super::trace_context::TraceContext;
 use crate::model::content::truncate_utf8;
 use crate::model::observation::{Observation, RateLimitFigure};
+use std::sync::Arc;
 
 /// Builds the span of one LLM call.
 ///
@@ -155,7 +156,7 @@ pub(crate) fn build_span(
 }
 
 /// Counts per detector name, summed and sorted by name (every redacted field adds to one list, so there are few).
-fn by_detector(mut counts: Vec<(String, u32)>) -> Vec<(String, u32)> {
+fn by_detector(mut counts: Vec<(Arc<str>, u32)>) -> Vec<(Arc<str>, u32)> {
     counts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     counts.dedup_by(|later, kept| {
         let same = later.0 == kept.0;
@@ -173,7 +174,7 @@ pub(crate) struct BuiltSpan {
     /// The span, ready to encode.
     pub(crate) span: SpanRecord,
     /// Values redacted from the span's attributes, per detector, in name order.
-    pub(crate) redactions: Vec<(String, u32)>,
+    pub(crate) redactions: Vec<(Arc<str>, u32)>,
 }
 
 #[cfg(test)]
@@ -305,7 +306,7 @@ mod tests {
     /// Masks the word "secret" and counts it; drops any field containing "DROP".
     struct FakeRedactor;
     impl Redact for FakeRedactor {
-        fn redact(&self, text: &str, counts: &mut Vec<(String, u32)>) -> Option<String> {
+        fn redact(&self, text: &str, counts: &mut Vec<(Arc<str>, u32)>) -> Option<String> {
             if text.contains("DROP") {
                 return None;
             }

@@ -94,7 +94,13 @@ impl Tracer {
         let explanation = feedback
             .comment
             .and_then(|c| export_text(&c, CaptureMode::Full, &content_options(&config), &mut redactions));
-        for recording in metrics::redaction_recordings(&redactions, &Observation::default()) {
+        let recordings = metrics::redaction_recordings(
+            &redactions,
+            &Observation::default(),
+            &mut self.redaction_names,
+            &mut self.next_slot,
+        );
+        for recording in recordings {
             self.effects.metrics.push(MetricUpdate::Named(recording));
         }
         let labels = self
@@ -625,7 +631,7 @@ mod tests {
         assert_eq!(stat(&effects, Stat::LogRecordsCreated), 1);
         let score = named(&effects, "llm.quality_score");
         assert_eq!(
-            (score[0].name.as_str(), score[0].kind, score[0].value),
+            (&*score[0].name, score[0].kind, score[0].value),
             (
                 "llm.quality_score.provider.openai.model.gpt-4o-mini-2024-07-18.op.chat.evaluation.user_feedback",
                 crate::MetricKind::Histogram,
@@ -753,7 +759,7 @@ mod tests {
             assert_eq!(stat(&effects, s), n, "{}", s.name());
         }
         assert_eq!(
-            named(&effects, "llm.quality_score")[0].name,
+            &*named(&effects, "llm.quality_score")[0].name,
             "llm.quality_score.provider.openai.model.gpt-4o-mini-2024-07-18.op.chat.evaluation.llm_judge"
         );
         let records = log_records(&export_all(&mut t, 1_000));
@@ -937,7 +943,7 @@ mod tests {
         let effects = t.take_effects();
         let names: Vec<String> = named(&effects, "llm.quality_score")
             .into_iter()
-            .map(|r| r.name)
+            .map(|r| r.name.to_string())
             .collect();
         assert_eq!(
             names[0],

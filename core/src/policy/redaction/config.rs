@@ -150,7 +150,8 @@ pub(crate) fn build_from(value: &Value) -> Result<Redactor, ConfigError> {
                 "must be lowercase letters, digits and `_`",
             ));
         }
-        if detectors.iter().any(|d| d.name == c.name) || ["secrets", "pii", BUDGET_EXCEEDED].contains(&c.name.as_str())
+        if detectors.iter().any(|d| *d.name == *c.name)
+            || ["secrets", "pii", BUDGET_EXCEEDED].contains(&c.name.as_str())
         {
             return Err(invalid(
                 &format!("{field}.name"),
@@ -175,7 +176,7 @@ pub(crate) fn build_from(value: &Value) -> Result<Redactor, ConfigError> {
         }
         detectors.push(Detector {
             label: format!("[{}]", c.name.to_ascii_uppercase()),
-            name: c.name,
+            name: c.name.into(),
             action: c.action,
         });
     }
@@ -195,13 +196,16 @@ pub(crate) fn build_from(value: &Value) -> Result<Redactor, ConfigError> {
             detectors
                 .iter()
                 .filter(|d| d.action != Action::Off)
-                .map(|d| d.name.clone())
+                .map(|d| d.name.to_string())
                 .collect()
         } else {
             raw.request.detectors
         };
         for name in names {
-            match detectors.iter().position(|d| d.name == name && d.action != Action::Off) {
+            match detectors
+                .iter()
+                .position(|d| *d.name == *name && d.action != Action::Off)
+            {
                 Some(i) => request_on[i] = true,
                 None => {
                     return Err(invalid(

@@ -14,15 +14,16 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::Sha256;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Removes secrets and personal data from exported text; counts what it removed, never the values.
 pub trait Redact {
     /// The redacted text, or `None` when the whole field must be dropped.
-    fn redact(&self, text: &str, counts: &mut Vec<(String, u32)>) -> Option<String>;
+    fn redact(&self, text: &str, counts: &mut Vec<(Arc<str>, u32)>) -> Option<String>;
 
     /// Redacts `text` where it stands (a text with nothing to remove is neither copied nor rewritten); `false` when
     /// the whole field must be dropped.
-    fn redact_in_place(&self, text: &mut String, counts: &mut Vec<(String, u32)>) -> bool {
+    fn redact_in_place(&self, text: &mut String, counts: &mut Vec<(Arc<str>, u32)>) -> bool {
         match self.redact(text, counts) {
             Some(redacted) => {
                 *text = redacted;
@@ -42,7 +43,7 @@ pub trait Redact {
 }
 
 /// Values found per detector name.
-pub(crate) type DetectorCounts = Vec<(String, u32)>;
+pub(crate) type DetectorCounts = Vec<(Arc<str>, u32)>;
 
 /// The count that says an attribute was dropped because the call's budget for custom patterns ran out.
 pub(crate) const BUDGET_EXCEEDED: &str = "budget_exceeded";
@@ -91,7 +92,8 @@ use scanner::Finding;
 /// One detector: a built-in one (by [`names::NAMES`] index) or a custom one after them.
 #[derive(Clone, Debug)]
 struct Detector {
-    name: String,
+    /// Shared with every count of it (a count copies a pointer, not the name).
+    name: Arc<str>,
     /// `[NAME]`.
     label: String,
     action: Action,
@@ -174,7 +176,7 @@ fn builtin_detectors(action: impl Fn(&str) -> Action) -> Vec<Detector> {
     names::NAMES
         .iter()
         .map(|n| Detector {
-            name: n.to_string(),
+            name: (*n).into(),
             label: format!("[{}]", n.to_ascii_uppercase()),
             action: action(n),
         })
@@ -265,7 +267,7 @@ impl Redactor {
     }
 
     /// An exported text's edit, with the export detectors, under the current call's budget for custom patterns.
-    fn edit_export(&self, text: &str, counts: &mut Vec<(String, u32)>) -> Edit {
+    fn edit_export(&self, text: &str, counts: &mut Vec<(Arc<str>, u32)>) -> Edit {
         let mut budget = Budget {
             spent: self.spent.load(Ordering::Relaxed),
             limit: self.budget_bytes,
@@ -284,7 +286,7 @@ impl Redactor {
         on: &[bool],
         drop_allowed: bool,
         budget: &mut Budget,
-        counts: &mut Vec<(String, u32)>,
+        counts: &mut Vec<(Arc<str>, u32)>,
     ) -> Edit {
         // A short run of lower-case letters (a role, a part type, a finish reason) holds nothing a built-in detector
         // finds: every credential shape has a digit, a capital, punctuation or more than 16 bytes (the catalog is
@@ -299,7 +301,7 @@ impl Redactor {
         }
         let mut findings = Vec::new();
         if !self.findings(text, on, budget, &mut findings) {
-            count(counts, BUDGET_EXCEEDED, 1);
+            count(counts, &Arc::from(BUDGET_EXCEEDED), 1);
             return Edit::Dropped;
         }
         if findings.is_empty() {
@@ -344,7 +346,7 @@ impl Redactor {
         for (det, n) in found {
             if let Some(d) = self.detectors.get(usize::from(det)) {
                 if fresh {
-                    counts.push((d.name.clone(), n));
+                    counts.push((Arc::clone(&d.name), n));
                 } else {
                     count(counts, &d.name, n);
                 }
@@ -372,7 +374,7 @@ impl Redactor {
         };
         let mut on = self.request_on.clone();
         self.redact_request_value(&mut value, &mut on, &mut budget, &mut counts);
-        if counts.iter().all(|(name, _)| name == BUDGET_EXCEEDED) {
+        if counts.iter().all(|(name, _)| &**name == BUDGET_EXCEEDED) {
             return None;
         }
         Some((serde_json::to_vec(&value).ok()?, counts))
@@ -383,7 +385,7 @@ impl Redactor {
         value: &mut Value,
         on: &mut Vec<bool>,
         budget: &mut Budget,
-        counts: &mut Vec<(String, u32)>,
+        counts: &mut Vec<(Arc<str>, u32)>,
     ) {
         match value {
             Value::String(s) => {
@@ -445,19 +447,19 @@ impl Edit {
     }
 }
 
-fn count(counts: &mut Vec<(String, u32)>, name: &str, n: u32) {
-    match counts.iter_mut().find(|(k, _)| k == name) {
+fn count(counts: &mut Vec<(Arc<str>, u32)>, name: &Arc<str>, n: u32) {
+    match counts.iter_mut().find(|(k, _)| Arc::ptr_eq(k, name) || k == name) {
         Some((_, c)) => *c += n,
-        None => counts.push((name.to_string(), n)),
+        None => counts.push((Arc::clone(name), n)),
     }
 }
 
 impl Redact for Redactor {
-    fn redact(&self, text: &str, counts: &mut Vec<(String, u32)>) -> Option<String> {
+    fn redact(&self, text: &str, counts: &mut Vec<(Arc<str>, u32)>) -> Option<String> {
         self.edit_export(text, counts).into_text(text)
     }
 
-    fn redact_in_place(&self, text: &mut String, counts: &mut Vec<(String, u32)>) -> bool {
+    fn redact_in_place(&self, text: &mut String, counts: &mut Vec<(Arc<str>, u32)>) -> bool {
         self.edit_export(text, counts).write_into(text)
     }
 

@@ -7,12 +7,13 @@
 
 use super::*;
 use serde_json::json;
+use std::sync::Arc;
 
 fn redact(text: &str) -> String {
     Redactor::default().redact(text, &mut Vec::new()).expect("not dropped")
 }
 
-fn counts(text: &str) -> Vec<(String, u32)> {
+fn counts(text: &str) -> Vec<(Arc<str>, u32)> {
     let mut c = Vec::new();
     Redactor::default().redact(text, &mut c);
     c
@@ -424,7 +425,7 @@ fn assignments_mask_the_value_and_leave_code_alone() {
 fn counts_by_detector_never_values() {
     assert_eq!(
         counts("a@b.io c@d.io 4111111111111111"),
-        vec![("email".to_string(), 2), ("card".to_string(), 1)]
+        vec![("email".into(), 2), ("card".into(), 1)]
     );
 }
 
@@ -483,7 +484,7 @@ fn custom_patterns_past_the_call_budget_drop_the_field_and_say_so() {
         None,
         "past it: dropped, never exported unredacted"
     );
-    assert_eq!(c, vec![(BUDGET_EXCEEDED.to_string(), 1)]);
+    assert_eq!(c, vec![(BUDGET_EXCEEDED.into(), 1)]);
     // A new call starts again.
     r.begin_call();
     assert!(r.redact(&text, &mut Vec::new()).is_some());
@@ -558,7 +559,7 @@ fn request_bodies_are_rewritten_only_when_something_was_found() {
     let v: Value = serde_json::from_slice(&out).expect("json");
     // Only the configured detectors: the email stays.
     assert_eq!(v["messages"][0]["content"], "key [OPENAI_KEY] mail a@b.io");
-    assert_eq!(counts, vec![("openai_key".to_string(), 1)]);
+    assert_eq!(counts, vec![("openai_key".into(), 1)]);
     assert_eq!(r.redact_request(br#"{"messages":[{"content":"hello"}]}"#), None);
     assert!(!Redactor::default().redacts_requests());
 }
@@ -630,7 +631,7 @@ fn a_text_with_nothing_to_remove_is_left_where_it_stands() {
     let mut text = String::from("mail jane.doe@example.com now");
     assert!(r.redact_in_place(&mut text, &mut counts));
     assert_eq!(text, "mail [EMAIL] now");
-    assert_eq!(counts, vec![("email".to_string(), 1)]);
+    assert_eq!(counts, vec![("email".into(), 1)]);
 }
 
 #[test]
@@ -642,26 +643,12 @@ fn a_text_dense_with_findings_counts_each_detector_in_the_order_it_first_fired()
     }
     let mut c = Vec::new();
     let out = Redactor::default().redact(&text, &mut c).expect("not dropped");
-    assert_eq!(
-        c,
-        vec![
-            ("card".to_string(), 1),
-            ("email".to_string(), 20),
-            ("phone".to_string(), 20)
-        ]
-    );
+    assert_eq!(c, vec![("card".into(), 1), ("email".into(), 20), ("phone".into(), 20)]);
     assert_eq!(out.matches("[EMAIL]").count(), 20);
     assert!(!out.contains("@example.com") && !out.contains("4111"), "{out}");
     // Into a list that already has counts (a later field of the span), the same detectors add up.
     Redactor::default().redact(&text, &mut c);
-    assert_eq!(
-        c,
-        vec![
-            ("card".to_string(), 2),
-            ("email".to_string(), 40),
-            ("phone".to_string(), 40)
-        ]
-    );
+    assert_eq!(c, vec![("card".into(), 2), ("email".into(), 40), ("phone".into(), 40)]);
 }
 
 #[test]
