@@ -125,7 +125,9 @@ fn read_key(t: &[u8], sep: usize) -> Option<Key> {
     })
 }
 
-/// Whether a key ending this way can name a credential (the last three bytes, ASCII case ignored).
+/// Whether a key ending this way can name a credential (the last three bytes, ASCII case ignored): one
+/// [`classify_key`] may name, or one a vendor's keyword or a signed-URL parameter ends in (`…_pat`, `…_id`, `…sig`,
+/// `…expiration`).
 fn credential_ending(key: &[u8]) -> bool {
     let Some(last) = key.len().checked_sub(3).map(|i| &key[i..]) else {
         return false;
@@ -135,34 +137,11 @@ fn credential_ending(key: &[u8]) -> bool {
         last[1].to_ascii_lowercase(),
         last[2].to_ascii_lowercase(),
     ];
-    matches!(
-        &l,
-        b"ord"
-            | b"swd"
-            | b"pwd"
-            | b"ase"
-            | b"ode"
-            | b"ass"
-            | b"ret"
-            | b"ken"
-            | b"key"
-            | b"ial"
-            | b"als"
-            | b"uth"
-            | b"pat"
-            | b"_id"
-            | b"yid"
-            | b"-id"
-            | b"ing"
-            | b"ure"
-            | b"sig"
-            | b"ion"
-    )
+    generic_ending(&l) || matches!(&l, b"pat" | b"_id" | b"-id" | b"sig" | b"ion")
 }
 
-/// Whether a key ending this way (lower case) can be one [`classify_key`] names: the endings of
-/// [`credential_ending`] less those only a vendor's keyword or a signed-URL parameter ends in (`…_pat`, `…_id`,
-/// `…sig`, `…expiration`). Checked first, so such a key costs no split into segments.
+/// Whether a key ending this way (lower case) can be one [`classify_key`] names. Checked first, so a key only a
+/// vendor's keyword or a signed-URL parameter ends in costs no split into segments.
 fn generic_ending(lower: &[u8]) -> bool {
     matches!(
         lower.len().checked_sub(3).map(|i| &lower[i..]),
