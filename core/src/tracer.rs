@@ -751,6 +751,11 @@ mod tests {
     fn call(tracer: &mut Tracer, model: &str) {
         let (mut x, _) = tracer.start(&head("/v1/chat/completions"), at(0), false).unwrap();
         x.request_body(br#"{"model":"m","messages":[]}"#, true);
+        answered_by(tracer, x, model);
+    }
+
+    /// A chat completion from `model` answers the started call, which then finishes.
+    fn answered_by(tracer: &mut Tracer, mut x: Exchange, model: &str) {
         x.response_headers(&Response::new(200, Some("application/json"), None), false, at(10));
         let body = format!(
             r#"{{"model":"{model}","choices":[{{"index":0,"message":{{"content":"hi"}},"finish_reason":"stop"}}],"usage":{{"prompt_tokens":3,"completion_tokens":1}}}}"#
@@ -793,12 +798,7 @@ mod tests {
         let (mut x, edits) = tracer.start(&request, at(0), false).unwrap();
         assert!(edits.hold_body, "request redaction holds the body");
         x.complete_held_request(body);
-        x.response_headers(&Response::new(200, Some("application/json"), None), false, at(10));
-        let body = format!(
-            r#"{{"model":"{model}","choices":[{{"index":0,"message":{{"content":"hi"}},"finish_reason":"stop"}}],"usage":{{"prompt_tokens":3,"completion_tokens":1}}}}"#
-        );
-        x.response_body(body.as_bytes(), true, at(20));
-        tracer.finish(x, at(30), StreamEnd::Logged { cut_reason: None });
+        answered_by(tracer, x, model);
     }
 
     #[test]
